@@ -1,0 +1,48 @@
+"""Health-signal checks used by the verify phase: a Redis key or an HTTP endpoint.
+
+A check that cannot be read (connection refused, timeout, missing key) is
+unhealthy: no data is never a pass.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import httpx
+import redis.asyncio as aioredis
+from temporalio import activity
+
+from workflows.models import Check, CheckResult
+
+
+class HealthActivities:
+    def __init__(self, redis_client: aioredis.Redis, http: httpx.AsyncClient) -> None:
+        self._redis = redis_client
+        self._http = http
+
+    async def _redis_key(self, check: Check) -> tuple[bool, str]:
+        raw = await self._redis.get(check.target)
+        value = raw.decode() if isinstance(raw, bytes) else raw
+        if value is None:
+            return False, f"key {check.target} missing"
+        return value == (check.expect or "ok"), f"{check.target}={value!r}"
+
+    async def _http(self, check: Check) -> tuple[bool, str]:
+        try:
+            resp = await self._http.get(check.target, timeout=10.0)
+        except httpx.HTTPError as exc:
+            return False, f"GET {check.target} failed: {type(exc).__name__}"
+        healthy = resp.is_success and (check.expect is None or check.expect in resp.text)
+        return healthy, f"GET {check.target} → {resp.status_code}"
+
+    @activity.defn
+    async def check_health(self, check: Check) -> CheckResult:
+        """Read one health signal now and say whether it is healthy."""
+        try:
+            if check.source == "redis_key":
+                healthy, observed = await self._redis_key(check)
+            else:
+                healthy, observed = await self._http(check)
+        except aioredis.RedisError as exc:
+            healthy, observed = False, f"redis error: {type(exc).__name__}"
+        return CheckResult(check=check, healthy=healthy, observed=observed, at=datetime.now(UTC))

@@ -1,0 +1,44 @@
+"""Runbook lookup, as an activity so that workflow code never reads files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from remediator.runbooks import InvalidRunbook, MissingLabel, load_runbooks, match_runbook, render_runbook
+from workflows.models import Contract, Runbook
+from workflows.phase_models import IncidentPolicy
+
+
+class RunbookQuery(Contract):
+    labels: dict[str, str]
+
+
+class RunbookActivities:
+    def __init__(self, directory: Path, policy: IncidentPolicy) -> None:
+        self._directory = directory
+        self._policy = policy
+
+    @activity.defn
+    async def find_runbook(self, query: RunbookQuery) -> Runbook | None:
+        """The most specific runbook matching the labels, with ``${labels.X}`` filled in.
+
+        Files are re-read on every call, so an edited runbook applies to the next incident.
+        """
+        try:
+            runbook = match_runbook(load_runbooks(self._directory), query.labels)
+        except InvalidRunbook as exc:
+            raise ApplicationError(f"invalid runbook: {exc}", non_retryable=True) from None
+        if runbook is None:
+            return None
+        try:
+            return render_runbook(runbook, query.labels)
+        except MissingLabel as exc:
+            raise ApplicationError(f"runbook {runbook.name}: {exc}", non_retryable=True) from None
+
+    @activity.defn
+    async def incident_policy(self) -> IncidentPolicy:
+        """Timings and switches this worker was configured with."""
+        return self._policy

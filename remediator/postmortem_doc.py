@@ -1,0 +1,102 @@
+"""The postmortem document, rendered from the incident's record (seed 04's PIR template)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workflows.phase_models import PostmortemInput
+from workflows.severity import TABLE
+
+TODO = "_To be completed by the incident owner (`remediator postmortem ID --edit`)._"
+
+
+def _utc(at: datetime) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def _duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}h {minutes}m {secs}s" if hours else f"{minutes}m {secs}s"
+
+
+def _summary(doc: PostmortemInput) -> list[str]:
+    applied = [s for s in doc.steps if s.state in ("applied", "undone", "undo_conflict")]
+    actions = ", ".join(f"{s.action} ({s.step_id})" for s in applied) or "no mitigation"
+    verdict = "unknown"
+    if doc.verdict is not None:
+        verdict = "recovered" if doc.verdict.passed else "did not recover"
+    firing = len([a for a in doc.alerts if a.status == "firing"])
+    return [
+        f"{doc.title} on service `{doc.service}` ({doc.severity}, {TABLE[doc.severity].sev}). "
+        f"{firing} firing alert(s) opened the incident at {_utc(doc.opened_at)}.",
+        "",
+        f"Mitigation applied: {actions}. Verification: {verdict}. Final status: {doc.status}.",
+    ]
+
+
+def _timeline(doc: PostmortemInput) -> list[str]:
+    rows = ["| Time (UTC) | Phase | Event | Detail |", "|---|---|---|---|"]
+    for e in sorted(doc.timeline, key=lambda e: e.at):
+        detail = e.detail.replace("|", "\\|").replace("\n", " ")
+        rows.append(f"| {_utc(e.at)} | {e.phase or ''} | {e.kind} | {detail} |")
+    return rows
+
+
+def _impact(doc: PostmortemInput) -> list[str]:
+    names = sorted({a.name for a in doc.alerts})
+    return [
+        f"- Service: `{doc.service}`",
+        f"- Duration: {_duration(doc.closed_at - doc.opened_at)}"
+        f" ({_utc(doc.opened_at)} → {_utc(doc.closed_at)})",
+        f"- Alerts: {', '.join(names)}",
+        "- Users affected / revenue / SLA impact: " + TODO,
+    ]
+
+
+def _resolution(doc: PostmortemInput) -> list[str]:
+    lines = [f"- `{s.step_id}` ({s.action}, risk {s.risk}): {s.state} — {s.detail}"
+             for s in doc.steps]
+    if doc.verdict is not None:
+        lines.append(f"- Verification: {'passed' if doc.verdict.passed else 'failed'} — "
+                     f"{doc.verdict.detail}")
+    return lines or ["- No mitigation steps ran."]
+
+
+def _whys(doc: PostmortemInput) -> list[str]:
+    if not doc.five_whys:
+        return [f"{i}. **Why**? {TODO}" for i in range(1, 6)]
+    return [f"{i}. {why}" for i, why in enumerate(doc.five_whys, start=1)]
+
+
+def _action_items(doc: PostmortemInput) -> list[str]:
+    rows = ["| Action | Owner | Priority | Due Date | Status |", "|---|---|---|---|---|"]
+    if doc.verdict is not None and not doc.verdict.passed:
+        rows.append("| Review the runbook: its mitigation did not restore service "
+                    "| @incident-owner | High | within 1 week | TODO |")
+    rows.append("| Confirm root cause and add a regression test | @incident-owner | High "
+                "| within 1 week | TODO |")
+    return rows
+
+
+def render_postmortem(doc: PostmortemInput) -> str:
+    """The whole Markdown document; deterministic for a given input."""
+    duration = _duration(doc.closed_at - doc.opened_at)
+    parts: list[list[str]] = [
+        [f"# Post-Incident Review: {doc.title}", "",
+         f"**Incident**: {doc.incident_id} | **Date**: {doc.opened_at:%Y-%m-%d} | "
+         f"**Severity**: {doc.severity} ({TABLE[doc.severity].sev}) | **Duration**: {duration} "
+         "| **Author**: remediator"],
+        ["## Summary", "", *_summary(doc)],
+        ["## Timeline (UTC)", "", *_timeline(doc)],
+        ["## Impact", "", *_impact(doc)],
+        ["## Resolution", "", *_resolution(doc)],
+        ["## Root Cause", "", doc.root_cause or TODO],
+        ["## Five Whys", "", *_whys(doc)],
+        ["## What Went Well", "", TODO],
+        ["## What Went Poorly", "", TODO],
+        ["## Action Items", "", *_action_items(doc)],
+        ["## Lessons Learned", "", TODO],
+    ]
+    return "\n\n".join("\n".join(p) for p in parts) + "\n"

@@ -1,0 +1,130 @@
+"""Inbound alert formats (Alertmanager webhook v4, generic JSON) → normalised batches.
+
+Validation is strict: anything that is not exactly the documented shape is
+rejected with a message naming the field, before any workflow is touched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from workflows.models import Alert, AlertBatch, AlertStatus
+
+MAX_LABELS = 64
+MAX_VALUE = 4096
+
+
+class BadAlert(ValueError):
+    """The payload is not an acceptable alert; the message says what is wrong."""
+
+
+def _bounded(d: dict[str, str]) -> dict[str, str]:
+    if len(d) > MAX_LABELS:
+        raise ValueError(f"at most {MAX_LABELS} entries")
+    for key, value in d.items():
+        if not key or len(key) > 256 or len(value) > MAX_VALUE:
+            raise ValueError(f"entry {key[:40]!r} is empty or too long")
+    return d
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", str_max_length=MAX_VALUE)
+
+
+class AmAlert(_Strict):
+    status: Literal["firing", "resolved"]
+    labels: dict[str, str]
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime | None = None  # noqa: N815 (Alertmanager's field names)
+    endsAt: datetime | None = None  # noqa: N815
+    generatorURL: str = ""  # noqa: N815
+    fingerprint: str = Field(default="", max_length=128)
+
+    _bounds = field_validator("labels", "annotations")(_bounded)
+
+    @field_validator("labels")
+    @classmethod
+    def _has_name(cls, labels: dict[str, str]) -> dict[str, str]:
+        if not labels.get("alertname"):
+            raise ValueError("every alert needs an 'alertname' label")
+        return labels
+
+
+class AlertmanagerWebhook(_Strict):
+    """Alertmanager webhook body, version 4."""
+
+    version: Literal["4"]
+    groupKey: str = Field(min_length=1, max_length=1024)  # noqa: N815
+    status: Literal["firing", "resolved"]
+    receiver: str = ""
+    groupLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
+    alerts: list[AmAlert] = Field(min_length=1)
+
+
+class GenericAlert(_Strict):
+    source: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=256)
+    labels: dict[str, str] = Field(default_factory=dict)
+    annotations: dict[str, str] = Field(default_factory=dict)
+    status: Literal["firing", "resolved"] = "firing"
+    fingerprint: str | None = Field(default=None, min_length=1, max_length=128)
+
+    _bounds = field_validator("labels", "annotations")(_bounded)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def incident_id_for(source: str, group_key: str) -> str:
+    """Stable incident id (= workflow id) for an alert group."""
+    return "inc-" + _digest(source, group_key)[:20]
+
+
+def _parse_json(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BadAlert(f"body is not valid JSON: {exc}") from None
+
+
+def _explain(exc: ValidationError) -> str:
+    first = exc.errors()[:5]
+    return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
+
+
+def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int) -> AlertBatch:
+    try:
+        hook = AlertmanagerWebhook.model_validate(_parse_json(body))
+    except ValidationError as exc:
+        raise BadAlert(f"not an Alertmanager v4 webhook: {_explain(exc)}") from None
+    if len(hook.alerts) > max_alerts:
+        raise BadAlert(f"too many alerts in one request ({len(hook.alerts)} > {max_alerts})")
+    alerts = [
+        Alert(
+            source="alertmanager", name=a.labels["alertname"], labels=a.labels,
+            annotations=a.annotations, status=AlertStatus(a.status),
+            fingerprint=a.fingerprint or _digest(*sorted(f"{k}={v}" for k, v in a.labels.items()))[:16],
+            starts_at=a.startsAt, received_at=received_at,
+        )
+        for a in hook.alerts
+    ]
+    return AlertBatch(group_key=hook.groupKey, alerts=alerts)
+
+
+def parse_generic(body: bytes, received_at: datetime) -> AlertBatch:
+    try:
+        g = GenericAlert.model_validate(_parse_json(body))
+    except ValidationError as exc:
+        raise BadAlert(f"not a generic alert: {_explain(exc)}") from None
+    fingerprint = g.fingerprint or _digest(g.name, *sorted(f"{k}={v}" for k, v in g.labels.items()))[:16]
+    alert = Alert(
+        source=g.source, name=g.name, labels=g.labels, annotations=g.annotations,
+        status=AlertStatus(g.status), fingerprint=fingerprint, received_at=received_at,
+    )
+    return AlertBatch(group_key=f"{g.source}:{fingerprint}", alerts=[alert])

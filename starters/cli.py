@@ -1,0 +1,166 @@
+"""The ``remediator`` command line. Each command turns its arguments into a start,
+signal, query or HTTP call; the work happens in workflows."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import json
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+
+from remediator.logging import configure_logging
+from remediator.runbooks import InvalidRunbook, load_runbook_file
+from remediator.settings import Settings
+from remediator.temporal import connect
+from starters.incidents import IncidentNotFound, Incidents
+
+app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
+runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
+app.add_typer(runbook_app, name="runbook")
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
+
+
+def _incidents(settings: Settings) -> Incidents:
+    return Incidents(asyncio.run(connect(settings)), settings.task_queue)
+
+
+@app.command()
+def worker() -> None:
+    """Run a worker against TEMPORAL_ADDRESS and REDIS_URL."""
+    from workers.main import run_worker
+
+    configure_logging()
+    asyncio.run(run_worker(Settings()))
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@app.command()
+def serve() -> None:
+    """Run the alert webhook server on REMEDIATOR_HTTP_ADDR (default 127.0.0.1:8080)."""
+    import uvicorn
+
+    from starters.http import create_app
+
+    settings = Settings()
+    if not _is_loopback(settings.http_host) and settings.webhook_token is None:
+        typer.echo("refusing to listen beyond loopback without REMEDIATOR_WEBHOOK_TOKEN", err=True)
+        raise typer.Exit(2)
+    configure_logging()
+    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
+                log_level="warning")
+
+
+@app.command()
+def alert(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON payload.")],
+    url: Annotated[str | None, typer.Option(help="Webhook base URL.")] = None,
+) -> None:
+    """Send an alert payload (Alertmanager v4 or generic JSON) to the webhook server."""
+    settings = Settings()
+    body = file.read_bytes()
+    try:
+        kind = "alertmanager" if "groupKey" in json.loads(body) else "generic"
+    except (json.JSONDecodeError, TypeError):
+        kind = "generic"
+    headers = {"content-type": "application/json"}
+    if settings.webhook_token is not None:
+        headers["authorization"] = f"Bearer {settings.webhook_token.get_secret_value()}"
+    base = url or f"http://{settings.http_addr}"
+    resp = httpx.post(f"{base}/v1/alerts/{kind}", content=body, headers=headers, timeout=30)
+    typer.echo(resp.text)
+    if not resp.is_success:
+        raise typer.Exit(1)
+
+
+@app.command()
+def incidents(
+    json_out: JsonOpt = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
+) -> None:
+    """List open incidents (from Temporal visibility)."""
+    found = asyncio.run(_incidents(Settings()).list(open_only=not all_))
+    if json_out:
+        typer.echo(json.dumps([s.__dict__ for s in found], indent=2))
+        return
+    for s in found:
+        typer.echo(f"{s.id}  {s.severity or '--':3} {s.status:10} {s.phase:10} {s.service}")
+    if not found:
+        typer.echo("no open incidents")
+
+
+@app.command()
+def status(incident_id: str, json_out: JsonOpt = False) -> None:
+    """Phase, severity and timeline of one incident."""
+    try:
+        view = asyncio.run(_incidents(Settings()).view(incident_id))
+    except IncidentNotFound:
+        typer.echo(f"no incident {incident_id}", err=True)
+        raise typer.Exit(1) from None
+    if json_out:
+        typer.echo(view.model_dump_json(indent=2))
+        return
+    typer.echo(f"{view.id}: {view.title}\n  status {view.status}, phase {view.phase}, "
+               f"severity {view.severity}, runbook {view.runbook}")
+    for e in view.timeline:
+        typer.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.phase or '':10} {e.kind:24} {e.detail}")
+
+
+@app.command()
+def postmortem(incident_id: str) -> None:
+    """Print the incident's postmortem document (Markdown)."""
+    try:
+        view = asyncio.run(_incidents(Settings()).view(incident_id))
+    except IncidentNotFound:
+        typer.echo(f"no incident {incident_id}", err=True)
+        raise typer.Exit(1) from None
+    if view.postmortem is None:
+        typer.echo(f"{incident_id} has no postmortem yet (phase {view.phase})", err=True)
+        raise typer.Exit(1)
+    typer.echo(view.postmortem)
+
+
+@runbook_app.command("validate")
+def runbook_validate(files: Annotated[list[Path], typer.Argument(exists=True)]) -> None:
+    """Validate runbook files; print every error with file, line and field."""
+    failed = False
+    for file in files:
+        try:
+            rb = load_runbook_file(file)
+        except InvalidRunbook as exc:
+            failed = True
+            for err in exc.errors:
+                typer.echo(str(err), err=True)
+            continue
+        typer.echo(f"{file}: ok ({rb.name}: {len(rb.steps)} step(s))")
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def dev(
+    state_dir: Annotated[Path, typer.Option(help="SQLite file, logs, postmortems.")] = Path(
+        ".remediator"),
+    demo: Annotated[bool, typer.Option(help="Send a sample alert once the stack is up.")] = False,
+) -> None:
+    """Start the embedded stack: Temporal dev server, Redis, a worker, the webhook server."""
+    from remediator.devstack import DevStack
+
+    sys.exit(DevStack(state_dir, demo=demo).run())
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,105 @@
+"""The alert webhook server: alerts in, incident state out. No business rules here."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+import structlog
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from remediator.settings import Settings
+from remediator.temporal import connect
+from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic
+from starters.incidents import IncidentNotFound, Incidents
+from workflows.models import AlertBatch
+
+log = structlog.get_logger()
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, refused as soon as it grows past ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise BodyTooLarge
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BodyTooLarge
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAPI:
+    """The FastAPI app; connects to Temporal at startup unless ``incidents`` is given."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.incidents = incidents or Incidents(await connect(settings), settings.task_queue)
+        yield
+
+    app = FastAPI(title="remediator", lifespan=lifespan)
+
+    def authenticated(request: Request) -> None:
+        if settings.webhook_token is None:
+            return
+        expected = f"Bearer {settings.webhook_token.get_secret_value()}"
+        if not hmac.compare_digest(request.headers.get("authorization", ""), expected):
+            raise HTTPException(401, "missing or wrong bearer token")
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    async def accept(request: Request, parse: Callable[[bytes], AlertBatch]) -> JSONResponse:
+        if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+            return JSONResponse({"error": "Content-Type must be application/json"}, 415)
+        try:
+            batch = parse(await read_body(request, settings.max_body_bytes))
+        except BodyTooLarge:
+            return JSONResponse({"error": f"body larger than {settings.max_body_bytes} bytes"}, 413)
+        except BadAlert as exc:
+            log.info("alert.rejected", reason=str(exc))
+            return JSONResponse({"error": str(exc)}, 400)
+        opened = await request.app.state.incidents.open_or_join(batch)
+        entry: dict[str, object] = {"id": opened.id, "created": opened.created}
+        if opened.note:
+            entry["note"] = opened.note
+        log.info("alert.accepted", incident_id=opened.id, created=opened.created,
+                 alerts=len(batch.alerts))
+        return JSONResponse({"incidents": [entry]}, 202)
+
+    def now() -> datetime:
+        return datetime.now(UTC)
+
+    @app.post("/v1/alerts/alertmanager", dependencies=[Depends(authenticated)])
+    async def alertmanager(request: Request) -> JSONResponse:
+        return await accept(request, lambda body: parse_alertmanager(
+            body, now(), settings.max_alerts_per_request))
+
+    @app.post("/v1/alerts/generic", dependencies=[Depends(authenticated)])
+    async def generic(request: Request) -> JSONResponse:
+        return await accept(request, lambda body: parse_generic(body, now()))
+
+    @app.get("/v1/incidents/{incident_id}")
+    async def incident(incident_id: str, request: Request) -> JSONResponse:
+        try:
+            view = await request.app.state.incidents.view(incident_id)
+        except IncidentNotFound:
+            return JSONResponse({"error": f"no incident {incident_id}"}, 404)
+        return JSONResponse(view.model_dump(mode="json"))
+
+    @app.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

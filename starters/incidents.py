@@ -1,0 +1,130 @@
+"""Turn alert batches into incident starts/signals, and read incidents back.
+
+No business rules here: which incident an alert joins is the id derivation;
+everything else happens in the workflow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
+from temporalio.service import RPCError, RPCStatusCode
+
+from starters.alert_formats import incident_id_for
+from workflows import search
+from workflows.incident import IncidentWorkflow
+from workflows.models import AlertBatch, AlertStatus, IncidentStatus, Phase
+from workflows.phase_models import IncidentInput, IncidentView
+
+QUERY_TIMEOUT = timedelta(seconds=5)
+
+
+@dataclass(frozen=True)
+class Opened:
+    id: str
+    created: bool
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Summary:
+    id: str
+    status: str
+    phase: str
+    severity: str
+    service: str
+    started: str
+
+
+class IncidentNotFound(LookupError):
+    pass
+
+
+class Incidents:
+    def __init__(self, client: Client, task_queue: str) -> None:
+        self._client = client
+        self._task_queue = task_queue
+
+    async def open_or_join(self, batch: AlertBatch) -> Opened:
+        """Signal-with-start: the first alert of a group opens the incident, later ones join.
+
+        A batch with only resolved alerts never opens an incident: it is delivered
+        to an open one or dropped with a note.
+        """
+        incident_id = incident_id_for(batch.alerts[0].source, batch.group_key)
+        if all(a.status == AlertStatus.RESOLVED for a in batch.alerts):
+            return await self._deliver_resolved(incident_id, batch)
+        handle = await self._client.start_workflow(
+            IncidentWorkflow.run, IncidentInput(incident_id=incident_id),
+            id=incident_id, task_queue=self._task_queue,
+            start_signal="alerts", start_signal_args=[batch],
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            search_attributes=search_attributes_at_open(),
+        )
+        response = getattr(handle, "_start_workflow_response", None)
+        return Opened(incident_id, bool(getattr(response, "started", False)))
+
+    async def _deliver_resolved(self, incident_id: str, batch: AlertBatch) -> Opened:
+        handle = self._client.get_workflow_handle(incident_id)
+        try:
+            await handle.signal(IncidentWorkflow.alerts, batch)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return Opened(incident_id, False, "resolved alert for no open incident: ignored")
+        return Opened(incident_id, False)
+
+    def handle(self, incident_id: str) -> WorkflowHandle[IncidentWorkflow, IncidentView]:
+        return self._client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
+
+    async def view(self, incident_id: str) -> IncidentView:
+        """The incident's state from its ``status`` query; IncidentNotFound if none."""
+        if not incident_id.startswith("inc-"):
+            raise IncidentNotFound(incident_id)
+        try:
+            return await self.handle(incident_id).query(
+                IncidentWorkflow.status, rpc_timeout=QUERY_TIMEOUT
+            )
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise IncidentNotFound(incident_id) from None
+            raise
+
+    async def list(self, open_only: bool = True, limit: int = 100) -> list[Summary]:
+        query = "WorkflowType = 'IncidentWorkflow'"
+        if open_only:
+            query += " AND ExecutionStatus = 'Running'"
+        out: list[Summary] = []
+        async for wf in self._client.list_workflows(query, limit=limit):
+            attrs = wf.typed_search_attributes
+            out.append(Summary(
+                id=wf.id,
+                status=attrs.get(search.STATUS) or _status_of(wf.status),
+                phase=attrs.get(search.PHASE) or "",
+                severity=attrs.get(search.SEVERITY) or "",
+                service=attrs.get(search.SERVICE) or "",
+                started=wf.start_time.isoformat(),
+            ))
+        return out
+
+
+def search_attributes_at_open() -> TypedSearchAttributes:
+    return TypedSearchAttributes([
+        SearchAttributePair(search.PHASE, Phase.DETECT.value),
+        SearchAttributePair(search.STATUS, IncidentStatus.OPEN.value),
+    ])
+
+
+def _status_of(status: WorkflowExecutionStatus | None) -> str:
+    if status == WorkflowExecutionStatus.COMPLETED:
+        return "resolved"
+    return "open" if status == WorkflowExecutionStatus.RUNNING else "failed"

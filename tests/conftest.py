@@ -1,0 +1,114 @@
+"""Real servers for the whole session: a Temporal dev server and a redis-server.
+
+Each test gets its own task queue and worker, so tests never see each other's
+incidents; servers are shared because starting them dominates the run time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+import uvicorn
+from temporalio.client import Client
+
+from remediator.servers import RedisServer, TemporalDevServer, free_port
+from remediator.settings import Settings
+from remediator.temporal import connect
+from starters.http import create_app
+from workers.main import running_worker
+
+TESTS = Path(__file__).parent
+
+
+@pytest.fixture(scope="session")
+def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="session")
+def temporal_server(servers_dir: Path) -> Iterator[TemporalDevServer]:
+    server = TemporalDevServer(servers_dir / "temporal", port=free_port(), ui_port=None)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server(servers_dir: Path) -> Iterator[RedisServer]:
+    server = RedisServer(servers_dir / "redis", port=free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def settings(temporal_server: TemporalDevServer, redis_server: RedisServer,
+             tmp_path: Path) -> Settings:
+    """Test settings: seconds instead of minutes, a task queue of the test's own."""
+    return Settings(
+        temporal_address=temporal_server.address,
+        redis_url=redis_server.url,
+        task_queue=f"test-{uuid.uuid4().hex[:8]}",
+        state_dir=tmp_path / "state",
+        runbook_dir=TESTS / "runbooks",
+        flag_allowlist=["test-*", "checkout-*"],
+        verify_interval_seconds=0.5,
+        verify_window_p0_p1_seconds=2.0,
+        verify_window_p2_p3_seconds=2.0,
+        mitigation_timeout_seconds=3.0,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> Client:
+    return await connect(settings)
+
+
+@pytest.fixture
+async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redis]:
+    client = aioredis.Redis.from_url(redis_server.url, decode_responses=True)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+async def worker(client: Client, settings: Settings) -> AsyncIterator[None]:
+    async with running_worker(client, settings):
+        yield
+
+
+class ServerThread:
+    """The real webhook app under uvicorn, in a thread with its own event loop."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=self.port,
+                                log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def __aenter__(self) -> ServerThread:
+        self.thread.start()
+        while not self.server.started:
+            await asyncio.sleep(0.02)
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        await asyncio.to_thread(self.thread.join, 10)
+
+
+@pytest.fixture
+async def http_base(settings: Settings) -> AsyncIterator[str]:
+    async with ServerThread(settings) as server:
+        yield server.base

@@ -1,0 +1,64 @@
+"""Detect: ingest the alerts, deduplicate them, find the runbook, open the incident."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.runbooks import RunbookActivities, RunbookQuery
+    from workflows.models import Alert, AlertStatus, Phase, Runbook
+    from workflows.options import LOOKUP
+    from workflows.phase_models import DetectInput, DetectResult
+    from workflows.saga import failure_message
+    from workflows.timeline import Recorder
+
+
+def dedupe(alerts: list[Alert]) -> list[Alert]:
+    """Latest state per alert fingerprint, in order of first appearance."""
+    latest: dict[str, Alert] = {}
+    for alert in alerts:
+        latest[alert.fingerprint] = alert
+    return list(latest.values())
+
+
+def describe(alert: Alert) -> tuple[str, str]:
+    title = alert.annotations.get("summary") or alert.name
+    service = alert.labels.get("service") or alert.labels.get("job") or "unknown"
+    return title, service
+
+
+@workflow.defn
+class DetectWorkflow:
+    """Alerts normalised, deduplicated and recorded; the matching runbook attached."""
+
+    @workflow.run
+    async def run(self, inp: DetectInput) -> DetectResult:
+        self._rec = rec = Recorder(Phase.DETECT)
+        alerts = dedupe(inp.alerts)
+        firing = [a for a in alerts if a.status == AlertStatus.FIRING] or alerts
+        primary = firing[0]
+        title, service = describe(primary)
+        await rec.add("incident.opened", f"{title} ({len(alerts)} distinct alert(s))")
+        runbook = await self._find_runbook(primary)
+        await rec.add(
+            "runbook.matched" if runbook else "runbook.none",
+            f"runbook {runbook.name}" if runbook else "no runbook matches: handing to humans",
+        )
+        policy = await workflow.execute_activity_method(
+            RunbookActivities.incident_policy, **LOOKUP  # type: ignore[arg-type]
+        )
+        return DetectResult(
+            title=title, service=service, primary=primary, alerts=alerts,
+            runbook=runbook, policy=policy,
+        )
+
+    async def _find_runbook(self, alert: Alert) -> Runbook | None:
+        labels = {"alertname": alert.name, **alert.labels}
+        try:
+            return await workflow.execute_activity_method(
+                RunbookActivities.find_runbook, RunbookQuery(labels=labels), **LOOKUP  # type: ignore[arg-type]
+            )
+        except ActivityError as err:
+            await self._rec.add("runbook.error", failure_message(err))
+            return None

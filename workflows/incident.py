@@ -1,0 +1,146 @@
+"""The incident: five phases in the order the seed runbooks give them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import search
+    from workflows.detect import DetectWorkflow
+    from workflows.mitigate import MitigateWorkflow
+    from workflows.models import (
+        Alert, AlertBatch, AlertStatus, IncidentStatus, Phase, Severity, StepOutcome, TimelineEntry,
+        Verdict,
+    )
+    from workflows.phase_models import (
+        DetectInput, DetectResult, IncidentInput, IncidentView, MitigateInput, PostmortemInput,
+        TriageInput, VerifyInput,
+    )
+    from workflows.postmortem import PostmortemWorkflow
+    from workflows.timeline import RECORD_SIGNAL
+    from workflows.triage import TriageWorkflow
+    from workflows.verify import VerifyWorkflow
+
+
+@workflow.defn
+class IncidentWorkflow:
+    """One incident per alert group, from the first alert to the postmortem."""
+
+    @workflow.init
+    def __init__(self, inp: IncidentInput) -> None:
+        self._id = inp.incident_id
+        self._alerts: dict[str, AlertStatus] = {}
+        self._all_alerts: list[Alert] = []
+        self._timeline: list[TimelineEntry] = []
+        self._phase, self._status = Phase.DETECT, IncidentStatus.OPEN
+        self._severity: Severity | None = None
+        self._opened: DetectResult | None = None
+        self._steps: list[StepOutcome] = []
+        self._verdict: Verdict | None = None
+        self._postmortem: str | None = None
+        self._opened_at: datetime = workflow.now()
+
+    @workflow.run
+    async def run(self, inp: IncidentInput) -> IncidentView:
+        await workflow.wait_condition(lambda: bool(self._all_alerts))
+        opened = await self._phase_run(Phase.DETECT, DetectWorkflow.run,
+                                       DetectInput(incident_id=self._id, alerts=self._all_alerts))
+        triaged = await self._phase_run(Phase.TRIAGE, TriageWorkflow.run, TriageInput(
+            incident_id=self._id, title=opened.title, alerts=opened.alerts, runbook=opened.runbook))
+        self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
+        if opened.runbook is None or not opened.runbook.steps:
+            await self._hand_over("no automated mitigation for this incident")
+        else:
+            await self._mitigate_and_verify(opened, inp.dry_run or opened.policy.dry_run)
+        report = await self._phase_run(Phase.POSTMORTEM, PostmortemWorkflow.run,
+                                       self._postmortem_input())
+        self._postmortem = report.markdown
+        self._set(phase=Phase.DONE)
+        return self.status()
+
+    async def _mitigate_and_verify(self, opened: DetectResult, dry_run: bool) -> None:
+        assert opened.runbook is not None and self._severity is not None
+        timings = opened.policy.timings
+        applied = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, MitigateInput(
+            incident_id=self._id, severity=self._severity, steps=opened.runbook.steps,
+            timings=timings, dry_run=dry_run))
+        self._steps = applied.outcomes
+        self._set(status=IncidentStatus.MONITORING)
+        checked = await self._phase_run(Phase.VERIFY, VerifyWorkflow.run, VerifyInput(
+            incident_id=self._id, severity=self._severity, runbook=opened.runbook,
+            applied=applied.outcomes, timings=timings))
+        self._verdict = checked.verdict
+        undone = {o.step_id: o for o in checked.undone}
+        self._steps = [undone.get(o.step_id, o) for o in self._steps]
+        self._set(severity=checked.severity)
+        if checked.verdict.passed:
+            self._set(status=IncidentStatus.RESOLVED)
+        else:
+            await self._hand_over(f"verification failed: {checked.verdict.detail}")
+
+    async def _hand_over(self, why: str) -> None:
+        """Leave the incident to humans until every alert of the group has resolved."""
+        self._set(status=IncidentStatus.ESCALATED)
+        self._record("incident.handed_over", f"{why}; waiting for the alerts to resolve")
+        await workflow.wait_condition(self._all_resolved)
+        self._set(status=IncidentStatus.RESOLVED)
+        self._record("incident.resolved", "all alerts of the group resolved")
+
+    def _all_resolved(self) -> bool:
+        return bool(self._alerts) and all(s == AlertStatus.RESOLVED for s in self._alerts.values())
+
+    async def _phase_run(self, phase: Phase, run: Any, arg: Any) -> Any:
+        self._set(phase=phase)
+        result = await workflow.execute_child_workflow(run, arg, id=f"{self._id}/{phase}")
+        if phase == Phase.DETECT:
+            self._opened = result
+            search.upsert(service=result.service)
+        return result
+
+    def _set(self, phase: Phase | None = None, status: IncidentStatus | None = None,
+             severity: Severity | None = None) -> None:
+        self._phase = phase or self._phase
+        self._status = status or self._status
+        self._severity = severity or self._severity
+        search.upsert(phase=self._phase, status=self._status, severity=self._severity)
+
+    def _record(self, kind: str, detail: str, phase: Phase | None = None) -> None:
+        self._timeline.append(TimelineEntry(at=workflow.now(), kind=kind, detail=detail,
+                                            phase=phase or self._phase))
+
+    @workflow.signal
+    def alerts(self, batch: AlertBatch) -> None:
+        """Alerts of this group, the first batch arriving with the start (signal-with-start)."""
+        for alert in batch.alerts:
+            known = self._alerts.get(alert.fingerprint)
+            self._alerts[alert.fingerprint] = alert.status
+            self._all_alerts.append(alert)
+            if known != alert.status:
+                self._record(f"alert.{alert.status}", f"{alert.name} {alert.labels}")
+
+    @workflow.signal(name=RECORD_SIGNAL)
+    def record(self, entry: TimelineEntry) -> None:
+        """Timeline entries from the phase workflows, as they happen."""
+        self._timeline.append(entry)
+
+    def _postmortem_input(self) -> PostmortemInput:
+        assert self._opened is not None and self._severity is not None
+        return PostmortemInput(
+            incident_id=self._id, title=self._opened.title, service=self._opened.service,
+            severity=self._severity, status=self._status, opened_at=self._opened_at,
+            closed_at=workflow.now(), alerts=self._all_alerts, steps=self._steps,
+            verdict=self._verdict, timeline=self._timeline)
+
+    @workflow.query
+    def status(self) -> IncidentView:
+        """Phase, severity, timeline and steps of the incident, as of now."""
+        opened = self._opened
+        return IncidentView(
+            id=self._id, status=self._status, phase=self._phase, severity=self._severity,
+            title=opened.title if opened else "", service=opened.service if opened else "",
+            runbook=opened.runbook.name if opened and opened.runbook else None,
+            alerts=len(self._alerts), timeline=self._timeline, steps=self._steps,
+            verdict=self._verdict, postmortem=self._postmortem)

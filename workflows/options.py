@@ -1,0 +1,29 @@
+"""Retry and timeout policies for activities, in one place so workflows stay readable."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio.common import RetryPolicy
+
+# Connection errors and timeouts retry with backoff; refusals are raised
+# non-retryable by the activities themselves.
+RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=30),
+)
+
+# Lookups that read config or files: quick, and quick to retry after a crash.
+LOOKUP = {"start_to_close_timeout": timedelta(seconds=10), "retry_policy": RETRY}
+
+
+def side_effect(timeout_seconds: float, attempts: int = 0) -> dict[str, object]:
+    """Options for an activity that changes a real system."""
+    policy = RETRY if not attempts else RetryPolicy(
+        initial_interval=RETRY.initial_interval,
+        backoff_coefficient=RETRY.backoff_coefficient,
+        maximum_interval=RETRY.maximum_interval,
+        maximum_attempts=attempts,
+    )
+    return {"start_to_close_timeout": timedelta(seconds=timeout_seconds), "retry_policy": policy}

@@ -1,0 +1,76 @@
+"""Apply and undo mitigation steps through the catalogue (the saga's two halves)."""
+
+from __future__ import annotations
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.catalogue import lookup
+    from workflows.models import (
+        MitigationRequest,
+        MitigationResult,
+        MitigationStep,
+        StepOutcome,
+        UndoRequest,
+        UndoResult,
+    )
+    from workflows.options import side_effect
+
+
+def failure_message(err: ActivityError) -> str:
+    cause = err.cause
+    if isinstance(cause, ApplicationError):
+        return f"{cause.type or 'error'}: {cause.message}"
+    return str(cause or err)
+
+
+async def apply_step(
+    incident_id: str, step: MitigationStep, dry_run: bool, timeout: float
+) -> StepOutcome:
+    """Run a step's apply activity; a refusal or exhausted retry becomes a failed outcome."""
+    action = lookup(step.action)
+    risk = step.risk or action.risk
+    request = MitigationRequest(
+        incident_id=incident_id, step_id=step.id, params=step.params, dry_run=dry_run
+    )
+    try:
+        result = await workflow.execute_activity(
+            action.apply_activity, request, result_type=MitigationResult,
+            activity_id=f"apply/{step.id}", **side_effect(timeout),  # type: ignore[arg-type]
+        )
+    except ActivityError as err:
+        return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="failed",
+                           detail=failure_message(err))
+    return StepOutcome(
+        step_id=step.id, action=step.action, risk=risk,
+        state="dry_run" if result.dry_run else "applied", detail=result.detail,
+        undo=result.undo, undo_action=action.undo_activity,
+    )
+
+
+async def undo_step(incident_id: str, outcome: StepOutcome, timeout: float) -> StepOutcome:
+    """Reverse one applied step with the undo data it recorded."""
+    if outcome.undo is None or outcome.undo_action is None:
+        return outcome.model_copy(update={"detail": outcome.detail + "; no undo available"})
+    request = UndoRequest(incident_id=incident_id, step_id=outcome.step_id, undo=outcome.undo)
+    try:
+        result = await workflow.execute_activity(
+            outcome.undo_action, request, result_type=UndoResult,
+            activity_id=f"undo/{outcome.step_id}", **side_effect(timeout),  # type: ignore[arg-type]
+        )
+    except ActivityError as err:
+        return outcome.model_copy(update={"state": "undo_conflict",
+                                          "detail": f"undo failed: {failure_message(err)}"})
+    state = "undone" if result.undone else "undo_conflict"
+    return outcome.model_copy(update={"state": state, "detail": result.detail})
+
+
+async def undo_in_reverse(
+    incident_id: str, applied: list[StepOutcome], timeout: float
+) -> list[StepOutcome]:
+    """Undo every applied step, last first, as a saga compensates."""
+    undone = []
+    for outcome in reversed([o for o in applied if o.state == "applied"]):
+        undone.append(await undo_step(incident_id, outcome, timeout))
+    return undone

@@ -1,0 +1,95 @@
+"""The severity table of the seed runbooks, as data, and the label → severity rule.
+
+One table for both scales the seeds use: seed 04 names P0–P3, seed 02 names
+SEV-1–SEV-4 for the same four levels (P0 = SEV-1 … P3 = SEV-4). Response times and
+update cadences are seed 04's; who to notify is seed 04's "Assemble the Response
+Team" table. Pure functions only: workflows call them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from workflows.models import Severity
+
+
+@dataclass(frozen=True)
+class SeverityLevel:
+    severity: Severity
+    sev: str
+    name: str
+    response_minutes: int
+    update_cadence_minutes: int
+    notify: tuple[str, ...]
+
+
+HOUR = 60
+DAY = 24 * HOUR
+
+TABLE: dict[Severity, SeverityLevel] = {
+    Severity.P0: SeverityLevel(
+        Severity.P0, "SEV-1", "Total Outage", 15, 15,
+        ("on-call engineer", "engineering manager", "VP Engineering",
+         "customer support lead", "communications"),
+    ),
+    Severity.P1: SeverityLevel(
+        Severity.P1, "SEV-2", "Major Degradation", 30, 30,
+        ("on-call engineer", "engineering manager", "customer support lead"),
+    ),
+    Severity.P2: SeverityLevel(
+        Severity.P2, "SEV-3", "Partial Impact", 2 * HOUR, 2 * HOUR,
+        ("on-call engineer", "relevant team lead"),
+    ),
+    Severity.P3: SeverityLevel(
+        Severity.P3, "SEV-4", "Minor Issue", DAY, DAY, ("assigned engineer",),
+    ),
+}
+
+# Label values seen in the wild (Alertmanager, PagerDuty, Grafana), by level.
+_LABEL_VALUES: dict[Severity, frozenset[str]] = {
+    Severity.P0: frozenset({"p0", "sev1", "sev-1", "critical", "page", "emergency", "disaster"}),
+    Severity.P1: frozenset({"p1", "sev2", "sev-2", "high", "error", "major"}),
+    Severity.P2: frozenset({"p2", "sev3", "sev-3", "medium", "warning", "average", "moderate"}),
+    Severity.P3: frozenset({"p3", "sev4", "sev-4", "low", "info", "minor", "cosmetic"}),
+}
+_SECURITY_LABELS = ("security", "data_breach", "breach")
+_SEVERITY_LABELS = ("severity", "priority", "sev")
+_ORDER = [Severity.P0, Severity.P1, Severity.P2, Severity.P3]
+
+
+def more_severe(a: Severity, b: Severity) -> Severity:
+    return a if _ORDER.index(a) <= _ORDER.index(b) else b
+
+
+def raise_one(severity: Severity) -> Severity:
+    """One level up (P2 → P1); P0 stays P0."""
+    return _ORDER[max(0, _ORDER.index(severity) - 1)]
+
+
+def _is_security(labels: dict[str, str]) -> bool:
+    if labels.get("category", "").lower() in {"security", "data-breach", "data_breach"}:
+        return True
+    return any(labels.get(key, "").lower() in {"true", "yes", "1"} for key in _SECURITY_LABELS)
+
+
+def classify(labels: dict[str, str], floor: Severity | None) -> tuple[Severity, str]:
+    """Severity for one alert's labels, with the reason, by the seed rules.
+
+    Security or data-breach alerts are P0. An unrecognised severity value is
+    over-classified to P1 ("when in doubt, over-classify"); no severity label at
+    all means P2. A runbook ``severity`` acts as a floor.
+    """
+    if _is_security(labels):
+        return Severity.P0, "security/data-breach alert is automatically P0"
+    raw = next((labels[k] for k in _SEVERITY_LABELS if k in labels), None)
+    if raw is None:
+        found, reason = Severity.P2, "no severity label: default P2"
+    else:
+        level = next((s for s, vals in _LABEL_VALUES.items() if raw.lower() in vals), None)
+        if level is None:
+            found, reason = Severity.P1, f"unknown severity {raw!r}: over-classified to P1"
+        else:
+            found, reason = level, f"label severity={raw!r} → {level} ({TABLE[level].sev})"
+    if floor is not None and more_severe(floor, found) == floor and floor != found:
+        return floor, f"{reason}; raised to runbook floor {floor}"
+    return found, reason

@@ -1,0 +1,86 @@
+"""Verify: watch the health signals over a durable window; undo and escalate on failure.
+
+The window's end is fixed when it opens (``workflow.now()`` is replayed, not
+re-read), and every wait is a Temporal timer, so a crashed worker or server
+neither shortens nor restarts it.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.health import HealthActivities
+    from workflows.models import Check, CheckResult, Phase, VerifySpec, Verdict
+    from workflows.options import side_effect
+    from workflows.phase_models import VerifyInput, VerifyResult
+    from workflows.saga import failure_message, undo_in_reverse
+    from workflows.severity import raise_one
+    from workflows.timeline import Recorder
+
+
+def judge(rounds: list[list[CheckResult]]) -> tuple[bool, str]:
+    """Pass when the last round is healthy and nothing failed after the first healthy one."""
+    healthy = [all(r.healthy for r in round_) for round_ in rounds]
+    if not healthy or not healthy[-1]:
+        return False, f"unhealthy at the end of the window ({healthy.count(False)} bad round(s))"
+    first_ok = healthy.index(True)
+    if not all(healthy[first_ok:]):
+        return False, "flapping: recovered, then failed again within the window"
+    return True, f"healthy for the rest of the window after round {first_ok + 1}/{len(healthy)}"
+
+
+@workflow.defn
+class VerifyWorkflow:
+    """Verdict on recovery after a monitoring window; saga undo when it failed."""
+
+    @workflow.run
+    async def run(self, inp: VerifyInput) -> VerifyResult:
+        self._rec = Recorder(Phase.VERIFY)
+        assert inp.runbook is not None, "verify needs the runbook's criteria"
+        verdict = await self._watch(inp.runbook.verify, inp)
+        await self._rec.add("verify.passed" if verdict.passed else "verify.failed", verdict.detail)
+        if verdict.passed or inp.runbook.escalation.on_verify_failure == "escalate_only":
+            severity = inp.severity if verdict.passed else raise_one(inp.severity)
+            return VerifyResult(verdict=verdict, undone=[], severity=severity)
+        undone = await undo_in_reverse(
+            inp.incident_id, inp.applied, inp.timings.mitigation_timeout_seconds
+        )
+        for outcome in undone:
+            await self._rec.add(f"mitigation.{outcome.state}", f"{outcome.step_id}: {outcome.detail}")
+        severity = raise_one(inp.severity)
+        await self._rec.add("severity.escalated", f"{inp.severity} → {severity}: not recovered")
+        return VerifyResult(verdict=verdict, undone=undone, severity=severity)
+
+    async def _watch(self, spec: VerifySpec, inp: VerifyInput) -> Verdict:
+        window = spec.window_seconds
+        if window is None:
+            window = inp.timings.verify_window(inp.severity)
+        interval = spec.interval_seconds or inp.timings.verify_interval_seconds
+        started = workflow.now()
+        end = started + timedelta(seconds=window)
+        await self._rec.add("verify.window_started",
+                            f"monitoring {window:g}s until {end:%H:%M:%S} UTC, every {interval:g}s")
+        rounds: list[list[CheckResult]] = []
+        while True:
+            remaining = (end - workflow.now()).total_seconds()
+            if remaining <= 0 and rounds:
+                break
+            if remaining > 0:
+                await workflow.sleep(min(interval, remaining))
+            rounds.append([await self._check(c) for c in spec.checks])
+        passed, detail = judge(rounds)
+        return Verdict(passed=passed, detail=detail, checks=[r for rd in rounds for r in rd],
+                       window_started_at=started, window_ended_at=workflow.now())
+
+    async def _check(self, check: Check) -> CheckResult:
+        try:
+            return await workflow.execute_activity_method(
+                HealthActivities.check_health, check, **side_effect(10, attempts=3)  # type: ignore[arg-type]
+            )
+        except ActivityError as err:
+            return CheckResult(check=check, healthy=False, observed=failure_message(err),
+                               at=workflow.now())
