@@ -27,7 +27,7 @@ class HealthActivities:
             return False, f"key {check.target} missing"
         return value == (check.expect or "ok"), f"{check.target}={value!r}"
 
-    async def _http(self, check: Check) -> tuple[bool, str]:
+    async def _http_check(self, check: Check) -> tuple[bool, str]:
         try:
             resp = await self._http.get(check.target, timeout=10.0)
         except httpx.HTTPError as exc:
@@ -42,7 +42,7 @@ class HealthActivities:
             if check.source == "redis_key":
                 healthy, observed = await self._redis_key(check)
             else:
-                healthy, observed = await self._http(check)
+                healthy, observed = await self._http_check(check)
         except aioredis.RedisError as exc:
             healthy, observed = False, f"redis error: {type(exc).__name__}"
         return CheckResult(check=check, healthy=healthy, observed=observed, at=datetime.now(UTC))

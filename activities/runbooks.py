@@ -7,7 +7,13 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from remediator.runbooks import InvalidRunbook, MissingLabel, load_runbooks, match_runbook, render_runbook
+from remediator.runbooks import (
+    InvalidRunbook,
+    MissingLabel,
+    load_runbooks,
+    match_runbook,
+    render_runbook,
+)
 from workflows.models import Contract, Runbook
 from workflows.phase_models import IncidentPolicy
 

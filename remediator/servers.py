@@ -68,12 +68,19 @@ class Server:
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / f"{name}.log"
 
-    def _spawn(self, argv: list[str], port: int, timeout: float) -> None:
+    def _spawn(self, argv: list[str], port: int | None, timeout: float = 30.0,
+               env: dict[str, str] | None = None) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
+        self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
-            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, env=env,
                                          stdin=subprocess.DEVNULL, start_new_session=True)
-        wait_for_port(port, self.proc, self.log, timeout)
+        if port is not None:
+            wait_for_port(port, self.proc, self.log, timeout)
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -126,3 +133,16 @@ class RedisServer(Server):
                 str(self.workdir), "--save", "", "--appendonly",
                 "yes" if self.persist else "no", "--protected-mode", "yes"]
         self._spawn(argv, self.port, timeout)
+
+
+class PythonProcess(Server):
+    """A process of this project (worker, webhook server) run with this Python."""
+
+    def __init__(self, name: str, workdir: Path, module_args: list[str],
+                 env: dict[str, str], port: int | None = None) -> None:
+        super().__init__(name, workdir)
+        self.argv = [sys.executable, "-m", *module_args]
+        self.env, self.port = env, port
+
+    def start(self, timeout: float = 30.0) -> None:
+        self._spawn(self.argv, self.port, timeout, self.env)

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     verify_window_p0_p1_seconds: float = 15 * 60
     verify_window_p2_p3_seconds: float = 30 * 60
     mitigation_timeout_seconds: float = 120.0
+    # After a worker dies, its cached workflows move to another worker after this long.
+    sticky_timeout_seconds: float = 10.0
 
     # Notification sinks (Slack-compatible incoming webhooks); secrets, never logged.
     slack_webhook_urls: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)

@@ -40,9 +40,9 @@ class AmAlert(_Strict):
     status: Literal["firing", "resolved"]
     labels: dict[str, str]
     annotations: dict[str, str] = Field(default_factory=dict)
-    startsAt: datetime | None = None  # noqa: N815 (Alertmanager's field names)
-    endsAt: datetime | None = None  # noqa: N815
-    generatorURL: str = ""  # noqa: N815
+    startsAt: datetime | None = None
+    endsAt: datetime | None = None
+    generatorURL: str = ""
     fingerprint: str = Field(default="", max_length=128)
 
     _bounds = field_validator("labels", "annotations")(_bounded)
@@ -59,10 +59,10 @@ class AlertmanagerWebhook(_Strict):
     """Alertmanager webhook body, version 4."""
 
     version: Literal["4"]
-    groupKey: str = Field(min_length=1, max_length=1024)  # noqa: N815
+    groupKey: str = Field(min_length=1, max_length=1024)
     status: Literal["firing", "resolved"]
     receiver: str = ""
-    groupLabels: dict[str, str] = Field(default_factory=dict)  # noqa: N815
+    groupLabels: dict[str, str] = Field(default_factory=dict)
     alerts: list[AmAlert] = Field(min_length=1)
 
 

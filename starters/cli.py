@@ -155,11 +155,12 @@ def dev(
     state_dir: Annotated[Path, typer.Option(help="SQLite file, logs, postmortems.")] = Path(
         ".remediator"),
     demo: Annotated[bool, typer.Option(help="Send a sample alert once the stack is up.")] = False,
+    once: Annotated[bool, typer.Option(help="Stop after the demo instead of staying up.")] = False,
 ) -> None:
     """Start the embedded stack: Temporal dev server, Redis, a worker, the webhook server."""
     from remediator.devstack import DevStack
 
-    sys.exit(DevStack(state_dir, demo=demo).run())
+    sys.exit(DevStack(state_dir, demo=demo, once=once).run())
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 
 import httpx
 import redis.asyncio as aioredis
@@ -84,6 +85,9 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
                 restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
             ),
             activities=activities_for(settings, redis_client, http),  # type: ignore[arg-type]
+            sticky_queue_schedule_to_start_timeout=timedelta(
+                seconds=settings.sticky_timeout_seconds
+            ),
         )
         try:
             async with worker:

@@ -46,7 +46,7 @@ class DetectWorkflow:
             f"runbook {runbook.name}" if runbook else "no runbook matches: handing to humans",
         )
         policy = await workflow.execute_activity_method(
-            RunbookActivities.incident_policy, **LOOKUP  # type: ignore[arg-type]
+            RunbookActivities.incident_policy, **LOOKUP
         )
         return DetectResult(
             title=title, service=service, primary=primary, alerts=alerts,
@@ -57,7 +57,7 @@ class DetectWorkflow:
         labels = {"alertname": alert.name, **alert.labels}
         try:
             return await workflow.execute_activity_method(
-                RunbookActivities.find_runbook, RunbookQuery(labels=labels), **LOOKUP  # type: ignore[arg-type]
+                RunbookActivities.find_runbook, RunbookQuery(labels=labels), **LOOKUP
             )
         except ActivityError as err:
             await self._rec.add("runbook.error", failure_message(err))

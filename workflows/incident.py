@@ -12,12 +12,25 @@ with workflow.unsafe.imports_passed_through():
     from workflows.detect import DetectWorkflow
     from workflows.mitigate import MitigateWorkflow
     from workflows.models import (
-        Alert, AlertBatch, AlertStatus, IncidentStatus, Phase, Severity, StepOutcome, TimelineEntry,
+        Alert,
+        AlertBatch,
+        AlertStatus,
+        IncidentStatus,
+        Phase,
+        Severity,
+        StepOutcome,
+        TimelineEntry,
         Verdict,
     )
     from workflows.phase_models import (
-        DetectInput, DetectResult, IncidentInput, IncidentView, MitigateInput, PostmortemInput,
-        TriageInput, VerifyInput,
+        DetectInput,
+        DetectResult,
+        IncidentInput,
+        IncidentView,
+        MitigateInput,
+        PostmortemInput,
+        TriageInput,
+        VerifyInput,
     )
     from workflows.postmortem import PostmortemWorkflow
     from workflows.timeline import RECORD_SIGNAL

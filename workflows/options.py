@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict
 
 from temporalio.common import RetryPolicy
+
+
+class ActivityOptions(TypedDict):
+    start_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+
 
 # Connection errors and timeouts retry with backoff; refusals are raised
 # non-retryable by the activities themselves.
@@ -15,15 +22,16 @@ RETRY = RetryPolicy(
 )
 
 # Lookups that read config or files: quick, and quick to retry after a crash.
-LOOKUP = {"start_to_close_timeout": timedelta(seconds=10), "retry_policy": RETRY}
+LOOKUP = ActivityOptions(start_to_close_timeout=timedelta(seconds=10), retry_policy=RETRY)
 
 
-def side_effect(timeout_seconds: float, attempts: int = 0) -> dict[str, object]:
-    """Options for an activity that changes a real system."""
-    policy = RETRY if not attempts else RetryPolicy(
+def side_effect(timeout_seconds: float, attempts: int = 0) -> ActivityOptions:
+    """Options for an activity that changes a real system (``attempts`` 0 = unlimited)."""
+    policy = RetryPolicy(
         initial_interval=RETRY.initial_interval,
         backoff_coefficient=RETRY.backoff_coefficient,
         maximum_interval=RETRY.maximum_interval,
         maximum_attempts=attempts,
     )
-    return {"start_to_close_timeout": timedelta(seconds=timeout_seconds), "retry_policy": policy}
+    return ActivityOptions(start_to_close_timeout=timedelta(seconds=timeout_seconds),
+                           retry_policy=policy)

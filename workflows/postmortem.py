@@ -20,7 +20,7 @@ class PostmortemWorkflow:
     async def run(self, doc: PostmortemInput) -> PostmortemResult:
         rec = Recorder(Phase.POSTMORTEM)
         result = await workflow.execute_activity_method(
-            PostmortemActivities.store_postmortem, doc, **side_effect(30)  # type: ignore[arg-type]
+            PostmortemActivities.store_postmortem, doc, **side_effect(30)
         )
         await rec.add("postmortem.written", result.path)
         return result

@@ -37,7 +37,7 @@ async def apply_step(
     try:
         result = await workflow.execute_activity(
             action.apply_activity, request, result_type=MitigationResult,
-            activity_id=f"apply/{step.id}", **side_effect(timeout),  # type: ignore[arg-type]
+            activity_id=f"apply/{step.id}", **side_effect(timeout),
         )
     except ActivityError as err:
         return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="failed",
@@ -57,7 +57,7 @@ async def undo_step(incident_id: str, outcome: StepOutcome, timeout: float) -> S
     try:
         result = await workflow.execute_activity(
             outcome.undo_action, request, result_type=UndoResult,
-            activity_id=f"undo/{outcome.step_id}", **side_effect(timeout),  # type: ignore[arg-type]
+            activity_id=f"undo/{outcome.step_id}", **side_effect(timeout),
         )
     except ActivityError as err:
         return outcome.model_copy(update={"state": "undo_conflict",

@@ -43,6 +43,6 @@ class TriageWorkflow:
             NotifyActivities.post_update,
             Notification(incident_id=inp.incident_id, kind="initial", severity=severity,
                          title=inp.title, text=f"{reason}. Responders: {', '.join(notify)}"),
-            **side_effect(30),  # type: ignore[arg-type]
+            **side_effect(30),
         )
         return TriageResult(severity=severity, reason=reason, notify=notify)

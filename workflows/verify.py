@@ -14,7 +14,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.health import HealthActivities
-    from workflows.models import Check, CheckResult, Phase, VerifySpec, Verdict
+    from workflows.models import Check, CheckResult, Phase, Verdict, VerifySpec
     from workflows.options import side_effect
     from workflows.phase_models import VerifyInput, VerifyResult
     from workflows.saga import failure_message, undo_in_reverse
@@ -72,14 +72,23 @@ class VerifyWorkflow:
             if remaining > 0:
                 await workflow.sleep(min(interval, remaining))
             rounds.append([await self._check(c) for c in spec.checks])
+            await self._note_change(rounds)
         passed, detail = judge(rounds)
         return Verdict(passed=passed, detail=detail, checks=[r for rd in rounds for r in rd],
                        window_started_at=started, window_ended_at=workflow.now())
 
+    async def _note_change(self, rounds: list[list[CheckResult]]) -> None:
+        """Record the first round and every change between healthy and unhealthy."""
+        healthy = all(r.healthy for r in rounds[-1])
+        if len(rounds) == 1 or healthy != all(r.healthy for r in rounds[-2]):
+            observed = "; ".join(r.observed for r in rounds[-1])
+            await self._rec.add("verify.healthy" if healthy else "verify.unhealthy",
+                                f"round {len(rounds)}: {observed}")
+
     async def _check(self, check: Check) -> CheckResult:
         try:
             return await workflow.execute_activity_method(
-                HealthActivities.check_health, check, **side_effect(10, attempts=3)  # type: ignore[arg-type]
+                HealthActivities.check_health, check, **side_effect(10, attempts=3)
             )
         except ActivityError as err:
             return CheckResult(check=check, healthy=False, observed=failure_message(err),

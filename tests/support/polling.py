@@ -18,7 +18,7 @@ async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 
     while time.monotonic() < deadline:
         try:
             value = await probe()
-        except Exception as exc:  # noqa: BLE001 - keep polling through transient errors
+        except Exception as exc:
             last = exc
             value = None
         if value:

@@ -1,0 +1,21 @@
+# The two commands of the README: `make demo` and `make test`.
+.PHONY: setup demo test lint bench kube
+
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	.venv/bin/remediator dev --demo
+
+kube: setup
+	bash scripts/build-kube.sh
+
+test: setup kube
+	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy workflows activities starters workers remediator
+
+bench: setup
+	.venv/bin/python bench/pipeline.py

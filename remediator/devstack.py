@@ -1,0 +1,119 @@
+"""``remediator dev``: the embedded stack on 127.0.0.1, stopped cleanly by Ctrl-C.
+
+Temporal dev server (SQLite in the state dir, UI), redis-server (append-only file
+in the state dir), one worker and the webhook server, each a child process with
+its log under ``<state-dir>/logs``. A restarted stack finds its incidents again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+from types import FrameType
+
+from remediator.demo import CheckoutService, follow, send_sample_alert
+from remediator.servers import (
+    PythonProcess, RedisServer, Server, ServerFailed, TemporalDevServer, free_port, port_in_use,
+)
+from remediator.settings import Settings
+
+
+def _port(preferred: int) -> int:
+    return preferred if not port_in_use(preferred) else free_port()
+
+
+def _say(message: str) -> None:
+    print(f"remediator dev: {message}", flush=True)
+
+
+class DevStack:
+    def __init__(self, state_dir: Path, demo: bool = False, once: bool = False) -> None:
+        self.state_dir = state_dir.resolve()
+        self.logs = self.state_dir / "logs"
+        self.demo, self.once = demo, once
+        self.settings = Settings(state_dir=self.state_dir)
+        self.parts: list[Server] = []
+
+    def _env(self, temporal: TemporalDevServer, redis: RedisServer, http_port: int) -> dict[str, str]:
+        env = dict(os.environ)
+        env.update({
+            "TEMPORAL_ADDRESS": temporal.address, "REDIS_URL": redis.url,
+            "REMEDIATOR_STATE_DIR": str(self.state_dir),
+            "REMEDIATOR_HTTP_ADDR": f"127.0.0.1:{http_port}",
+        })
+        env.setdefault("REMEDIATOR_FLAG_ALLOWLIST", "checkout-*")
+        if self.demo:  # the demo shows a whole incident in about a minute, not half an hour
+            env.setdefault("REMEDIATOR_VERIFY_WINDOW_P2_P3_SECONDS", "20")
+            env.setdefault("REMEDIATOR_VERIFY_WINDOW_P0_P1_SECONDS", "20")
+            env.setdefault("REMEDIATOR_VERIFY_INTERVAL_SECONDS", "2")
+        return env
+
+    def _start(self, part: Server) -> None:
+        part.start()  # type: ignore[attr-defined]
+        self.parts.append(part)
+
+    def start(self) -> tuple[str, str]:
+        settings = self.settings
+        temporal_port = int(settings.temporal_address.rsplit(":", 1)[1])
+        temporal = TemporalDevServer(self.state_dir, port=_port(temporal_port),
+                                     ui_port=_port(8233))
+        temporal.log = self.logs / "temporal.log"
+        self._start(temporal)
+        _say(f"Temporal at {temporal.address}, UI http://127.0.0.1:{temporal.ui_port}")
+        redis = RedisServer(self.state_dir / "redis", port=_port(6379), persist=True)
+        redis.log = self.logs / "redis.log"
+        self._start(redis)
+        _say(f"Redis at {redis.url}")
+        http_port = _port(settings.http_port)
+        env = self._env(temporal, redis, http_port)
+        self._start(PythonProcess("worker", self.logs, ["workers.main"], env))
+        self._start(PythonProcess("webhook", self.logs, ["starters.cli", "serve"], env,
+                                  port=http_port))
+        base = f"http://127.0.0.1:{http_port}"
+        _say(f"webhook server at {base}; logs in {self.logs}")
+        return base, redis.url
+
+    def stop(self) -> None:
+        for part in reversed(self.parts):
+            part.stop()
+        self.parts.clear()
+
+    def run(self) -> int:
+        def interrupted(signum: int, frame: FrameType | None) -> None:
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupted)
+        try:
+            base, redis_url = self.start()
+            if self.demo:
+                self._run_demo(base, redis_url)
+            if self.once:
+                return 0
+            _say("up. Ctrl-C stops everything.")
+            while all(p.running for p in self.parts):
+                time.sleep(0.5)
+            _say("a component exited; stopping (see the logs)")
+            return 1
+        except ServerFailed as exc:
+            _say(f"could not start: {exc}")
+            return 1
+        except KeyboardInterrupt:
+            _say("stopping")
+            return 0
+        finally:
+            self.stop()
+
+    def _run_demo(self, base: str, redis_url: str) -> None:
+        service = CheckoutService(redis_url)
+        service.start()
+        try:
+            incident_id = send_sample_alert(base, None)
+            _say(f"demo alert sent: incident {incident_id} "
+                 f"(watch it in the UI, or: remediator status {incident_id})")
+            final = follow(base, incident_id, timeout=300)
+            _say(f"incident {incident_id}: {final['status']}; postmortem: "
+                 f"{self.state_dir / 'postmortems' / (incident_id + '.md')}")
+        finally:
+            service.stop()

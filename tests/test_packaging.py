@@ -1,0 +1,37 @@
+"""The shipped artefacts a user relies on: compose file, runbooks, CLI entry points."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from remediator.runbooks import load_runbooks
+from remediator.settings import PACKAGED_RUNBOOKS
+
+ROOT = Path(__file__).parent.parent
+
+
+def test_compose_file_parses_and_names_the_services() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"postgresql", "temporal", "temporal-ui", "redis", "worker", "webhook"} <= set(services)
+    assert services["worker"]["command"] == ["remediator", "worker"]
+    assert services["webhook"]["command"] == ["remediator", "serve"]
+    assert services["worker"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
+    assert "REMEDIATOR_WEBHOOK_TOKEN" in services["webhook"]["environment"]
+
+
+def test_every_packaged_runbook_is_valid() -> None:
+    runbooks = load_runbooks(PACKAGED_RUNBOOKS)
+    assert runbooks, "at least one example runbook ships"
+
+
+def test_cli_lists_the_documented_commands() -> None:
+    out = subprocess.run([sys.executable, "-m", "starters.cli", "--help"], capture_output=True,
+                         text=True, check=True).stdout
+    for command in ("dev", "worker", "serve", "alert", "incidents", "status", "postmortem",
+                    "runbook"):
+        assert command in out
