@@ -7,9 +7,9 @@ once the incident turns the flag off, it reports ``ok`` and verification passes.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 

@@ -15,7 +15,13 @@ from types import FrameType
 
 from remediator.demo import CheckoutService, follow, send_sample_alert
 from remediator.servers import (
-    PythonProcess, RedisServer, Server, ServerFailed, TemporalDevServer, free_port, port_in_use,
+    PythonProcess,
+    RedisServer,
+    Server,
+    ServerFailed,
+    TemporalDevServer,
+    free_port,
+    port_in_use,
 )
 from remediator.settings import Settings
 

@@ -6,6 +6,7 @@ this module reads ``os.environ``.
 
 from __future__ import annotations
 
+import hmac
 from pathlib import Path
 from typing import Annotated
 
@@ -50,6 +51,36 @@ class Settings(BaseSettings):
     # Allow-lists of what mitigations may touch (fnmatch patterns).
     flag_allowlist: CsvList = Field(default_factory=list)
     flag_environment: str = "production"
+    # Flags with ``store: ssm`` live at <prefix>/<environment>/<flag> in SSM Parameter Store.
+    ssm_flag_prefix: str = "/remediator/flags"
+
+    # Cache flushes (REMEDIATOR_CACHE_ALLOWLIST): "db:N" allows FLUSHDB of database N,
+    # "all" allows FLUSHALL, any other entry is a key glob pattern deletes may touch,
+    # e.g. "db:1,session:*". The cache may be another Redis than the remediator's own
+    # (REMEDIATOR_CACHE_REDIS_URL, default: REDIS_URL).
+    cache_allowlist: CsvList = Field(default_factory=list)
+    cache_redis_url: str | None = None
+
+    # AWS via boto3: credentials and AWS_ENDPOINT_URL come from the standard AWS
+    # environment; region from REMEDIATOR_AWS_REGION, else AWS_REGION/AWS_DEFAULT_REGION,
+    # else us-east-1. Which Auto Scaling groups / Lambda functions may be touched
+    # (REMEDIATOR_ASG_ALLOWLIST, REMEDIATOR_LAMBDA_ALLOWLIST, fnmatch patterns), and the
+    # most instances a mitigation may ask an ASG for (REMEDIATOR_ASG_MAX_CAPACITY).
+    aws_region: str | None = None
+    asg_allowlist: CsvList = Field(default_factory=list)
+    asg_max_capacity: int = Field(20, ge=0)
+    lambda_allowlist: CsvList = Field(default_factory=list)
+
+    # Approvals: who may approve risky steps (users and ``group:NAME``), group members
+    # as JSON ({"sre": ["alice"]}), and the decision deadline per severity (seconds).
+    approvers: CsvList = Field(default_factory=list)
+    approver_groups: dict[str, list[str]] = Field(default_factory=dict)
+    approval_deadline_p0_seconds: float = 15 * 60
+    approval_deadline_p1_seconds: float = 30 * 60
+    approval_deadline_p2_seconds: float = 2 * 3600
+    approval_deadline_p3_seconds: float = 24 * 3600
+    # Identities for the HTTP approval endpoint: "user=token,user2=token2" (secret).
+    api_tokens: SecretStr | None = None
 
     # Timings (seconds). Production waits minutes; tests configure seconds.
     verify_interval_seconds: float = 30.0
@@ -65,7 +96,25 @@ class Settings(BaseSettings):
     # Test-only fault injection: name of a crash point at which the worker SIGKILLs itself.
     crash_at: str | None = None
 
-    _split = field_validator("flag_allowlist", "slack_webhook_urls", mode="before")(_split_csv)
+    _split = field_validator("flag_allowlist", "slack_webhook_urls", "approvers",
+                             "cache_allowlist", "asg_allowlist", "lambda_allowlist",
+                             mode="before")(_split_csv)
+
+    def user_for_token(self, token: str) -> str | None:
+        """The user an API token belongs to (constant-time comparison), or None."""
+        if self.api_tokens is None or not token:
+            return None
+        found = None
+        for pair in self.api_tokens.get_secret_value().split(","):
+            user, _, secret = pair.strip().partition("=")
+            if secret and hmac.compare_digest(secret.encode(), token.encode()):
+                found = user
+        return found
+
+    @property
+    def cache_url(self) -> str:
+        """The Redis that ``cache.flush`` acts on: REMEDIATOR_CACHE_REDIS_URL or REDIS_URL."""
+        return self.cache_redis_url or self.redis_url
 
     @property
     def http_host(self) -> str:

@@ -17,7 +17,8 @@ from remediator.logging import configure_logging
 from remediator.runbooks import InvalidRunbook, load_runbook_file
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters.incidents import IncidentNotFound, Incidents
+from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
+from workflows.approval_models import ApprovalAnswer, ApprovalRequest
 
 app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
@@ -131,6 +132,67 @@ def postmortem(incident_id: str) -> None:
         typer.echo(f"{incident_id} has no postmortem yet (phase {view.phase})", err=True)
         raise typer.Exit(1)
     typer.echo(view.postmortem)
+
+
+def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str | None,
+            approve: bool) -> None:
+    incidents = _incidents(Settings())
+
+    async def go() -> ApprovalAnswer:
+        digest = plan_hash
+        if digest is None and approve:
+            waiting = {p.step_id: p for p in await incidents.pending(incident_id)}
+            if step not in waiting:
+                raise DecisionRefused(f"step {step!r} is not waiting for approval")
+            typer.echo(f"plan: {waiting[step].plan}\nplan hash: {waiting[step].plan_hash}")
+            digest = waiting[step].plan_hash
+        return await incidents.decide(incident_id, ApprovalRequest(
+            step=step, approver=user, plan_hash=digest, reason=reason, approve=approve))
+
+    try:
+        answer = asyncio.run(go())
+    except IncidentNotFound:
+        typer.echo(f"no incident {incident_id}", err=True)
+        raise typer.Exit(1) from None
+    except DecisionRefused as exc:
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"{answer.step}: {answer.detail} ({len(answer.approvals)}/{answer.required})")
+
+
+StepOpt = Annotated[str, typer.Option("--step", help="The waiting step's id.")]
+AsOpt = Annotated[str, typer.Option("--as", help="Who decides (must be on the allow-list).")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why; goes into the timeline.")]
+
+
+@app.command()
+def approve(
+    incident_id: str, step: StepOpt, user: AsOpt, reason: ReasonOpt = "",
+    plan_hash: Annotated[str | None, typer.Option(help="Pin the plan you reviewed.")] = None,
+) -> None:
+    """Approve a risky step waiting in an incident (answers at once: accepted or why not)."""
+    _decide(incident_id, step, user, reason, plan_hash, approve=True)
+
+
+@app.command()
+def reject(incident_id: str, step: StepOpt, user: AsOpt, reason: ReasonOpt = "") -> None:
+    """Reject a waiting step: it is skipped and the rejection recorded."""
+    _decide(incident_id, step, user, reason, None, approve=False)
+
+
+@app.command()
+def pending(json_out: JsonOpt = False) -> None:
+    """All steps waiting for approval, across open incidents."""
+    found = asyncio.run(_incidents(Settings()).pending_everywhere())
+    if json_out:
+        typer.echo(json.dumps([{"incident": i, **p.model_dump(mode="json")} for i, p in found],
+                              indent=2))
+        return
+    for incident_id, p in found:
+        typer.echo(f"{incident_id}  {p.step_id}  {p.risk}  {len(p.approvals)}/{p.required}  "
+                   f"hash {p.plan_hash}  due {p.deadline:%H:%M:%S}Z  {p.plan}")
+    if not found:
+        typer.echo("nothing waits for approval")
 
 
 @runbook_app.command("validate")

@@ -6,16 +6,19 @@ import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Literal
 
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic
-from starters.incidents import IncidentNotFound, Incidents
+from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
+from workflows.approval_models import ApprovalRequest
 from workflows.models import AlertBatch
 
 log = structlog.get_logger()
@@ -23,6 +26,16 @@ log = structlog.get_logger()
 
 class BodyTooLarge(Exception):
     pass
+
+
+class DecisionBody(BaseModel):
+    """``POST /v1/incidents/{id}/approvals``: the approver is the token's user, not the body."""
+
+    model_config = ConfigDict(extra="forbid")
+    step: str = Field(min_length=1, max_length=128)
+    decision: Literal["approve", "reject"]
+    plan_hash: str | None = Field(default=None, max_length=64)
+    reason: str = Field(default="", max_length=2000)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -97,6 +110,26 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         except IncidentNotFound:
             return JSONResponse({"error": f"no incident {incident_id}"}, 404)
         return JSONResponse(view.model_dump(mode="json"))
+
+    @app.post("/v1/incidents/{incident_id}/approvals")
+    async def approvals(incident_id: str, request: Request) -> JSONResponse:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        user = settings.user_for_token(token) if scheme.lower() == "bearer" else None
+        if user is None:
+            return JSONResponse({"error": "approvals need a valid API bearer token"}, 401)
+        try:
+            body = DecisionBody.model_validate_json(await read_body(request, 16_384))
+        except (BodyTooLarge, ValidationError) as exc:
+            return JSONResponse({"error": f"bad approval: {exc}"}, 400)
+        req = ApprovalRequest(step=body.step, approver=user, plan_hash=body.plan_hash,
+                              reason=body.reason, approve=body.decision == "approve")
+        try:
+            answer = await request.app.state.incidents.decide(incident_id, req)
+        except IncidentNotFound:
+            return JSONResponse({"error": f"no incident {incident_id}"}, 404)
+        except DecisionRefused as exc:
+            return JSONResponse({"error": str(exc)}, 409)
+        return JSONResponse(answer.model_dump(mode="json"))
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

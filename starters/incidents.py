@@ -9,7 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowHandle,
+    WorkflowUpdateFailedError,
+)
 from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
@@ -20,6 +25,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from starters.alert_formats import incident_id_for
 from workflows import search
+from workflows.approval_models import ApprovalAnswer, ApprovalRequest, PendingApproval
 from workflows.incident import IncidentWorkflow
 from workflows.models import AlertBatch, AlertStatus, IncidentStatus, Phase
 from workflows.phase_models import IncidentInput, IncidentView
@@ -46,6 +52,10 @@ class Summary:
 
 class IncidentNotFound(LookupError):
     pass
+
+
+class DecisionRefused(ValueError):
+    """The incident's validator refused an approval or rejection; nothing changed."""
 
 
 class Incidents:
@@ -98,6 +108,34 @@ class Incidents:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 raise IncidentNotFound(incident_id) from None
             raise
+
+    async def pending(self, incident_id: str) -> list[PendingApproval]:
+        try:
+            return await self.handle(incident_id).query(
+                IncidentWorkflow.pending_approvals, rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise IncidentNotFound(incident_id) from None
+            raise
+
+    async def pending_everywhere(self) -> list[tuple[str, PendingApproval]]:
+        """Every step waiting for approval, across open incidents."""
+        query = (f"WorkflowType = 'IncidentWorkflow' AND ExecutionStatus = 'Running' "
+                 f"AND {search.STATUS.name} = '{IncidentStatus.AWAITING_APPROVAL}'")
+        found: list[tuple[str, PendingApproval]] = []
+        async for wf in self._client.list_workflows(query):
+            found += [(wf.id, p) for p in await self.pending(wf.id)]
+        return found
+
+    async def decide(self, incident_id: str, request: ApprovalRequest) -> ApprovalAnswer:
+        """Approve or reject through the validated update; DecisionRefused says why not."""
+        await self.view(incident_id)  # IncidentNotFound before anything else
+        try:
+            return await self.handle(incident_id).execute_update(
+                IncidentWorkflow.decide, request, rpc_timeout=QUERY_TIMEOUT * 2)
+        except WorkflowUpdateFailedError as exc:
+            cause = exc.cause
+            raise DecisionRefused(getattr(cause, "message", None) or str(cause)) from None
 
     async def list(self, open_only: bool = True, limit: int = 100) -> list[Summary]:
         query = "WorkflowType = 'IncidentWorkflow'"

@@ -27,9 +27,11 @@ from remediator.chaos import CrashPoints
 from remediator.settings import Settings
 from remediator.temporal import connect
 from workers.search_attributes import ensure_search_attributes
+from workflows.approval_models import ApprovalPolicy
 from workflows.detect import DetectWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.mitigate import MitigateWorkflow
+from workflows.models import Severity
 from workflows.phase_models import IncidentPolicy, Timings
 from workflows.postmortem import PostmortemWorkflow
 from workflows.triage import TriageWorkflow
@@ -47,8 +49,20 @@ WORKFLOWS = [
 ]
 
 
+def approvals_from(settings: Settings) -> ApprovalPolicy:
+    return ApprovalPolicy(
+        approvers=settings.approvers, groups=settings.approver_groups,
+        deadline_seconds={
+            Severity.P0: settings.approval_deadline_p0_seconds,
+            Severity.P1: settings.approval_deadline_p1_seconds,
+            Severity.P2: settings.approval_deadline_p2_seconds,
+            Severity.P3: settings.approval_deadline_p3_seconds,
+        },
+    )
+
+
 def policy_from(settings: Settings) -> IncidentPolicy:
-    return IncidentPolicy(timings=Timings(
+    return IncidentPolicy(approvals=approvals_from(settings), timings=Timings(
         verify_interval_seconds=settings.verify_interval_seconds,
         verify_window_p0_p1_seconds=settings.verify_window_p0_p1_seconds,
         verify_window_p2_p3_seconds=settings.verify_window_p2_p3_seconds,

@@ -28,6 +28,12 @@ def describe(alert: Alert) -> tuple[str, str]:
     return title, service
 
 
+def environment_of(opened: DetectResult) -> str:
+    """Where the incident happens, for approval policy: the alert's environment label."""
+    labels = opened.primary.labels
+    return labels.get("environment") or labels.get("env") or "production"
+
+
 @workflow.defn
 class DetectWorkflow:
     """Alerts normalised, deduplicated and recorded; the matching runbook attached."""

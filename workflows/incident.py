@@ -9,7 +9,15 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search
-    from workflows.detect import DetectWorkflow
+    from workflows.approval import APPROVAL_REQUESTED, SEVERITY_RAISED
+    from workflows.approval_desk import ApprovalDesk
+    from workflows.approval_models import (
+        ApprovalAnswer,
+        ApprovalRequest,
+        ApprovalSignal,
+        PendingApproval,
+    )
+    from workflows.detect import DetectWorkflow, environment_of
     from workflows.mitigate import MitigateWorkflow
     from workflows.models import (
         Alert,
@@ -55,6 +63,7 @@ class IncidentWorkflow:
         self._verdict: Verdict | None = None
         self._postmortem: str | None = None
         self._opened_at: datetime = workflow.now()
+        self._desk = ApprovalDesk(self._id, self._record)
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
@@ -79,7 +88,8 @@ class IncidentWorkflow:
         timings = opened.policy.timings
         applied = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, MitigateInput(
             incident_id=self._id, severity=self._severity, steps=opened.runbook.steps,
-            timings=timings, dry_run=dry_run))
+            timings=timings, approvals=opened.policy.approvals, environment=environment_of(opened),
+            owner=opened.runbook.owner, dry_run=dry_run))
         self._steps = applied.outcomes
         self._set(status=IncidentStatus.MONITORING)
         checked = await self._phase_run(Phase.VERIFY, VerifyWorkflow.run, VerifyInput(
@@ -110,6 +120,7 @@ class IncidentWorkflow:
         result = await workflow.execute_child_workflow(run, arg, id=f"{self._id}/{phase}")
         if phase == Phase.DETECT:
             self._opened = result
+            self._desk.policy = result.policy.approvals
             search.upsert(service=result.service)
         return result
 
@@ -146,6 +157,50 @@ class IncidentWorkflow:
             severity=self._severity, status=self._status, opened_at=self._opened_at,
             closed_at=workflow.now(), alerts=self._all_alerts, steps=self._steps,
             verdict=self._verdict, timeline=self._timeline)
+
+    @workflow.signal(name=APPROVAL_REQUESTED)
+    def approval_requested(self, pending: PendingApproval) -> None:
+        """From the mitigate phase: a step waits for approval (shown in the UI and queries)."""
+        self._desk.request(pending)
+        self._set(status=IncidentStatus.AWAITING_APPROVAL)
+        workflow.set_current_details(f"Waiting for approval of {pending.step_id}: {pending.plan}")
+
+    @workflow.signal(name=SEVERITY_RAISED)
+    def severity_raised(self, severity: Severity) -> None:
+        self._set(severity=severity)
+
+    @workflow.signal
+    async def approve(self, decision: ApprovalSignal) -> None:
+        """Approve a waiting step (names the step and its plan hash); refusals are recorded."""
+        await self._decided(decision, True)
+
+    @workflow.signal
+    async def reject(self, decision: ApprovalSignal) -> None:
+        """Reject a waiting step: it is skipped and the rejection recorded."""
+        await self._decided(decision, False)
+
+    @workflow.update
+    async def decide(self, request: ApprovalRequest) -> ApprovalAnswer:
+        """Approve or reject with an immediate answer; invalid requests fail validation."""
+        return await self._decided(request, request.approve)
+
+    @decide.validator
+    def _validate_decide(self, request: ApprovalRequest) -> None:
+        why_not = self._desk.refusal(request, request.approve)
+        if why_not is not None:
+            raise ValueError(why_not)
+
+    async def _decided(self, decision: ApprovalSignal, approve: bool) -> ApprovalAnswer:
+        answer = await self._desk.decide(decision, approve)
+        if answer.decided and not self._desk.pending:
+            self._set(status=IncidentStatus.MITIGATING)
+            workflow.set_current_details("")
+        return answer
+
+    @workflow.query
+    def pending_approvals(self) -> list[PendingApproval]:
+        """Steps waiting for a decision, with their plan and plan hash."""
+        return list(self._desk.pending.values())
 
     @workflow.query
     def status(self) -> IncidentView:

@@ -1,11 +1,18 @@
-"""Mitigate: run the runbook's steps in order, each recorded with what undoes it."""
+"""Mitigate: run the runbook's steps in order, each recorded with what undoes it.
+
+Steps whose risk needs approval (by policy, severity and environment) are first
+dry-run to show exactly what will happen, then wait at the approval gate.
+"""
 
 from __future__ import annotations
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import Phase, StepOutcome
+    from workflows.approval import DECIDED, ApprovalGate
+    from workflows.approval_models import StepDecision
+    from workflows.catalogue import lookup
+    from workflows.models import MitigationStep, Phase, StepOutcome
     from workflows.phase_models import MitigateInput, MitigateResult
     from workflows.saga import apply_step
     from workflows.timeline import Recorder
@@ -13,17 +20,53 @@ with workflow.unsafe.imports_passed_through():
 
 @workflow.defn
 class MitigateWorkflow:
-    """Runbook steps applied once each (or described, in dry-run), failures recorded."""
+    """Runbook steps applied once each (or described, in dry-run); risky ones approved first."""
+
+    def __init__(self) -> None:
+        self._gate: ApprovalGate | None = None
+        self._early: list[StepDecision] = []
 
     @workflow.run
     async def run(self, inp: MitigateInput) -> MitigateResult:
-        rec = Recorder(Phase.MITIGATE)
-        outcomes: list[StepOutcome] = []
+        self._rec = Recorder(Phase.MITIGATE)
+        self._gate = ApprovalGate(self._rec, inp.approvals)
+        for early in self._early:
+            self._gate.decisions[early.step_id] = early
+        self._severity = inp.severity
+        outcomes = []
         for step in inp.steps:
-            await rec.add("mitigation.started", f"{step.id}: {step.action} {step.params}")
-            outcome = await apply_step(
-                inp.incident_id, step, inp.dry_run, inp.timings.mitigation_timeout_seconds
-            )
+            await self._rec.add("mitigation.started", f"{step.id}: {step.action} {step.params}")
+            outcome = await self._approved(inp, step)
+            if outcome is None:
+                outcome = await apply_step(inp.incident_id, step, inp.dry_run,
+                                           inp.timings.mitigation_timeout_seconds)
             outcomes.append(outcome)
-            await rec.add(f"mitigation.{outcome.state}", f"{step.id}: {outcome.detail}")
+            await self._rec.add(f"mitigation.{outcome.state}", f"{step.id}: {outcome.detail}")
         return MitigateResult(outcomes=outcomes)
+
+    async def _approved(self, inp: MitigateInput, step: MitigationStep) -> StepOutcome | None:
+        """None when the step may run; otherwise the outcome that replaces running it."""
+        assert self._gate is not None
+        risk = step.risk or lookup(step.action).risk
+        required = inp.approvals.required(risk, self._severity, inp.environment)
+        if required == 0 or inp.dry_run:
+            return None
+        plan = await apply_step(inp.incident_id, step, True, inp.timings.mitigation_timeout_seconds)
+        if plan.state == "failed":
+            return plan
+        await self._rec.add("approval.requested",
+                            f"{step.id} needs {required} approval(s): {plan.detail}")
+        decision, self._severity = await self._gate.wait(
+            step, risk, plan.detail, required, step.requested_by or inp.owner, self._severity)
+        if decision.approved:
+            return None
+        return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="rejected",
+                           detail=f"not run: {decision.reason} ({', '.join(decision.by) or 'nobody'})")
+
+    @workflow.signal(name=DECIDED)
+    def decided(self, decision: StepDecision) -> None:
+        """The incident's decision on a waiting step."""
+        if self._gate is None:
+            self._early.append(decision)
+        else:
+            self._gate.decisions[decision.step_id] = decision

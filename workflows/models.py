@@ -41,6 +41,7 @@ class Phase(StrEnum):
 class IncidentStatus(StrEnum):
     OPEN = "open"
     MITIGATING = "mitigating"
+    AWAITING_APPROVAL = "awaiting_approval"
     MONITORING = "monitoring"
     RESOLVED = "resolved"
     ESCALATED = "escalated"
@@ -95,6 +96,8 @@ class MitigationStep(Contract):
     params: dict[str, Any] = Field(default_factory=dict)
     risk: RiskLevel | None = None
     description: str = ""
+    requested_by: str | None = None
+    on_approval_timeout: Literal["escalate", "skip"] = "escalate"
 
 
 class MitigationRequest(Contract):
@@ -136,7 +139,7 @@ class StepOutcome(Contract):
     step_id: str
     action: str
     risk: RiskLevel
-    state: Literal["applied", "dry_run", "skipped", "failed", "undone", "undo_conflict"]
+    state: Literal["applied", "dry_run", "skipped", "rejected", "failed", "undone", "undo_conflict"]
     detail: str
     undo: dict[str, Any] | None = None
     undo_action: str | None = None
@@ -166,6 +169,7 @@ class Runbook(Contract):
 
     name: str = Identifier
     description: str = ""
+    owner: str | None = None
     match: dict[str, str] = Field(min_length=1)
     severity: Severity | None = None
     steps: list[MitigationStep] = Field(default_factory=list)

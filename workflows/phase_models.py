@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from workflows.approval_models import ApprovalPolicy
 from workflows.models import (
     Alert,
     Contract,
@@ -45,6 +46,7 @@ class IncidentPolicy(Contract):
     """Worker-side configuration the incident needs, fetched by an activity."""
 
     timings: Timings = Field(default_factory=Timings)
+    approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     dry_run: bool = False
 
 
@@ -80,6 +82,9 @@ class MitigateInput(Contract):
     severity: Severity
     steps: list[MitigationStep]
     timings: Timings
+    approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    environment: str = "production"
+    owner: str | None = None
     dry_run: bool = False
 
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+
+from pydantic import SecretStr
 
 from remediator.settings import Settings
 
@@ -10,16 +13,21 @@ _ALIASES = {"temporal_address": "TEMPORAL_ADDRESS", "temporal_namespace": "TEMPO
             "redis_url": "REDIS_URL"}
 
 
+def _plain(value: object) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, list):
+        return ",".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value)
+    return str(value)
+
+
 def settings_env(settings: Settings, **overrides: str) -> dict[str, str]:
     env = dict(os.environ)
-    for name, value in settings.model_dump(mode="json").items():
-        if value is None:
-            continue
-        key = _ALIASES.get(name, f"REMEDIATOR_{name.upper()}")
-        env[key] = ",".join(value) if isinstance(value, list) else str(value)
-    for secret in ("webhook_token",):
-        raw = getattr(settings, secret)
-        if raw is not None:
-            env[f"REMEDIATOR_{secret.upper()}"] = raw.get_secret_value()
+    for name in type(settings).model_fields:
+        value = getattr(settings, name)
+        if value is not None:
+            env[_ALIASES.get(name, f"REMEDIATOR_{name.upper()}")] = _plain(value)
     env.update(overrides)
     return env

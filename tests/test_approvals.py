@@ -1,0 +1,215 @@
+"""Approval of risky steps: signals, the validated update, deadlines, allow-lists, crashes."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+from pydantic import SecretStr
+from temporalio.client import Client
+
+from remediator.servers import temporal_binary
+from remediator.settings import Settings
+from starters.alert_formats import parse_alertmanager
+from starters.incidents import DecisionRefused, Incidents
+from tests.conftest import ServerThread
+from tests.support.alerts import alertmanager_payload
+from tests.support.polling import eventually
+from tests.support.worker_proc import WorkerProcess
+from workers.main import running_worker
+from workflows.approval_models import ApprovalRequest, ApprovalSignal, PendingApproval
+from workflows.incident import IncidentWorkflow
+from workflows.phase_models import IncidentView
+
+FLAGS = "remediator:flags:production"
+
+
+@pytest.fixture
+def approvals(settings: Settings) -> Settings:
+    return settings.model_copy(update={
+        "approvers": ["alice", "bob", "carol", "group:sre"],
+        "approver_groups": {"sre": ["dave"]},
+        "api_tokens": SecretStr("alice=tok-alice,bob=tok-bob"),
+        "sticky_timeout_seconds": 1.0,
+    })
+
+
+class Case:
+    """One incident of a test: its flag, its health key, its id."""
+
+    def __init__(self, client: Client, settings: Settings, redis_client: aioredis.Redis) -> None:
+        self.name = uuid.uuid4().hex[:8]
+        self.flag = f"test-{self.name}"
+        self.incidents = Incidents(client, settings.task_queue)
+        self.redis = redis_client
+        self.id = ""
+
+    async def open(self, alertname: str = "TestApprovalAlert") -> PendingApproval:
+        await self.redis.hset(FLAGS, self.flag, "on")
+        await self.redis.set(f"health:{self.name}", "ok")
+        payload = alertmanager_payload(alertname, case=self.name)
+        batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
+        self.id = (await self.incidents.open_or_join(batch)).id
+        return await self.waiting()
+
+    async def waiting(self) -> PendingApproval:
+        async def probe() -> PendingApproval | None:
+            return next(iter(await self.incidents.pending(self.id)), None)
+
+        return await eventually(probe, timeout=60, what="a step waiting for approval")
+
+    async def decide(self, user: str, plan_hash: str | None, approve: bool = True) -> object:
+        return await self.incidents.decide(self.id, ApprovalRequest(
+            step=(await self.waiting()).step_id, approver=user, plan_hash=plan_hash,
+            reason="test", approve=approve))
+
+    async def done(self) -> IncidentView:
+        async def probe() -> IncidentView | None:
+            view = await self.incidents.view(self.id)
+            return view if view.phase == "done" else None
+
+        return await eventually(probe, timeout=60, what="incident done")
+
+    async def writes(self) -> int:
+        return int(await self.redis.hget(FLAGS + ":writes", self.flag) or 0)
+
+    async def flag_value(self) -> str | None:
+        return await self.redis.hget(FLAGS, self.flag)
+
+
+@pytest.fixture
+async def case(client: Client, approvals: Settings, redis_client: aioredis.Redis) -> Case:
+    return Case(client, approvals, redis_client)
+
+
+@pytest.fixture
+async def approval_worker(client: Client, approvals: Settings) -> object:
+    async with running_worker(client, approvals) as worker:
+        yield worker
+
+
+async def test_approved_step_runs_once_and_is_recorded(case: Case, approval_worker: None) -> None:
+    pending = await case.open()
+    assert pending.required == 1 and "'on' → 'off'" in pending.plan
+    assert await case.flag_value() == "on"  # nothing ran while waiting
+    view = await case.incidents.view(case.id)
+    assert view.status == "awaiting_approval"
+    answer = await case.decide("alice", pending.plan_hash)
+    assert answer.decided  # type: ignore[attr-defined]
+    view = await case.done()
+    assert [s.state for s in view.steps] == ["applied"]
+    assert await case.writes() == 1 and await case.flag_value() == "off"
+    assert any(e.kind == "approval.granted" and "alice" in e.detail for e in view.timeline)
+
+
+async def test_rejected_step_is_skipped(case: Case, approval_worker: None) -> None:
+    await case.open()
+    await case.decide("bob", None, approve=False)
+    view = await case.done()
+    assert [s.state for s in view.steps] == ["rejected"]
+    assert await case.writes() == 0 and await case.flag_value() == "on"
+    assert any(e.kind == "approval.rejected" and "bob" in e.detail for e in view.timeline)
+
+
+@pytest.mark.parametrize(("user", "plan_hash", "why"), [
+    ("alice", "0000000000000000", "does not match the current plan"),
+    ("mallory", None, "not on the approver allow-list"),
+    ("carol", None, "requested this step and cannot approve it"),
+])
+async def test_invalid_approvals_are_refused_and_nothing_runs(
+    case: Case, approval_worker: None, user: str, plan_hash: str | None, why: str
+) -> None:
+    pending = await case.open()
+    with pytest.raises(DecisionRefused, match=why):
+        await case.decide(user, plan_hash or pending.plan_hash)
+    still = await case.waiting()
+    assert still.approvals == [] and await case.writes() == 0
+
+
+async def test_dangerous_step_needs_two_distinct_approvers(case: Case, approval_worker: None) -> None:
+    pending = await case.open("TestDangerousAlert")
+    assert pending.required == 2
+    first = await case.decide("dave", pending.plan_hash)  # approver through group:sre
+    assert not first.decided  # type: ignore[attr-defined]
+    with pytest.raises(DecisionRefused, match="already approved"):
+        await case.decide("dave", pending.plan_hash)
+    assert await case.writes() == 0
+    await case.decide("alice", pending.plan_hash)
+    view = await case.done()
+    assert [s.state for s in view.steps] == ["applied"] and await case.writes() == 1
+
+
+async def test_overdue_approval_escalates_and_keeps_waiting(
+    client: Client, approvals: Settings, case: Case
+) -> None:
+    quick = approvals.model_copy(update={"approval_deadline_p2_seconds": 1.0,
+                                         "approval_deadline_p1_seconds": 60.0})
+    async with running_worker(client, quick):
+        pending = await case.open()
+
+        async def escalated() -> IncidentView | None:
+            view = await case.incidents.view(case.id)
+            return view if view.severity == "P1" else None
+
+        view = await eventually(escalated, timeout=30, what="escalation to P1")
+        assert any(e.kind == "approval.deadline_passed" for e in view.timeline)
+        still = await case.waiting()
+        assert still.step_id == pending.step_id and await case.writes() == 0
+        await case.decide("alice", still.plan_hash)
+        view = await case.done()
+    assert [s.state for s in view.steps] == ["applied"] and await case.writes() == 1
+
+
+async def test_approval_signalled_while_no_worker_runs_applies_once(
+    approvals: Settings, case: Case, client: Client, tmp_path: Path
+) -> None:
+    with WorkerProcess(approvals, tmp_path) as first:
+        pending = await case.open()
+        first.kill()
+    await client.get_workflow_handle(case.id).signal(
+        IncidentWorkflow.approve,
+        ApprovalSignal(step=pending.step_id, approver="alice", plan_hash=pending.plan_hash))
+    assert await case.writes() == 0
+    with WorkerProcess(approvals, tmp_path):
+        view = await case.done()
+    assert [s.state for s in view.steps] == ["applied"] and await case.writes() == 1
+
+
+async def test_plain_temporal_cli_signal_approves(
+    approvals: Settings, case: Case, approval_worker: None
+) -> None:
+    pending = await case.open()
+    body = {"step": pending.step_id, "approver": "bob", "plan_hash": pending.plan_hash}
+    result = await asyncio.to_thread(subprocess.run, [
+        temporal_binary(), "workflow", "signal", "--address", approvals.temporal_address,
+        "--workflow-id", case.id, "--name", "approve", "--input", json.dumps(body),
+    ], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    view = await case.done()
+    assert [s.state for s in view.steps] == ["applied"] and await case.writes() == 1
+
+
+async def test_http_approval_needs_a_token_and_takes_identity_from_it(
+    approvals: Settings, case: Case, approval_worker: None
+) -> None:
+    pending = await case.open()
+    body = {"step": pending.step_id, "decision": "approve", "plan_hash": pending.plan_hash}
+    async with ServerThread(approvals) as server, httpx.AsyncClient() as http:
+        url = f"{server.base}/v1/incidents/{case.id}/approvals"
+        anonymous = await http.post(url, json=body)
+        forged = await http.post(url, json=body, headers={"authorization": "Bearer tok-eve"})
+        stale = await http.post(url, json={**body, "plan_hash": "bad"},
+                                headers={"authorization": "Bearer tok-alice"})
+        good = await http.post(url, json=body, headers={"authorization": "Bearer tok-alice"})
+    assert anonymous.status_code == 401 and forged.status_code == 401
+    assert stale.status_code == 409 and "does not match" in stale.json()["error"]
+    assert good.status_code == 200 and good.json()["approvals"] == ["alice"]
+    await case.done()
+    assert await case.writes() == 1

@@ -1,0 +1,96 @@
+"""Approval of risky steps: the gate a step waits at, and the rules a decision must pass.
+
+The incident (parent) holds the pending approvals, so that its update validator can
+answer a caller at once; the mitigate phase (child) waits at the gate until the
+incident forwards a decision, escalating whenever the severity's deadline passes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.approval_models import (
+        ApprovalPolicy,
+        ApprovalSignal,
+        PendingApproval,
+        StepDecision,
+    )
+    from workflows.models import MitigationStep, RiskLevel, Severity
+    from workflows.severity import raise_one
+    from workflows.timeline import Recorder
+
+APPROVAL_REQUESTED = "approval_requested"
+SEVERITY_RAISED = "severity_raised"
+DECIDED = "decided"
+
+
+def plan_hash(step: MitigationStep, plan: str) -> str:
+    """Names exactly what will run: the action, its parameters and the dry-run plan."""
+    blob = json.dumps([step.action, step.params, plan], sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def refusal(pending: PendingApproval | None, decision: ApprovalSignal, approve: bool,
+            policy: ApprovalPolicy) -> str | None:
+    """Why a decision cannot be accepted, or None when it can."""
+    if pending is None:
+        return f"step {decision.step!r} is not waiting for approval (unknown or already decided)"
+    if not policy.may_approve(decision.approver):
+        return f"{decision.approver!r} is not on the approver allow-list"
+    if decision.approver == pending.requested_by:
+        return f"{decision.approver!r} requested this step and cannot approve it"
+    if approve and decision.plan_hash != pending.plan_hash:
+        return (f"plan hash {decision.plan_hash!r} does not match the current plan "
+                f"{pending.plan_hash!r}: review the plan again")
+    if approve and decision.approver in pending.approvals:
+        return f"{decision.approver!r} already approved this step"
+    return None
+
+
+class ApprovalGate:
+    """Where a mitigate phase waits for the incident's decision on a step."""
+
+    def __init__(self, rec: Recorder, policy: ApprovalPolicy) -> None:
+        self._rec = rec
+        self._policy = policy
+        self.decisions: dict[str, StepDecision] = {}
+
+    async def _tell_parent(self, signal: str, arg: object) -> None:
+        parent = workflow.info().parent
+        assert parent is not None, "approvals need the incident workflow"
+        await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, arg)
+
+    async def wait(self, step: MitigationStep, risk: RiskLevel, plan: str, required: int,
+                   requested_by: str | None, severity: Severity) -> tuple[StepDecision, Severity]:
+        """Block until the step is decided; on each deadline, escalate or take the fallback."""
+        digest = plan_hash(step, plan)
+        while True:
+            seconds = self._policy.deadline_seconds.get(severity, 3600.0)
+            pending = PendingApproval(
+                step_id=step.id, action=step.action, risk=risk, plan=plan, plan_hash=digest,
+                requested_by=requested_by, required=required,
+                deadline=workflow.now() + timedelta(seconds=seconds))
+            await self._tell_parent(APPROVAL_REQUESTED, pending)
+            workflow.set_current_details(
+                f"Waiting for {required} approval(s) of step {step.id}: {plan} "
+                f"(plan hash {digest}, deadline {pending.deadline:%H:%M:%S} UTC)")
+            try:
+                await workflow.wait_condition(lambda: step.id in self.decisions, timeout=seconds)
+                workflow.set_current_details("")
+                return self.decisions[step.id], severity
+            except TimeoutError:
+                await self._rec.add("approval.deadline_passed",
+                                    f"{step.id}: no decision within {seconds:g}s")
+            if step.on_approval_timeout == "skip":
+                return StepDecision(step_id=step.id, approved=False, by=[],
+                                    reason="deadline passed: runbook fallback is to skip"), severity
+            raised = raise_one(severity)
+            await self._tell_parent(SEVERITY_RAISED, raised)
+            await self._rec.add("severity.escalated",
+                                f"{severity} → {raised}: approval of {step.id} overdue")
+            severity = raised

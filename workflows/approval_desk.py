@@ -1,0 +1,66 @@
+"""The incident's side of approvals: pending steps, decisions, forwarding to the phase."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.approval import DECIDED, refusal
+    from workflows.approval_models import (
+        ApprovalAnswer,
+        ApprovalPolicy,
+        ApprovalSignal,
+        PendingApproval,
+        StepDecision,
+    )
+    from workflows.models import Phase
+
+
+class ApprovalDesk:
+    """Validates each decision, counts distinct approvers, and tells the mitigate phase."""
+
+    def __init__(self, incident_id: str, record: Callable[[str, str], None]) -> None:
+        self._incident_id = incident_id
+        self._record = record
+        self.pending: dict[str, PendingApproval] = {}
+        self.policy = ApprovalPolicy()
+
+    def request(self, pending: PendingApproval) -> None:
+        self.pending[pending.step_id] = pending
+
+    def refusal(self, decision: ApprovalSignal, approve: bool) -> str | None:
+        return refusal(self.pending.get(decision.step), decision, approve, self.policy)
+
+    async def decide(self, decision: ApprovalSignal, approve: bool) -> ApprovalAnswer:
+        """Apply a decision; a refused one is recorded and changes nothing."""
+        why_not = self.refusal(decision, approve)
+        pending = self.pending.get(decision.step)
+        if why_not is not None or pending is None:
+            self._record("approval.refused", f"{decision.step}: {why_not}")
+            return ApprovalAnswer(step=decision.step, accepted=False, approvals=[], required=0,
+                                  decided=False, detail=why_not or "refused")
+        if not approve:
+            self._record("approval.rejected",
+                         f"{decision.step} rejected by {decision.approver}: {decision.reason}")
+            await self._forward(StepDecision(step_id=decision.step, approved=False,
+                                             by=[decision.approver], reason=decision.reason))
+            return self._answer(pending, True, "rejected: the step will not run")
+        pending.approvals.append(decision.approver)
+        self._record("approval.granted", f"{decision.step} approved by {decision.approver} "
+                     f"({len(pending.approvals)}/{pending.required}): {decision.reason}")
+        if len(pending.approvals) < pending.required:
+            return self._answer(pending, False, "approval counted; more approvers needed")
+        await self._forward(StepDecision(step_id=decision.step, approved=True,
+                                         by=list(pending.approvals), reason=decision.reason))
+        return self._answer(pending, True, "approved: the step runs now")
+
+    def _answer(self, pending: PendingApproval, decided: bool, detail: str) -> ApprovalAnswer:
+        return ApprovalAnswer(step=pending.step_id, accepted=True, approvals=pending.approvals,
+                              required=pending.required, decided=decided, detail=detail)
+
+    async def _forward(self, decision: StepDecision) -> None:
+        del self.pending[decision.step_id]
+        child = workflow.get_external_workflow_handle(f"{self._incident_id}/{Phase.MITIGATE}")
+        await child.signal(DECIDED, decision)

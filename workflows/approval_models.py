@@ -1,0 +1,103 @@
+"""Contracts of the approval of risky mitigation steps."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from fnmatch import fnmatchcase
+
+from pydantic import Field
+
+from workflows.models import Contract, RiskLevel, Severity
+
+
+class ApprovalRule(Contract):
+    """``approvals`` distinct approvers for steps of ``risk`` in matching environments."""
+
+    risk: RiskLevel
+    environments: list[str] = Field(default_factory=lambda: ["*"])
+    severities: list[Severity] = Field(default_factory=lambda: list(Severity))
+    approvals: int = Field(ge=0, le=5)
+
+
+DEFAULT_RULES = [
+    ApprovalRule(risk=RiskLevel.LOW, approvals=0),
+    ApprovalRule(risk=RiskLevel.RISKY, environments=["prod", "production", "prod-*"], approvals=1),
+    ApprovalRule(risk=RiskLevel.RISKY, approvals=0),
+    ApprovalRule(risk=RiskLevel.DANGEROUS, approvals=2),
+]
+
+# Seed 04's response times: a decision is due within the severity's response time.
+DEFAULT_DEADLINES = {Severity.P0: 900.0, Severity.P1: 1800.0, Severity.P2: 7200.0,
+                     Severity.P3: 86400.0}
+
+
+class ApprovalPolicy(Contract):
+    """Who may approve (users, and ``group:NAME`` entries) and how many approvals a step needs."""
+
+    approvers: list[str] = Field(default_factory=list)
+    groups: dict[str, list[str]] = Field(default_factory=dict)
+    rules: list[ApprovalRule] = Field(default_factory=lambda: list(DEFAULT_RULES))
+    deadline_seconds: dict[Severity, float] = Field(default_factory=lambda: dict(DEFAULT_DEADLINES))
+
+    def required(self, risk: RiskLevel, severity: Severity, environment: str) -> int:
+        for rule in self.rules:
+            if rule.risk == risk and severity in rule.severities and any(
+                fnmatchcase(environment, env) for env in rule.environments
+            ):
+                return rule.approvals
+        return 2 if risk == RiskLevel.DANGEROUS else 1  # no rule: stay on the safe side
+
+    def may_approve(self, user: str) -> bool:
+        if user in self.approvers:
+            return True
+        return any(
+            entry.startswith("group:") and user in self.groups.get(entry[6:], [])
+            for entry in self.approvers
+        )
+
+
+class PendingApproval(Contract):
+    """A step waiting for a decision: exactly what will run, and who said yes so far."""
+
+    step_id: str
+    action: str
+    risk: RiskLevel
+    plan: str
+    plan_hash: str
+    requested_by: str | None
+    required: int
+    approvals: list[str] = Field(default_factory=list)
+    deadline: datetime
+
+
+class ApprovalSignal(Contract):
+    """Payload of the ``approve`` / ``reject`` signals (also usable from the Temporal CLI)."""
+
+    step: str
+    approver: str = Field(min_length=1, max_length=200)
+    plan_hash: str | None = None
+    reason: str = Field(default="", max_length=2000)
+
+
+class ApprovalRequest(ApprovalSignal):
+    """Payload of the ``decide`` update: approve or reject, answered at once."""
+
+    approve: bool = True
+
+
+class ApprovalAnswer(Contract):
+    step: str
+    accepted: bool
+    approvals: list[str]
+    required: int
+    decided: bool
+    detail: str
+
+
+class StepDecision(Contract):
+    """What the incident tells the mitigate phase once a step is decided."""
+
+    step_id: str
+    approved: bool
+    by: list[str]
+    reason: str
