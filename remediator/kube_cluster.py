@@ -23,7 +23,7 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -34,6 +34,9 @@ if TYPE_CHECKING:
 
 KUBE_VERSION = "1.20.2"
 ADMIN_USER = "admin"
+# No garbagecollector/namespace controllers: deleting a Deployment orphans its
+# ReplicaSets and a deleted namespace stays Terminating unless you add them here.
+DEFAULT_CONTROLLERS = ("deployment", "replicaset")
 
 
 class KubeClusterError(RuntimeError):
@@ -92,7 +95,7 @@ def _write_rsa_key(path: Path) -> None:
 
 class KubeCluster:
     """etcd + kube-apiserver (RBAC, static tokens) + kube-controller-manager
-    (deployment, replicaset controllers only).
+    (by default only the deployment and replicaset controllers).
 
     ``extra_tokens`` maps user name -> bearer token; those users are in no group but
     ``system:authenticated``, so RBAC decides what they may do. The admin token's user
@@ -100,7 +103,8 @@ class KubeCluster:
     """
 
     def __init__(self, state_dir: Path | str, extra_tokens: Mapping[str, str] | None = None,
-                 *, binaries: KubeBinaries | None = None, start_timeout: float = 60.0) -> None:
+                 *, binaries: KubeBinaries | None = None, start_timeout: float = 60.0,
+                 controllers: Sequence[str] = DEFAULT_CONTROLLERS) -> None:
         self.state_dir = Path(state_dir).resolve()
         self.extra_tokens: dict[str, str] = dict(extra_tokens or {})
         for user, token in self.extra_tokens.items():
@@ -108,6 +112,7 @@ class KubeCluster:
                 raise ValueError(f"bad extra token entry for user {user!r}")
         self._binaries = binaries
         self.start_timeout = start_timeout
+        self.controllers = tuple(controllers)
         self.admin_token = secrets.token_hex(16)
         self.port = 0
         self.etcd_port = 0
@@ -273,7 +278,7 @@ class KubeCluster:
         self.write_kubeconfig(self.admin_kubeconfig)
         self._spawn("kube-controller-manager", [
             str(b.controller_manager), f"--kubeconfig={self.admin_kubeconfig}",
-            "--controllers=deployment,replicaset", "--leader-elect=false",
+            f"--controllers={','.join(self.controllers)}", "--leader-elect=false",
             "--port=0", "--secure-port=0", "--concurrent-deployment-syncs=5",
             "--concurrent-replicaset-syncs=5", "--v=1"])
         time.sleep(0.5)

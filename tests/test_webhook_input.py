@@ -46,7 +46,8 @@ HOSTILE: list[tuple[str, str, bytes, str]] = [
 
 
 async def _count(client: Client, settings: Settings) -> int:
-    return (await client.count_workflows(f"TaskQueue = '{settings.task_queue}'")).count
+    query = f"WorkflowType = 'IncidentWorkflow' AND TaskQueue = '{settings.task_queue}'"
+    return (await client.count_workflows(query)).count
 
 
 @pytest.mark.parametrize(("case", "path", "body", "message"), HOSTILE, ids=[h[0] for h in HOSTILE])
