@@ -1,39 +1,76 @@
-"""Notifications to responders: Slack-compatible incoming webhooks, and the log.
+"""Notification sinks: Slack-compatible incoming webhooks, email over SMTP, AWS SNS.
 
-A failing sink is retried by Temporal but never blocks remediation: callers run
-this activity with its own timeout and carry on when it gives up.
+One activity call sends one message to one sink, so a failing sink is retried on
+its own and never re-sends through the others. A sent message is marked in Redis by
+its id, so a retry after a crash does not post it twice.
 """
 
 from __future__ import annotations
 
+import asyncio
+import smtplib
+from email.message import EmailMessage
+from typing import Any
+
 import httpx
+import redis.asyncio as aioredis
 import structlog
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from workflows.models import Contract, Severity
+from activities.boto import call
+from remediator.settings import SinkConfig
+from workflows.comms_models import Message
 
 log = structlog.get_logger()
-
-
-class Notification(Contract):
-    incident_id: str
-    kind: str
-    severity: Severity
-    title: str
-    text: str
+SENT_TTL_SECONDS = 7 * 24 * 3600
 
 
 class NotifyActivities:
-    def __init__(self, http: httpx.AsyncClient, webhook_urls: list[str]) -> None:
+    def __init__(self, sinks: list[SinkConfig], http: httpx.AsyncClient,
+                 redis_client: aioredis.Redis, sns: Any | None = None) -> None:
+        self._sinks = {s.name: s for s in sinks}
         self._http = http
-        self._webhooks = webhook_urls
+        self._redis = redis_client
+        self._sns_client = sns
+
+    async def _slack(self, sink: SinkConfig, msg: Message) -> None:
+        assert sink.url is not None, f"sink {sink.name} has no url"
+        body = {"text": msg.text, "incident_id": msg.incident_id, "message_id": msg.message_id,
+                "kind": msg.kind}
+        resp = await self._http.post(sink.url.get_secret_value(), json=body, timeout=10.0)
+        resp.raise_for_status()
+
+    async def _email(self, sink: SinkConfig, msg: Message) -> None:
+        mail = EmailMessage()
+        mail["From"], mail["To"], mail["Subject"] = sink.sender, ", ".join(sink.recipients), msg.subject
+        mail["Message-ID"] = f"<{msg.message_id}@remediator>"
+        mail.set_content(msg.text)
+
+        def send() -> None:
+            with smtplib.SMTP(sink.smtp_host, sink.smtp_port, timeout=10) as smtp:
+                smtp.send_message(mail)
+
+        await asyncio.to_thread(send)
+
+    async def _publish_sns(self, sink: SinkConfig, msg: Message) -> None:
+        if self._sns_client is None or sink.topic_arn is None:
+            raise ApplicationError(f"sink {sink.name}: SNS is not configured", non_retryable=True)
+        await call(self._sns_client.publish, TopicArn=sink.topic_arn, Subject=msg.subject[:99],
+                   Message=msg.text, MessageAttributes={
+                       "message_id": {"DataType": "String", "StringValue": msg.message_id}})
 
     @activity.defn
-    async def post_update(self, note: Notification) -> None:
-        """Post one message to every configured sink (webhook URLs are never logged)."""
-        text = f"[{note.severity}] {note.kind.upper()}: {note.title}\n{note.text}"
-        log.info("notification.sent", incident_id=note.incident_id, kind=note.kind,
-                 severity=note.severity, sinks=len(self._webhooks))
-        for url in self._webhooks:
-            resp = await self._http.post(url, json={"text": text}, timeout=10.0)
-            resp.raise_for_status()
+    async def send_message(self, msg: Message) -> bool:
+        """Deliver one message to one sink, once; False when it had already been sent."""
+        sink = self._sinks.get(msg.sink)
+        if sink is None:
+            raise ApplicationError(f"no sink named {msg.sink!r}", non_retryable=True)
+        marker = f"remediator:sent:{msg.message_id}:{sink.name}"
+        if await self._redis.exists(marker):
+            return False
+        await {"slack": self._slack, "email": self._email, "sns": self._publish_sns}[sink.kind](sink, msg)
+        await self._redis.set(marker, "1", ex=SENT_TTL_SECONDS)
+        log.info("notification.sent", incident_id=msg.incident_id, sink=sink.name, kind=msg.kind,
+                 message_id=msg.message_id)
+        return True

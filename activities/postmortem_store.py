@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import structlog
 from temporalio import activity
 
+from activities.boto import call
 from remediator.postmortem_doc import render_postmortem
 from workflows.phase_models import PostmortemInput, PostmortemResult
 
@@ -14,17 +16,26 @@ log = structlog.get_logger()
 
 
 class PostmortemActivities:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, s3: Any | None = None, bucket: str | None = None) -> None:
         self._directory = directory
+        self._s3 = s3
+        self._bucket = bucket
 
     @activity.defn
     async def store_postmortem(self, doc: PostmortemInput) -> PostmortemResult:
-        """Write ``<dir>/<incident id>.md``; rewriting it on retry gives the same file."""
+        """Write ``<dir>/<incident id>.md`` (and the S3 object, if a bucket is configured);
+        a retry rewrites the same content."""
         markdown = render_postmortem(doc)
         self._directory.mkdir(parents=True, exist_ok=True)
         path = self._directory / f"{doc.incident_id}.md"
         tmp = path.with_suffix(".md.tmp")
         tmp.write_text(markdown, encoding="utf-8")
         tmp.replace(path)
-        log.info("postmortem.stored", incident_id=doc.incident_id, path=str(path))
-        return PostmortemResult(path=str(path), markdown=markdown)
+        where = str(path)
+        if self._s3 is not None and self._bucket:
+            key = f"postmortems/{doc.incident_id}.md"
+            await call(self._s3.put_object, Bucket=self._bucket, Key=key,
+                       Body=markdown.encode(), ContentType="text/markdown")
+            where += f" and s3://{self._bucket}/{key}"
+        log.info("postmortem.stored", incident_id=doc.incident_id, where=where)
+        return PostmortemResult(path=where, markdown=markdown)

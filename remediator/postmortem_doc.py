@@ -51,8 +51,12 @@ def _impact(doc: PostmortemInput) -> list[str]:
         f"- Duration: {_duration(doc.closed_at - doc.opened_at)}"
         f" ({_utc(doc.opened_at)} → {_utc(doc.closed_at)})",
         f"- Alerts: {', '.join(names)}",
-        "- Users affected / revenue / SLA impact: " + TODO,
+        "- Users affected / revenue / SLA impact: " + (doc.impact or TODO),
     ]
+
+
+def _bullets(items: list[str]) -> list[str]:
+    return [f"- {item}" for item in items] or [TODO]
 
 
 def _resolution(doc: PostmortemInput) -> list[str]:
@@ -71,12 +75,10 @@ def _whys(doc: PostmortemInput) -> list[str]:
 
 
 def _action_items(doc: PostmortemInput) -> list[str]:
-    rows = ["| Action | Owner | Priority | Due Date | Status |", "|---|---|---|---|---|"]
-    if doc.verdict is not None and not doc.verdict.passed:
-        rows.append("| Review the runbook: its mitigation did not restore service "
-                    "| @incident-owner | High | within 1 week | TODO |")
-    rows.append("| Confirm root cause and add a regression test | @incident-owner | High "
-                "| within 1 week | TODO |")
+    rows = ["| ID | Action | Owner | Priority | Due Date | Status |", "|---|---|---|---|---|---|"]
+    for item in doc.action_items:
+        rows.append(f"| {item.id} | {item.action} | @{item.owner.lstrip('@')} | {item.priority} "
+                    f"| {item.due:%Y-%m-%d} | {item.status} |")
     return rows
 
 
@@ -87,15 +89,18 @@ def render_postmortem(doc: PostmortemInput) -> str:
         [f"# Post-Incident Review: {doc.title}", "",
          f"**Incident**: {doc.incident_id} | **Date**: {doc.opened_at:%Y-%m-%d} | "
          f"**Severity**: {doc.severity} ({TABLE[doc.severity].sev}) | **Duration**: {duration} "
-         "| **Author**: remediator"],
+         "| **Author**: remediator",
+         "",
+         f"**Review due**: {_utc(doc.review_at) if doc.review_at else 'to be scheduled'} | "
+         f"**Reviewed by**: {doc.reviewed_by or 'not yet reviewed'}"],
         ["## Summary", "", *_summary(doc)],
         ["## Timeline (UTC)", "", *_timeline(doc)],
         ["## Impact", "", *_impact(doc)],
         ["## Resolution", "", *_resolution(doc)],
         ["## Root Cause", "", doc.root_cause or TODO],
         ["## Five Whys", "", *_whys(doc)],
-        ["## What Went Well", "", TODO],
-        ["## What Went Poorly", "", TODO],
+        ["## What Went Well", "", *_bullets(doc.went_well)],
+        ["## What Went Poorly", "", *_bullets(doc.went_poorly)],
         ["## Action Items", "", *_action_items(doc)],
         ["## Lessons Learned", "", TODO],
     ]

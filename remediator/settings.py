@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import hmac
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from workflows.comms_models import Audience, CommsPolicy, SinkRef
+from workflows.models import Severity
 
 PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks"
 
@@ -24,8 +27,39 @@ def _split_csv(value: object) -> object:
     return value
 
 
+class SinkConfig(BaseModel):
+    """A notification sink with its secrets, as configured on the worker.
+
+    ``REMEDIATOR_SINKS`` is a JSON list of these, e.g.
+    ``[{"name": "oncall", "kind": "slack", "url": "https://hooks…", "severities": ["P0", "P1"]}]``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    kind: Literal["slack", "email", "sns"]
+    severities: list[Severity] = Field(default_factory=lambda: list(Severity))
+    audience: Audience = Audience.INTERNAL
+    url: SecretStr | None = None
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    sender: str = "remediator@localhost"
+    recipients: list[str] = Field(default_factory=list)
+    topic_arn: str | None = None
+
+    def ref(self) -> SinkRef:
+        return SinkRef(name=self.name, kind=self.kind, severities=self.severities,
+                       audience=self.audience)
+
+
 class Settings(BaseSettings):
-    """Process configuration. Env names are in ``validation_alias``/``REMEDIATOR_*``."""
+    """Process configuration. Env names are in ``validation_alias``/``REMEDIATOR_*``.
+
+    Mitigation scope: REMEDIATOR_FLAG_ALLOWLIST, REMEDIATOR_CACHE_ALLOWLIST ("db:N",
+    "all", key globs), REMEDIATOR_CACHE_REDIS_URL (default REDIS_URL),
+    REMEDIATOR_ASG_ALLOWLIST, REMEDIATOR_ASG_MAX_CAPACITY, REMEDIATOR_LAMBDA_ALLOWLIST,
+    REMEDIATOR_SSM_FLAG_PREFIX, REMEDIATOR_AWS_REGION; AWS credentials and
+    AWS_ENDPOINT_URL are boto3's standard environment.
+    """
 
     model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore")
 
@@ -90,13 +124,18 @@ class Settings(BaseSettings):
     # After a worker dies, its cached workflows move to another worker after this long.
     sticky_timeout_seconds: float = 10.0
 
-    # Notification sinks (Slack-compatible incoming webhooks); secrets, never logged.
-    slack_webhook_urls: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    # Communications: sinks (JSON, see SinkConfig; URLs are secrets, never logged), who is
+    # on call, and overrides of CommsPolicy's cadences and escalation timings as JSON
+    # (REMEDIATOR_COMMS_OVERRIDES='{"cadence_seconds": {"P2": 600}, "page_again_seconds": 300}').
+    sinks: list[SinkConfig] = Field(default_factory=list)
+    oncall: str = "on-call engineer"
+    comms_overrides: dict[str, Any] = Field(default_factory=dict)
+    postmortem_bucket: str | None = None
 
     # Test-only fault injection: name of a crash point at which the worker SIGKILLs itself.
     crash_at: str | None = None
 
-    _split = field_validator("flag_allowlist", "slack_webhook_urls", "approvers",
+    _split = field_validator("flag_allowlist", "approvers",
                              "cache_allowlist", "asg_allowlist", "lambda_allowlist",
                              mode="before")(_split_csv)
 
@@ -115,6 +154,10 @@ class Settings(BaseSettings):
     def cache_url(self) -> str:
         """The Redis that ``cache.flush`` acts on: REMEDIATOR_CACHE_REDIS_URL or REDIS_URL."""
         return self.cache_redis_url or self.redis_url
+
+    def comms_policy(self) -> CommsPolicy:
+        base = CommsPolicy(sinks=[s.ref() for s in self.sinks], oncall=self.oncall)
+        return CommsPolicy.model_validate({**base.model_dump(), **self.comms_overrides})
 
     @property
     def http_host(self) -> str:

@@ -8,10 +8,13 @@ import ipaddress
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import httpx
 import typer
+import yaml
+from pydantic import ValidationError
 
 from remediator.logging import configure_logging
 from remediator.runbooks import InvalidRunbook, load_runbook_file
@@ -19,6 +22,7 @@ from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest
+from workflows.comms_models import Acknowledgement, PostmortemEdit, Role, RoleAssignment
 
 app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
@@ -121,17 +125,63 @@ def status(incident_id: str, json_out: JsonOpt = False) -> None:
 
 
 @app.command()
-def postmortem(incident_id: str) -> None:
-    """Print the incident's postmortem document (Markdown)."""
+def postmortem(
+    incident_id: str,
+    edit: Annotated[Path | None, typer.Option(
+        "--edit", help="YAML/JSON file with root_cause, five_whys, impact, went_well, went_poorly, "
+        "action_items, close_action_items, review_done; '-' opens $EDITOR.",
+        allow_dash=True)] = None,
+    user: Annotated[str | None, typer.Option("--as", help="Who edits (recorded).")] = None,
+) -> None:
+    """Print the incident's postmortem document, or edit it (``--edit``)."""
+    incidents = _incidents(Settings())
     try:
-        view = asyncio.run(_incidents(Settings()).view(incident_id))
+        if edit is not None:
+            if user is None:
+                typer.echo("--edit needs --as USER", err=True)
+                raise typer.Exit(2)
+            fields = _read_edit(edit)
+            asyncio.run(incidents.edit_postmortem(incident_id, PostmortemEdit(by=user, **fields)))
+            typer.echo(f"{incident_id}: postmortem edit sent")
+            return
+        typer.echo(asyncio.run(incidents.postmortem(incident_id)))
     except IncidentNotFound:
-        typer.echo(f"no incident {incident_id}", err=True)
+        typer.echo(f"no postmortem for {incident_id} yet", err=True)
         raise typer.Exit(1) from None
-    if view.postmortem is None:
-        typer.echo(f"{incident_id} has no postmortem yet (phase {view.phase})", err=True)
-        raise typer.Exit(1)
-    typer.echo(view.postmortem)
+    except ValidationError as exc:
+        typer.echo(f"invalid edit: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _read_edit(path: Path) -> dict[str, Any]:
+    if str(path) == "-":
+        template = "root_cause: \nfive_whys: []\naction_items: []\nreview_done: false\n"
+        text = click.edit(template, extension=".yaml") or ""
+    else:
+        text = path.read_text()
+    data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise typer.BadParameter("the edit file must be a mapping")
+    return data
+
+
+@app.command()
+def ack(incident_id: str, user: Annotated[str, typer.Option("--as", help="Who acknowledges.")]) -> None:
+    """Acknowledge an incident's page: stops paging the on-call engineer again."""
+    asyncio.run(_incidents(Settings()).acknowledge(incident_id, Acknowledgement(user=user)))
+    typer.echo(f"{incident_id}: acknowledged by {user}")
+
+
+@app.command()
+def assign(
+    incident_id: str,
+    role: Annotated[Role, typer.Option(help="The role to (re)assign.")],
+    user: Annotated[str, typer.Option(help="Who takes the role.")],
+    by: Annotated[str, typer.Option("--as", help="Who assigns it.")] = "",
+) -> None:
+    """Assign or reassign an incident role (IC, technical lead, communications lead, scribe)."""
+    asyncio.run(_incidents(Settings()).assign(incident_id, RoleAssignment(role=role, user=user, by=by)))
+    typer.echo(f"{incident_id}: {role} is {user}")
 
 
 def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str | None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import (
     Client,
@@ -26,9 +27,11 @@ from temporalio.service import RPCError, RPCStatusCode
 from starters.alert_formats import incident_id_for
 from workflows import search
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest, PendingApproval
+from workflows.comms_models import Acknowledgement, PostmortemEdit, RoleAssignment
 from workflows.incident import IncidentWorkflow
 from workflows.models import AlertBatch, AlertStatus, IncidentStatus, Phase
 from workflows.phase_models import IncidentInput, IncidentView
+from workflows.postmortem import PostmortemWorkflow
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 
@@ -136,6 +139,34 @@ class Incidents:
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             raise DecisionRefused(getattr(cause, "message", None) or str(cause)) from None
+
+    async def postmortem(self, incident_id: str) -> str:
+        """The current review document (it outlives the incident workflow)."""
+        handle = self._client.get_workflow_handle(f"{incident_id}/postmortem")
+        try:
+            text: str = await handle.query(PostmortemWorkflow.document, rpc_timeout=QUERY_TIMEOUT)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise IncidentNotFound(incident_id) from None
+            raise
+        return text
+
+    async def edit_postmortem(self, incident_id: str, edit: PostmortemEdit) -> None:
+        await self._signal(f"{incident_id}/postmortem", PostmortemWorkflow.edit, edit)
+
+    async def acknowledge(self, incident_id: str, ack: Acknowledgement) -> None:
+        await self._signal(incident_id, IncidentWorkflow.acknowledge, ack)
+
+    async def assign(self, incident_id: str, assignment: RoleAssignment) -> None:
+        await self._signal(incident_id, IncidentWorkflow.assign_role, assignment)
+
+    async def _signal(self, workflow_id: str, signal: Any, arg: object) -> None:
+        try:
+            await self._client.get_workflow_handle(workflow_id).signal(signal, arg)
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                raise IncidentNotFound(workflow_id) from None
+            raise
 
     async def list(self, open_only: bool = True, limit: int = 100) -> list[Summary]:
         query = "WorkflowType = 'IncidentWorkflow'"

@@ -21,6 +21,7 @@ from remediator.servers import RedisServer, TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.http import create_app
+from tests.support.moto import MotoServer
 from workers.main import running_worker
 
 TESTS = Path(__file__).parent
@@ -44,6 +45,19 @@ def redis_server(servers_dir: Path) -> Iterator[RedisServer]:
     server = RedisServer(servers_dir / "redis", port=free_port())
     server.start()
     yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto(servers_dir: Path) -> Iterator[MotoServer]:
+    """``moto_server`` for AWS; the standard AWS environment points every boto3 client
+    (in-process workers and worker processes alike) at it, and keeps tests off real AWS."""
+    server = MotoServer(servers_dir / "moto", free_port())
+    server.start()
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in server.env.items():
+            patch.setenv(name, value)
+        yield server
     server.stop()
 
 

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search
@@ -17,7 +18,9 @@ with workflow.unsafe.imports_passed_through():
         ApprovalSignal,
         PendingApproval,
     )
+    from workflows.comms_models import CommsPolicy, Role
     from workflows.detect import DetectWorkflow, environment_of
+    from workflows.incident_comms import IncidentComms
     from workflows.mitigate import MitigateWorkflow
     from workflows.models import (
         Alert,
@@ -37,17 +40,18 @@ with workflow.unsafe.imports_passed_through():
         IncidentView,
         MitigateInput,
         PostmortemInput,
+        PostmortemRun,
         TriageInput,
         VerifyInput,
     )
-    from workflows.postmortem import PostmortemWorkflow
+    from workflows.postmortem import POSTMORTEM_DRAFTED, PostmortemWorkflow
     from workflows.timeline import RECORD_SIGNAL
     from workflows.triage import TriageWorkflow
     from workflows.verify import VerifyWorkflow
 
 
 @workflow.defn
-class IncidentWorkflow:
+class IncidentWorkflow(IncidentComms):
     """One incident per alert group, from the first alert to the postmortem."""
 
     @workflow.init
@@ -63,6 +67,8 @@ class IncidentWorkflow:
         self._verdict: Verdict | None = None
         self._postmortem: str | None = None
         self._opened_at: datetime = workflow.now()
+        self._title, self._service = "", ""
+        self._init_comms()
         self._desk = ApprovalDesk(self._id, self._record)
 
     @workflow.run
@@ -73,15 +79,31 @@ class IncidentWorkflow:
         triaged = await self._phase_run(Phase.TRIAGE, TriageWorkflow.run, TriageInput(
             incident_id=self._id, title=opened.title, alerts=opened.alerts, runbook=opened.runbook))
         self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
+        self._start_comms(opened.policy.comms)
         if opened.runbook is None or not opened.runbook.steps:
             await self._hand_over("no automated mitigation for this incident")
         else:
             await self._mitigate_and_verify(opened, inp.dry_run or opened.policy.dry_run)
-        report = await self._phase_run(Phase.POSTMORTEM, PostmortemWorkflow.run,
-                                       self._postmortem_input())
-        self._postmortem = report.markdown
+        review_at = self.review_due()
+        self._close_comms(review_at)
+        await self._write_postmortem(review_at, opened.policy.comms)
         self._set(phase=Phase.DONE)
+        await self._finish_comms()
         return self.status()
+
+    async def _write_postmortem(self, review_at: datetime, policy: CommsPolicy) -> None:
+        """Start the review (it outlives the incident: edits, reminders) and await its draft."""
+        self._set(phase=Phase.POSTMORTEM)
+        await workflow.start_child_workflow(
+            PostmortemWorkflow.run, PostmortemRun(doc=self._postmortem_input(), comms=policy,
+                                                  review_at=review_at),
+            id=f"{self._id}/{Phase.POSTMORTEM}", parent_close_policy=ParentClosePolicy.ABANDON)
+        await workflow.wait_condition(lambda: self._postmortem is not None)
+
+    @workflow.signal(name=POSTMORTEM_DRAFTED)
+    def postmortem_drafted(self, markdown: str) -> None:
+        """From the postmortem phase: the first draft is stored."""
+        self._postmortem = markdown
 
     async def _mitigate_and_verify(self, opened: DetectResult, dry_run: bool) -> None:
         assert opened.runbook is not None and self._severity is not None
@@ -120,20 +142,20 @@ class IncidentWorkflow:
         result = await workflow.execute_child_workflow(run, arg, id=f"{self._id}/{phase}")
         if phase == Phase.DETECT:
             self._opened = result
+            self._title, self._service = result.title, result.service
             self._desk.policy = result.policy.approvals
             search.upsert(service=result.service)
         return result
 
     def _set(self, phase: Phase | None = None, status: IncidentStatus | None = None,
              severity: Severity | None = None) -> None:
+        if phase is not None and phase != self._phase:
+            self._phase = phase
+            self._announce_phase()
         self._phase = phase or self._phase
         self._status = status or self._status
         self._severity = severity or self._severity
         search.upsert(phase=self._phase, status=self._status, severity=self._severity)
-
-    def _record(self, kind: str, detail: str, phase: Phase | None = None) -> None:
-        self._timeline.append(TimelineEntry(at=workflow.now(), kind=kind, detail=detail,
-                                            phase=phase or self._phase))
 
     @workflow.signal
     def alerts(self, batch: AlertBatch) -> None:
@@ -156,7 +178,8 @@ class IncidentWorkflow:
             incident_id=self._id, title=self._opened.title, service=self._opened.service,
             severity=self._severity, status=self._status, opened_at=self._opened_at,
             closed_at=workflow.now(), alerts=self._all_alerts, steps=self._steps,
-            verdict=self._verdict, timeline=self._timeline)
+            verdict=self._verdict, timeline=self._timeline,
+            commander=self._roles.get(Role.INCIDENT_COMMANDER, ""))
 
     @workflow.signal(name=APPROVAL_REQUESTED)
     def approval_requested(self, pending: PendingApproval) -> None:
@@ -211,4 +234,6 @@ class IncidentWorkflow:
             title=opened.title if opened else "", service=opened.service if opened else "",
             runbook=opened.runbook.name if opened and opened.runbook else None,
             alerts=len(self._alerts), timeline=self._timeline, steps=self._steps,
-            verdict=self._verdict, postmortem=self._postmortem)
+            verdict=self._verdict, postmortem=self._postmortem,
+            roles={str(role): user for role, user in self._roles.items()},
+            acknowledged_by=self._acked_by)

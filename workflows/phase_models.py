@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import Field
 
 from workflows.approval_models import ApprovalPolicy
+from workflows.comms_models import ActionItem, CommsPolicy
 from workflows.models import (
     Alert,
     Contract,
@@ -18,7 +19,9 @@ from workflows.models import (
     StepOutcome,
     TimelineEntry,
     Verdict,
+    VerifySpec,
 )
+from workflows.verify_models import Baseline
 
 
 class Timings(Contract):
@@ -30,6 +33,10 @@ class Timings(Contract):
     # How long one mitigation attempt may run before Temporal retries it elsewhere;
     # also how long a crashed worker's attempt is waited for.
     mitigation_timeout_seconds: float = Field(120.0, gt=0)
+    # Baselines: the mean over ``lookback`` that ends ``gap`` before the first alert
+    # started (the gap keeps the incident's build-up, e.g. an alert's ``for:``, out).
+    baseline_lookback_seconds: float = Field(3600.0, gt=0)
+    baseline_gap_seconds: float = Field(900.0, ge=0)
 
     def verify_window(self, severity: Severity) -> float:
         if severity in (Severity.P0, Severity.P1):
@@ -47,6 +54,7 @@ class IncidentPolicy(Contract):
 
     timings: Timings = Field(default_factory=Timings)
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    comms: CommsPolicy = Field(default_factory=CommsPolicy)
     dry_run: bool = False
 
 
@@ -86,10 +94,14 @@ class MitigateInput(Contract):
     environment: str = "production"
     owner: str | None = None
     dry_run: bool = False
+    # When given, baselines of these checks are captured before the first step.
+    verify: VerifySpec | None = None
+    began_at: datetime | None = None
 
 
 class MitigateResult(Contract):
     outcomes: list[StepOutcome]
+    baselines: list[Baseline] = Field(default_factory=list)
 
 
 class VerifyInput(Contract):
@@ -98,6 +110,7 @@ class VerifyInput(Contract):
     runbook: Runbook | None
     applied: list[StepOutcome]
     timings: Timings
+    baselines: list[Baseline] = Field(default_factory=list)
 
 
 class VerifyResult(Contract):
@@ -120,6 +133,21 @@ class PostmortemInput(Contract):
     timeline: list[TimelineEntry]
     root_cause: str = ""
     five_whys: list[str] = Field(default_factory=list)
+    impact: str = ""
+    went_well: list[str] = Field(default_factory=list)
+    went_poorly: list[str] = Field(default_factory=list)
+    action_items: list[ActionItem] = Field(default_factory=list)
+    commander: str = ""
+    review_at: datetime | None = None
+    reviewed_by: str | None = None
+
+
+class PostmortemRun(Contract):
+    """Input of the postmortem phase: the first draft and how to follow it up."""
+
+    doc: PostmortemInput
+    comms: CommsPolicy
+    review_at: datetime
 
 
 class PostmortemResult(Contract):
@@ -142,4 +170,6 @@ class IncidentView(Contract):
     steps: list[StepOutcome]
     verdict: Verdict | None
     postmortem: str | None
+    roles: dict[str, str] = Field(default_factory=dict)
+    acknowledged_by: str | None = None
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.notify import Notification, NotifyActivities
     from workflows.models import AlertStatus, Phase, Severity
-    from workflows.options import side_effect
     from workflows.phase_models import TriageInput, TriageResult
     from workflows.severity import TABLE, classify, more_severe
     from workflows.timeline import Recorder
@@ -38,11 +36,8 @@ class TriageWorkflow:
         notify = list(level.notify)
         if inp.runbook:
             notify += [n for n in inp.runbook.escalation.notify if n not in notify]
-        await rec.add("team.notified", ", ".join(notify))
-        await workflow.execute_activity_method(
-            NotifyActivities.post_update,
-            Notification(incident_id=inp.incident_id, kind="initial", severity=severity,
-                         title=inp.title, text=f"{reason}. Responders: {', '.join(notify)}"),
-            **side_effect(30),
-        )
+        await rec.add("team.assembled", ", ".join(notify))
+        if severity in (Severity.P0, Severity.P1):
+            await rec.add("roles.required", "Incident Commander, Technical Lead, "
+                          "Communications Lead, Scribe (seed 04, step 4)")
         return TriageResult(severity=severity, reason=reason, notify=notify)

@@ -1,0 +1,230 @@
+"""Communications, escalation and roles, against real receivers: a Slack-compatible
+webhook server, an SMTP server (aiosmtpd) and SNS on moto."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis.asyncio as aioredis
+from temporalio.client import Client
+
+from remediator.settings import Settings, SinkConfig
+from starters.alert_formats import parse_alertmanager
+from starters.incidents import Incidents
+from tests.support.alerts import alertmanager_payload
+from tests.support.moto import MotoServer
+from tests.support.polling import eventually
+from tests.support.receivers import SmtpReceiver, WebhookReceiver
+from tests.support.worker_proc import WorkerProcess
+from workers.main import running_worker
+from workflows.comms_models import Acknowledgement, Role, RoleAssignment
+from workflows.phase_models import IncidentView
+
+CADENCE = 1.5
+
+
+@pytest.fixture
+def slack() -> Iterator[WebhookReceiver]:
+    with WebhookReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpReceiver]:
+    with SmtpReceiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def sns_queue(moto: MotoServer) -> tuple[str, str]:
+    """An SNS topic with an SQS queue subscribed, to read what was published."""
+    sns, sqs = moto.client("sns"), moto.client("sqs")
+    topic = sns.create_topic(Name=f"incidents-{uuid.uuid4().hex[:6]}")["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:6]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
+    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
+    return topic, queue_url
+
+
+@pytest.fixture
+def comms(settings: Settings, slack: WebhookReceiver, smtp: SmtpReceiver,
+          sns_queue: tuple[str, str]) -> Settings:
+    sinks = [
+        SinkConfig(name="slack", kind="slack", url=slack.url),
+        SinkConfig(name="mail", kind="email", smtp_port=smtp.port, recipients=["sre@example.com"]),
+        SinkConfig(name="sns", kind="sns", topic_arn=sns_queue[0], severities=["P0", "P1", "P2"]),
+    ]
+    overrides: dict[str, Any] = {
+        "cadence_seconds": {"P0": CADENCE, "P1": CADENCE, "P2": CADENCE, "P3": CADENCE},
+        "page_again_seconds": 3600, "escalate_after_seconds": {}, "matrix": [],
+        "customer_cadence_seconds": 3600,
+    }
+    return settings.model_copy(update={
+        "sinks": sinks, "comms_overrides": overrides, "oncall": "alice",
+        "verify_window_p2_p3_seconds": 5.0, "verify_interval_seconds": 1.0,
+        "sticky_timeout_seconds": 1.0})
+
+
+def _with(settings: Settings, **overrides: Any) -> Settings:
+    merged = {**settings.comms_overrides, **overrides}
+    return settings.model_copy(update={"comms_overrides": merged})
+
+
+class Incident:
+    def __init__(self, client: Client, settings: Settings) -> None:
+        self.incidents = Incidents(client, settings.task_queue)
+        self.case = uuid.uuid4().hex[:8]
+        self.id = ""
+
+    async def open(self, alertname: str = "TestFlagAlert", **labels: str) -> str:
+        payload = alertmanager_payload(alertname, case=self.case, **labels)
+        self.payload = payload
+        batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
+        self.id = (await self.incidents.open_or_join(batch)).id
+        return self.id
+
+    async def resolve(self) -> None:
+        payload = alertmanager_payload(self.payload["groupLabels"]["alertname"], case=self.case,
+                                       status="resolved", group_key=self.payload["groupKey"])
+        batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
+        await self.incidents.open_or_join(batch)
+
+    async def view(self) -> IncidentView:
+        return await self.incidents.view(self.id)
+
+    async def done(self, timeout: float = 60) -> IncidentView:
+        async def probe() -> IncidentView | None:
+            view = await self.view()
+            return view if view.phase == "done" else None
+
+        return await eventually(probe, timeout=timeout, what="incident done")
+
+
+def _mine(receiver: WebhookReceiver, incident_id: str, kind: str) -> list[Any]:
+    return [p for p in receiver.of_kind(kind) if p.body["incident_id"] == incident_id]
+
+
+async def test_declaration_updates_on_cadence_and_resolution_reach_every_sink(
+    comms: Settings, client: Client, redis_client: aioredis.Redis, slack: WebhookReceiver,
+    smtp: SmtpReceiver, moto: MotoServer, sns_queue: tuple[str, str],
+) -> None:
+    incident = Incident(client, comms)
+    await redis_client.set(f"health:{incident.case}", "ok")
+    async with running_worker(client, comms):
+        await incident.open()
+        view = await incident.done()
+        await eventually(lambda: _async(len(_mine(slack, incident.id, "resolution")) == 1),
+                         timeout=20, what="resolution notice")
+    [initial] = _mine(slack, incident.id, "initial")
+    lines = initial.body["text"].splitlines()
+    assert lines[0] == f"INCIDENT DECLARED: P2 - TestFlagAlert on checkout"
+    assert "Incident Commander: alice" in lines
+    assert f"Channel: #incident-{view.timeline[0].at:%Y-%m-%d}-checkout" in lines
+    assert lines[-1] == f"Next update in {CADENCE / 60:g} minutes."
+    cadence = [p for p in _mine(slack, incident.id, "status_update")
+               if "Status: Monitoring" in p.body["text"]]
+    assert len(cadence) >= 2  # a 5 s verify window at a 1.5 s cadence
+    [resolved] = _mine(slack, incident.id, "resolution")
+    assert resolved.body["text"].startswith("INCIDENT RESOLVED: P2 - TestFlagAlert on checkout")
+    assert "Follow-up: Post-incident review scheduled for" in resolved.body["text"]
+    # Every message went to every sink, once.
+    sent = {p.body["message_id"] for p in slack.posts if p.body["incident_id"] == incident.id}
+    assert len(sent) == len([p for p in slack.posts if p.body["incident_id"] == incident.id])
+    mails = [m for m in smtp.messages if m["Subject"].endswith("TestFlagAlert on checkout")]
+    assert len(mails) == len(sent)
+    assert {m["Message-ID"] for m in mails} == {f"<{mid}@remediator>" for mid in sent}
+    sqs = moto.client("sqs")
+    published = []
+    while batch := sqs.receive_message(QueueUrl=sns_queue[1], MaxNumberOfMessages=10).get(
+            "Messages", []):
+        published += [json.loads(m["Body"])["Subject"] for m in batch]
+    assert f"INCIDENT RESOLVED: P2 - TestFlagAlert on checkout" in published
+    kinds = [e.kind for e in view.timeline]
+    assert kinds.count("notification.status_update") >= 2
+
+
+async def _async(value: bool) -> bool:
+    return value
+
+
+async def test_escalation_ladder_p2_to_p1_to_p0_pages_the_next_circle(
+    comms: Settings, client: Client, slack: WebhookReceiver
+) -> None:
+    settings = _with(comms, escalate_after_seconds={"P2": 1.0, "P1": 1.0})
+    incident = Incident(client, settings)
+    async with running_worker(client, settings):
+        await incident.open("NoRunbookAlert")  # no runbook: handed to humans, stays open
+
+        async def at_p0() -> IncidentView | None:
+            view = await incident.view()
+            return view if view.severity == "P0" else None
+
+        view = await eventually(at_p0, timeout=30, what="escalation to P0")
+        ladder = [e.detail for e in view.timeline if e.kind == "severity.escalated"]
+        assert [d.split(":")[0] for d in ladder] == ["P2 → P1", "P1 → P0"]
+        pages = [p.body["text"] for p in _mine(slack, incident.id, "page")]
+        assert any("engineering manager" in p and "escalated to P1" in p for p in pages)
+        assert any("VP Engineering" in p and "escalated to P0" in p for p in pages)
+        await incident.resolve()
+        await incident.done()
+
+
+async def test_acknowledgement_stops_paging_and_roles_are_recorded(
+    comms: Settings, client: Client, slack: WebhookReceiver
+) -> None:
+    settings = _with(comms, page_again_seconds=1.0)
+    incident = Incident(client, settings)
+    async with running_worker(client, settings):
+        await incident.open("NoRunbookAlert")
+        await eventually(lambda: _async(len(_mine(slack, incident.id, "page")) >= 3),
+                         timeout=30, what="repeated pages")
+        await incident.incidents.acknowledge(incident.id, Acknowledgement(user="bob"))
+        await incident.incidents.assign(incident.id, RoleAssignment(
+            role=Role.TECHNICAL_LEAD, user="carol", by="bob"))
+        view = await eventually(lambda: _acked(incident), timeout=10, what="ack recorded")
+        pages = len(_mine(slack, incident.id, "page"))
+        updates = len(_mine(slack, incident.id, "status_update"))
+        await eventually(lambda: _async(len(_mine(slack, incident.id, "status_update"))
+                                        >= updates + 2), timeout=30, what="two more updates")
+        assert len(_mine(slack, incident.id, "page")) <= pages + 1  # one may have been in flight
+        assert view.acknowledged_by == "bob"
+        view = await incident.view()
+        assert view.roles["technical_lead"] == "carol"
+        assert view.roles["incident_commander"] == "alice"
+        await incident.resolve()
+        await incident.done()
+
+
+async def _acked(incident: Incident) -> IncidentView | None:
+    view = await incident.view()
+    return view if view.acknowledged_by else None
+
+
+async def test_worker_killed_mid_cadence_neither_skips_nor_doubles_updates(
+    comms: Settings, client: Client, slack: WebhookReceiver, tmp_path: Path
+) -> None:
+    incident = Incident(client, comms)
+    with WorkerProcess(comms, tmp_path) as first:
+        await incident.open("NoRunbookAlert")
+        await eventually(lambda: _async(len(_mine(slack, incident.id, "status_update")) >= 3),
+                         timeout=30, what="three status updates")
+        first.kill()
+    with WorkerProcess(comms, tmp_path):
+        before = len(_mine(slack, incident.id, "status_update"))
+        await eventually(lambda: _async(len(_mine(slack, incident.id, "status_update"))
+                                        >= before + 3), timeout=30, what="updates after restart")
+        await incident.resolve()
+        view = await incident.done()
+    posts = [p for p in slack.posts if p.body["incident_id"] == incident.id]
+    ids = [p.body["message_id"] for p in posts]
+    assert len(ids) == len(set(ids)), "an update was posted twice"
+    recorded = [e for e in view.timeline if e.kind == "notification.status_update"]
+    assert len(recorded) == len(_mine(slack, incident.id, "status_update")), "an update was lost"
+    seqs = sorted(int(i.split("/")[-1].split("-")[0]) for i in ids)
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a message number is missing"

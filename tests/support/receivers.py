@@ -1,0 +1,88 @@
+"""Real receivers for notifications: a Slack-compatible webhook endpoint and an SMTP server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from aiosmtpd.controller import Controller
+
+from remediator.servers import free_port
+
+
+@dataclass
+class Received:
+    at: float
+    body: dict[str, Any]
+
+
+class WebhookReceiver:
+    """An HTTP server that records every JSON POST (like a Slack incoming webhook)."""
+
+    def __init__(self, fail_first: int = 0) -> None:
+        self.posts: list[Received] = []
+        self.fail_first = fail_first
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                length = int(self.headers.get("content-length", 0))
+                body = json.loads(self.rfile.read(length))
+                if receiver.fail_first > 0:
+                    receiver.fail_first -= 1
+                    self.send_response(503)
+                else:
+                    receiver.posts.append(Received(time.time(), body))
+                    self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    def __enter__(self) -> WebhookReceiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.shutdown()
+
+    def of_kind(self, kind: str) -> list[Received]:
+        return [p for p in self.posts if p.body.get("kind") == kind]
+
+
+class SmtpReceiver:
+    """aiosmtpd on loopback, keeping every delivered message."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        receiver = self
+
+        class Handler:
+            async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+                receiver.messages.append(message_from_bytes(envelope.content))
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
+
+    def __enter__(self) -> SmtpReceiver:
+        self.controller.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.controller.stop()

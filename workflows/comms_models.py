@@ -1,0 +1,109 @@
+"""Contracts of communications, roles and the postmortem review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from workflows.models import Contract, Severity
+
+ALL_SEVERITIES = [Severity.P0, Severity.P1, Severity.P2, Severity.P3]
+
+
+class Audience(StrEnum):
+    INTERNAL = "internal"
+    CUSTOMER = "customer"
+
+
+class SinkRef(Contract):
+    """A notification sink as workflows see it: a name, never its URL or credentials."""
+
+    name: str
+    kind: Literal["slack", "email", "sns"]
+    severities: list[Severity] = Field(default_factory=lambda: list(ALL_SEVERITIES))
+    audience: Audience = Audience.INTERNAL
+
+
+class Message(Contract):
+    """One message for one sink; ``message_id`` makes a retried send a no-op."""
+
+    sink: str
+    message_id: str
+    incident_id: str
+    kind: str
+    subject: str
+    text: str
+
+
+class Role(StrEnum):
+    INCIDENT_COMMANDER = "incident_commander"
+    TECHNICAL_LEAD = "technical_lead"
+    COMMUNICATIONS_LEAD = "communications_lead"
+    SCRIBE = "scribe"
+
+
+class RoleAssignment(Contract):
+    role: Role
+    user: str = Field(min_length=1, max_length=200)
+    by: str = Field(default="", max_length=200)
+
+
+class Acknowledgement(Contract):
+    user: str = Field(min_length=1, max_length=200)
+
+
+class CommsPolicy(Contract):
+    """Cadences and escalation timings (seconds), sinks, and the on-call engineer."""
+
+    sinks: list[SinkRef] = Field(default_factory=list)
+    oncall: str = "on-call engineer"
+    cadence_seconds: dict[Severity, float] = Field(default_factory=lambda: {
+        Severity.P0: 900.0, Severity.P1: 1800.0, Severity.P2: 7200.0, Severity.P3: 86400.0})
+    customer_cadence_seconds: float = 3600.0
+    escalate_after_seconds: dict[Severity, float] = Field(default_factory=lambda: {
+        Severity.P2: 4 * 3600.0, Severity.P1: 2 * 3600.0})
+    page_again_seconds: float = 900.0
+    # Seed 02's escalation matrix, as offsets from the incident's start.
+    matrix: list[tuple[float, str, bool]] = Field(default_factory=lambda: [
+        (900.0, "Engineering lead", False), (1800.0, "VP Engineering", True),
+        (3600.0, "CTO", True), (7200.0, "CEO", True)])
+    review_due_seconds: dict[Severity, float] = Field(default_factory=lambda: {
+        Severity.P0: 48 * 3600.0, Severity.P1: 48 * 3600.0, Severity.P2: 7 * 86400.0,
+        Severity.P3: 7 * 86400.0})
+    action_item_due_seconds: float = 7 * 86400.0
+
+    def sinks_for(self, severity: Severity, audience: Audience) -> list[SinkRef]:
+        return [s for s in self.sinks if severity in s.severities and s.audience == audience]
+
+
+class ActionItem(Contract):
+    id: str
+    action: str = Field(min_length=1, max_length=500)
+    owner: str = Field(min_length=1, max_length=200)
+    priority: Literal["High", "Medium", "Low"] = "Medium"
+    due: datetime
+    status: Literal["TODO", "DONE"] = "TODO"
+
+
+class NewActionItem(Contract):
+    action: str = Field(min_length=1, max_length=500)
+    owner: str = Field(min_length=1, max_length=200)
+    priority: Literal["High", "Medium", "Low"] = "Medium"
+    due: datetime | None = None
+
+
+class PostmortemEdit(Contract):
+    """Human input to the review: any field left out stays as it is."""
+
+    by: str = Field(min_length=1, max_length=200)
+    root_cause: str | None = Field(default=None, max_length=20_000)
+    five_whys: list[str] | None = Field(default=None, max_length=10)
+    went_well: list[str] | None = None
+    went_poorly: list[str] | None = None
+    impact: str | None = Field(default=None, max_length=20_000)
+    action_items: list[NewActionItem] = Field(default_factory=list)
+    close_action_items: list[str] = Field(default_factory=list)
+    review_done: bool = False

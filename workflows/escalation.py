@@ -1,0 +1,90 @@
+"""The incident's clocks (seed 02 and seed 04), each a durable loop beside the phases.
+
+- severity ladder: a P2 unresolved for 4 h becomes P1, a P1 unresolved for 2 h P0;
+- page again: the on-call engineer is paged until someone acknowledges;
+- escalation matrix: 15 min engineering lead; SEV-1 also 30 min VP Eng, 1 h CTO, 2 h CEO;
+- update cadence: a status update every 15 min (P0) … daily (P3); customers hourly (P0/P1).
+All waits are Temporal timers, so a crashed worker neither skips nor repeats a step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows.comms_models import CommsPolicy
+    from workflows.models import Severity
+    from workflows.severity import raise_one
+
+
+class Watched(Protocol):
+    """What the clocks need from the incident."""
+
+    @property
+    def severity(self) -> Severity: ...
+    @property
+    def closed(self) -> bool: ...
+    @property
+    def acknowledged(self) -> bool: ...
+    @property
+    def opened_at(self) -> datetime: ...
+    def escalate(self, to: Severity, why: str) -> None: ...
+    def page(self, who: str, why: str) -> None: ...
+    def post_update(self, customers: bool) -> None: ...
+
+
+async def _wait(condition: Callable[[], bool], seconds: float) -> bool:
+    """True if ``condition`` became true, False if ``seconds`` passed first."""
+    try:
+        await workflow.wait_condition(condition, timeout=max(seconds, 0.001))
+        return True
+    except TimeoutError:
+        return False
+
+
+def _closed_or_changed(inc: Watched, level: Severity) -> Callable[[], bool]:
+    return lambda: inc.closed or inc.severity != level
+
+
+async def severity_ladder(inc: Watched, policy: CommsPolicy) -> None:
+    while not inc.closed:
+        level = inc.severity
+        after = policy.escalate_after_seconds.get(level)
+        changed = _closed_or_changed(inc, level)
+        if after is None:
+            await workflow.wait_condition(changed)
+        elif not await _wait(changed, after):
+            inc.escalate(raise_one(level), f"unresolved for {after:g}s at {level}")
+
+
+async def page_again(inc: Watched, policy: CommsPolicy) -> None:
+    inc.page(policy.oncall, "incident declared")
+    while not await _wait(lambda: inc.closed or inc.acknowledged, policy.page_again_seconds):
+        inc.page(policy.oncall, f"not acknowledged after {policy.page_again_seconds:g}s")
+
+
+async def escalation_matrix(inc: Watched, policy: CommsPolicy) -> None:
+    for offset, who, sev1_only in sorted(policy.matrix):
+        due = inc.opened_at + timedelta(seconds=offset)
+        remaining = (due - workflow.now()).total_seconds()
+        if remaining > 0 and await _wait(lambda: inc.closed, remaining):
+            return
+        if inc.closed:
+            return
+        if not sev1_only or inc.severity == Severity.P0:
+            inc.page(who, f"escalation matrix: unresolved after {offset:g}s")
+
+
+async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool) -> None:
+    while not inc.closed:
+        level = inc.severity
+        if customers and level not in (Severity.P0, Severity.P1):
+            await workflow.wait_condition(_closed_or_changed(inc, level))
+            continue
+        every = policy.customer_cadence_seconds if customers else policy.cadence_seconds[level]
+        if not await _wait(_closed_or_changed(inc, level), every):
+            inc.post_update(customers)

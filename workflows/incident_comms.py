@@ -1,0 +1,157 @@
+"""The incident's people and messages: roles, acknowledgement, announcements, clocks.
+
+A mixin of ``IncidentWorkflow`` so the incident's ``run`` stays the runbook's outline;
+everything here reacts to the incident's state and never blocks remediation.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from workflows import comms, escalation
+    from workflows.announcer import Announcer
+    from workflows.comms_models import Acknowledgement, Audience, CommsPolicy, Role, RoleAssignment
+    from workflows.models import IncidentStatus, Phase, Severity, StepOutcome, TimelineEntry
+    from workflows.severity import TABLE
+
+
+class IncidentComms:
+    """State and handlers for who is involved and what they are told."""
+
+    _id: str
+    _phase: Phase
+    _status: IncidentStatus
+    _severity: Severity | None
+    _steps: list[StepOutcome]
+    _timeline: list[TimelineEntry]
+    _opened_at: datetime
+    _title: str
+    _service: str
+
+    def _init_comms(self) -> None:
+        self._roles: dict[Role, str] = {}
+        self._acked_by: str | None = None
+        self._closed = False
+        self._clocks: list[asyncio.Task[None]] = []
+        self._announcer = Announcer(self._id, self._record)
+
+    def _record(self, kind: str, detail: str, phase: Phase | None = None) -> None:
+        self._timeline.append(TimelineEntry(at=workflow.now(), kind=kind, detail=detail,
+                                            phase=phase or self._phase))
+
+    def _set(self, phase: Phase | None = None, status: IncidentStatus | None = None,
+             severity: Severity | None = None) -> None:
+        raise NotImplementedError
+
+    # --- what the clocks watch (escalation.Watched) -------------------------------------
+    @property
+    def severity(self) -> Severity:
+        return self._severity or Severity.P2
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    @property
+    def acknowledged(self) -> bool:
+        return self._acked_by is not None
+
+    @property
+    def opened_at(self) -> datetime:
+        return self._opened_at
+
+    def escalate(self, to: Severity, why: str) -> None:
+        before = self.severity
+        self._set(severity=to)
+        self._record("severity.escalated", f"{before} → {to}: {why}")
+        circle = [who for who in TABLE[to].notify if who not in TABLE[before].notify]
+        self.page(", ".join(circle) or "responders", f"escalated to {to} ({TABLE[to].sev})")
+
+    def page(self, who: str, why: str) -> None:
+        self._announcer.announce("page", f"[{self.severity}] page {who}: {self._title}",
+                                 f"Paging {who}: {why}.\n{self._title}", self.severity)
+
+    def post_update(self, customers: bool) -> None:
+        snap = self._snapshot()
+        if customers:
+            text = comms.customer_update(snap, self._announcer.policy.customer_cadence_seconds)
+            self._announcer.announce("customer_update", f"{self._service} status update", text,
+                                     self.severity, Audience.CUSTOMER)
+            return
+        every = self._announcer.policy.cadence_seconds[self.severity]
+        self._announcer.announce("status_update", f"INCIDENT UPDATE: {self.severity} - {self._title}",
+                                 comms.status_update(snap, every), self.severity)
+
+    # --- lifecycle -------------------------------------------------------------------
+    def _start_comms(self, policy: CommsPolicy) -> None:
+        """Declare the incident (initial alert, IC) and start the clocks."""
+        self._announcer.policy = policy
+        self._roles.setdefault(Role.INCIDENT_COMMANDER, policy.oncall)
+        self._record("role.assigned", f"{Role.INCIDENT_COMMANDER}: {policy.oncall} (on call)")
+        snap = self._snapshot()
+        self._record("channel.opened", comms.channel(snap))
+        self._announcer.announce("initial", f"INCIDENT DECLARED: {self.severity} - {self._title}",
+                                 comms.initial_alert(snap, policy.cadence_seconds[self.severity]),
+                                 self.severity)
+        if self.severity in (Severity.P0, Severity.P1):
+            self._announcer.announce("customer_update", f"{self._service} status update",
+                                     comms.customer_update(snap, policy.customer_cadence_seconds),
+                                     self.severity, Audience.CUSTOMER)
+        self._clocks = [asyncio.create_task(clock) for clock in (
+            escalation.severity_ladder(self, policy), escalation.page_again(self, policy),
+            escalation.escalation_matrix(self, policy),
+            escalation.update_cadence(self, policy, customers=False),
+            escalation.update_cadence(self, policy, customers=True))]
+
+    def _announce_phase(self) -> None:
+        if self._clocks and not self._closed:
+            self.post_update(customers=False)
+
+    def _close_comms(self, review_at: datetime | None) -> None:
+        """Stop the clocks and send the resolution notice (internal and, for P0/P1, customers)."""
+        self._closed = True
+        snap = self._snapshot(review_at)
+        self._announcer.announce("resolution", f"INCIDENT RESOLVED: {self.severity} - {self._title}",
+                                 comms.resolution(snap), self.severity)
+        if self.severity in (Severity.P0, Severity.P1):
+            self._announcer.announce("customer_update", f"{self._service} status update",
+                                     comms.customer_update(snap, 0), self.severity, Audience.CUSTOMER)
+
+    async def _finish_comms(self) -> None:
+        self._closed = True
+        if self._clocks:
+            await asyncio.gather(*self._clocks)
+        await self._announcer.drain()
+
+    def _snapshot(self, review_at: datetime | None = None) -> comms.Snapshot:
+        actions = [f"{s.step_id} {s.state}" for s in self._steps]
+        return comms.Snapshot(
+            title=self._title, service=self._service, severity=self.severity, phase=self._phase,
+            status=self._status, started_at=self._opened_at, now=workflow.now(),
+            commander=self._roles.get(Role.INCIDENT_COMMANDER, "unassigned"), actions=actions,
+            current_state=f"phase {self._phase}, status {self._status}", review_at=review_at)
+
+    def review_due(self) -> datetime:
+        seconds = self._announcer.policy.review_due_seconds[self.severity]
+        return workflow.now() + timedelta(seconds=seconds)
+
+    # --- signals from people ---------------------------------------------------------
+    @workflow.signal
+    def assign_role(self, assignment: RoleAssignment) -> None:
+        """Assign or reassign a role (Incident Commander, Technical Lead, Comms Lead, Scribe)."""
+        previous = self._roles.get(assignment.role)
+        self._roles[assignment.role] = assignment.user
+        was = f" (was {previous})" if previous else ""
+        self._record("role.assigned", f"{assignment.role}: {assignment.user}{was}"
+                     + (f" by {assignment.by}" if assignment.by else ""))
+
+    @workflow.signal
+    def acknowledge(self, ack: Acknowledgement) -> None:
+        """Acknowledge the page: stops paging the on-call engineer again."""
+        if self._acked_by is None:
+            self._acked_by = ack.user
+            self._record("incident.acknowledged", f"by {ack.user}")
