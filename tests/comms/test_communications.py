@@ -4,20 +4,14 @@ webhook server, an SMTP server (aiosmtpd) and SNS on moto."""
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pytest
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
-from remediator.settings import Settings, SinkConfig
-from starters.alert_formats import parse_alertmanager
-from starters.incidents import Incidents
-from tests.support.alerts import alertmanager_payload
+from remediator.settings import Settings
+from tests.comms.conftest import CADENCE
+from tests.comms.helpers import Incident, _async, _mine, _with
 from tests.support.moto import MotoServer
 from tests.support.polling import eventually
 from tests.support.receivers import SmtpReceiver, WebhookReceiver
@@ -25,89 +19,6 @@ from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
 from workflows.comms_models import Acknowledgement, Role, RoleAssignment
 from workflows.phase_models import IncidentView
-
-CADENCE = 1.5
-
-
-@pytest.fixture
-def slack() -> Iterator[WebhookReceiver]:
-    with WebhookReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def smtp() -> Iterator[SmtpReceiver]:
-    with SmtpReceiver() as receiver:
-        yield receiver
-
-
-@pytest.fixture
-def sns_queue(moto: MotoServer) -> tuple[str, str]:
-    """An SNS topic with an SQS queue subscribed, to read what was published."""
-    sns, sqs = moto.client("sns"), moto.client("sqs")
-    topic = sns.create_topic(Name=f"incidents-{uuid.uuid4().hex[:6]}")["TopicArn"]
-    queue_url = sqs.create_queue(QueueName=f"q-{uuid.uuid4().hex[:6]}")["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["Attributes"]["QueueArn"])
-    return topic, queue_url
-
-
-@pytest.fixture
-def comms(settings: Settings, slack: WebhookReceiver, smtp: SmtpReceiver,
-          sns_queue: tuple[str, str]) -> Settings:
-    sinks = [
-        SinkConfig(name="slack", kind="slack", url=slack.url),
-        SinkConfig(name="mail", kind="email", smtp_port=smtp.port, recipients=["sre@example.com"]),
-        SinkConfig(name="sns", kind="sns", topic_arn=sns_queue[0], severities=["P0", "P1", "P2"]),
-    ]
-    overrides: dict[str, Any] = {
-        "cadence_seconds": {"P0": CADENCE, "P1": CADENCE, "P2": CADENCE, "P3": CADENCE},
-        "page_again_seconds": 3600, "escalate_after_seconds": {}, "matrix": [],
-        "customer_cadence_seconds": 3600,
-    }
-    return settings.model_copy(update={
-        "sinks": sinks, "comms_overrides": overrides, "oncall": "alice",
-        "verify_window_p2_p3_seconds": 5.0, "verify_interval_seconds": 1.0,
-        "sticky_timeout_seconds": 1.0})
-
-
-def _with(settings: Settings, **overrides: Any) -> Settings:
-    merged = {**settings.comms_overrides, **overrides}
-    return settings.model_copy(update={"comms_overrides": merged})
-
-
-class Incident:
-    def __init__(self, client: Client, settings: Settings) -> None:
-        self.incidents = Incidents(client, settings.task_queue)
-        self.case = uuid.uuid4().hex[:8]
-        self.id = ""
-
-    async def open(self, alertname: str = "TestFlagAlert", **labels: str) -> str:
-        payload = alertmanager_payload(alertname, case=self.case, **labels)
-        self.payload = payload
-        batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
-        self.id = (await self.incidents.open_or_join(batch)).id
-        return self.id
-
-    async def resolve(self) -> None:
-        payload = alertmanager_payload(self.payload["groupLabels"]["alertname"], case=self.case,
-                                       status="resolved", group_key=self.payload["groupKey"])
-        batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
-        await self.incidents.open_or_join(batch)
-
-    async def view(self) -> IncidentView:
-        return await self.incidents.view(self.id)
-
-    async def done(self, timeout: float = 60) -> IncidentView:
-        async def probe() -> IncidentView | None:
-            view = await self.view()
-            return view if view.phase == "done" else None
-
-        return await eventually(probe, timeout=timeout, what="incident done")
-
-
-def _mine(receiver: WebhookReceiver, incident_id: str, kind: str) -> list[Any]:
-    return [p for p in receiver.of_kind(kind) if p.body["incident_id"] == incident_id]
 
 
 async def test_declaration_updates_on_cadence_and_resolution_reach_every_sink(
@@ -123,7 +34,7 @@ async def test_declaration_updates_on_cadence_and_resolution_reach_every_sink(
                          timeout=20, what="resolution notice")
     [initial] = _mine(slack, incident.id, "initial")
     lines = initial.body["text"].splitlines()
-    assert lines[0] == f"INCIDENT DECLARED: P2 - TestFlagAlert on checkout"
+    assert lines[0] == "INCIDENT DECLARED: P2 - TestFlagAlert on checkout"
     assert "Incident Commander: alice" in lines
     assert f"Channel: #incident-{view.timeline[0].at:%Y-%m-%d}-checkout" in lines
     assert lines[-1] == f"Next update in {CADENCE / 60:g} minutes."
@@ -144,13 +55,9 @@ async def test_declaration_updates_on_cadence_and_resolution_reach_every_sink(
     while batch := sqs.receive_message(QueueUrl=sns_queue[1], MaxNumberOfMessages=10).get(
             "Messages", []):
         published += [json.loads(m["Body"])["Subject"] for m in batch]
-    assert f"INCIDENT RESOLVED: P2 - TestFlagAlert on checkout" in published
+    assert "INCIDENT RESOLVED: P2 - TestFlagAlert on checkout" in published
     kinds = [e.kind for e in view.timeline]
     assert kinds.count("notification.status_update") >= 2
-
-
-async def _async(value: bool) -> bool:
-    return value
 
 
 async def test_escalation_ladder_p2_to_p1_to_p0_pages_the_next_circle(
@@ -228,3 +135,24 @@ async def test_worker_killed_mid_cadence_neither_skips_nor_doubles_updates(
     assert len(recorded) == len(_mine(slack, incident.id, "status_update")), "an update was lost"
     seqs = sorted(int(i.split("/")[-1].split("-")[0]) for i in ids)
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), "a message number is missing"
+
+
+async def test_failing_sink_is_retried_and_never_blocks_remediation(
+    comms: Settings, client: Client, redis_client: aioredis.Redis
+) -> None:
+    from remediator.settings import SinkConfig
+    from tests.support.receivers import WebhookReceiver
+
+    with WebhookReceiver(fail_first=4) as flaky:
+        settings = comms.model_copy(update={
+            "sinks": [SinkConfig(name="flaky", kind="slack", url=flaky.url)],
+            "verify_window_p2_p3_seconds": 0.0})
+        incident = Incident(client, settings)
+        await redis_client.set(f"health:{incident.case}", "ok")
+        async with running_worker(client, settings):
+            await incident.open()
+            view = await incident.done()  # did not wait for the sink
+            assert view.status == "resolved"
+            await eventually(lambda: _async(bool(_mine(flaky, incident.id, "initial"))),
+                             timeout=30, what="the initial alert after retries")
+    assert len(_mine(flaky, incident.id, "initial")) == 1
