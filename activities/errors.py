@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
 from temporalio.exceptions import ApplicationError
+
+P = TypeVar("P", bound=BaseModel)
 
 
 class MitigationRefused(Exception):
@@ -24,3 +31,37 @@ class ResourceNotFound(MitigationRefused):
 
 def non_retryable(exc: MitigationRefused) -> ApplicationError:
     return exc.to_application_error()
+
+
+class AuthFailed(MitigationRefused):
+    """Credentials were refused: retrying with the same ones cannot help."""
+
+    kind = "AuthFailed"
+
+
+class Rejected(MitigationRefused):
+    """The target system said no to this request as given (invalid, disabled, out of range)."""
+
+    kind = "Rejected"
+
+
+class InvalidParams(MitigationRefused):
+    kind = "InvalidParams"
+
+
+def validated(model: type[P], params: dict[str, Any]) -> P:
+    """Step params checked again by the activity: bad ones are refused, never retried."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        error = InvalidParams(f"invalid params for {model.__name__}: {exc}")
+        raise error.to_application_error() from None
+
+
+@contextmanager
+def refusals_non_retryable() -> Iterator[None]:
+    """Map a ``MitigationRefused`` raised inside to Temporal's non-retryable error, once."""
+    try:
+        yield
+    except MitigationRefused as exc:
+        raise exc.to_application_error() from exc

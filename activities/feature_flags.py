@@ -1,14 +1,17 @@
 """Feature-flag mitigations: set a flag, remembering the old value; restore it if unchanged.
 
-``FlagStore`` is the interface; ``RedisFlagStore`` keeps flags in a Redis hash per
+``FlagStore`` is the interface, with one implementation per back end, chosen by the
+step's ``store`` param: ``RedisFlagStore`` (here) keeps flags in a Redis hash per
 environment with a change log and a per-flag write counter. Every write is a Lua
 script so that "already applied for this incident step?" and the write itself are
 one atomic step: a retry after a crash finds the marker and writes nothing.
+``SsmFlagStore`` (``activities.flag_stores``) keeps them in AWS SSM Parameter Store.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 from typing import Protocol
@@ -17,7 +20,7 @@ import redis.asyncio as aioredis
 import structlog
 from temporalio import activity
 
-from activities.errors import NotAllowed
+from activities.errors import NotAllowed, Rejected, refusals_non_retryable, validated
 from remediator.chaos import CrashPoints
 from workflows.catalogue import SetFlagParams
 from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
@@ -60,6 +63,10 @@ class FlagChange:
 
 
 class FlagStore(Protocol):
+    """Where flags live. ``set_once`` writes at most once per ``key`` (incident:step) and
+    returns what it replaced; ``restore_if_unchanged`` answers "restored", "done" (an
+    earlier call did it) or "conflict" (with the value someone else set since)."""
+
     async def get(self, environment: str, flag: str) -> str | None: ...
 
     async def set_once(
@@ -115,12 +122,16 @@ class RedisFlagStore:
 
 
 class FlagActivities:
-    """``set_flag`` and its undo ``restore_flag``, scoped by a flag allow-list."""
+    """``set_flag`` and its undo ``restore_flag``, scoped by a flag allow-list.
+
+    ``stores`` maps a step's ``store`` param ("redis", "ssm") to its back end.
+    """
 
     def __init__(
-        self, store: FlagStore, allowlist: list[str], environment: str, crash: CrashPoints
+        self, stores: Mapping[str, FlagStore], allowlist: list[str], environment: str,
+        crash: CrashPoints,
     ) -> None:
-        self._store = store
+        self._stores = dict(stores)
         self._allowlist = allowlist
         self._environment = environment
         self._crash = crash
@@ -131,28 +142,43 @@ class FlagActivities:
                 f"flag {flag!r} is not on the flag allow-list (REMEDIATOR_FLAG_ALLOWLIST)"
             ).to_application_error()
 
+    def _store(self, name: str) -> FlagStore:
+        if name not in self._stores:
+            raise Rejected(f"flag store {name!r} is not configured on this worker "
+                           f"(configured: {', '.join(sorted(self._stores))})")
+        return self._stores[name]
+
     @activity.defn
     async def set_flag(self, req: MitigationRequest) -> MitigationResult:
-        """Set a flag to an absolute value once per (incident, step); return the old value."""
-        params = SetFlagParams.model_validate(req.params)
+        """Set a flag to an absolute value once per (incident, step); return the old value.
+
+        Dry-run reads the current value and writes nothing. Refused (non-retryable) for a
+        flag off the allow-list or an unconfigured store.
+        """
+        params = validated(SetFlagParams, req.params)
         env = params.environment or self._environment
         self._check_allowed(params.flag)
-        if req.dry_run:
-            current = await self._store.get(env, params.flag)
-            return MitigationResult(
-                step_id=req.step_id, action="feature_flag.set", applied=False, dry_run=True,
-                detail=f"would set flag {params.flag} in {env}: {current!r} → {params.value!r}",
-            )
-        key = f"{req.incident_id}:{req.step_id}"
-        change = await self._store.set_once(env, params.flag, params.value, key, "mitigation")
+        where = f"{env} ({params.store})"
+        with refusals_non_retryable():
+            store = self._store(params.store)
+            if req.dry_run:
+                current = await store.get(env, params.flag)
+                return MitigationResult(
+                    step_id=req.step_id, action="feature_flag.set", applied=False, dry_run=True,
+                    detail=f"would set flag {params.flag} in {where}: "
+                           f"{current!r} → {params.value!r}",
+                )
+            key = f"{req.incident_id}:{req.step_id}"
+            change = await store.set_once(env, params.flag, params.value, key, "mitigation")
         self._crash.reach("feature_flags.set_flag.after_write")
         log.info("mitigation.applied", action="feature_flag.set", flag=params.flag,
-                 environment=env, old=change.old, new=params.value, repeated=change.repeated)
+                 environment=env, store=params.store, old=change.old, new=params.value,
+                 repeated=change.repeated)
         return MitigationResult(
             step_id=req.step_id, action="feature_flag.set", applied=True,
-            detail=f"flag {params.flag} in {env}: {change.old!r} → {params.value!r}",
+            detail=f"flag {params.flag} in {where}: {change.old!r} → {params.value!r}",
             undo={"flag": params.flag, "environment": env, "old": change.old,
-                  "expected": params.value},
+                  "expected": params.value, "store": params.store},
         )
 
     @activity.defn
@@ -161,10 +187,12 @@ class FlagActivities:
         flag, env = str(req.undo["flag"]), str(req.undo["environment"])
         self._check_allowed(flag)
         old = req.undo.get("old")
-        state, current = await self._store.restore_if_unchanged(
-            env, flag, str(req.undo["expected"]), None if old is None else str(old),
-            f"{req.incident_id}:{req.step_id}", "undo",
-        )
+        with refusals_non_retryable():
+            store = self._store(str(req.undo.get("store", "redis")))
+            state, current = await store.restore_if_unchanged(
+                env, flag, str(req.undo["expected"]), None if old is None else str(old),
+                f"{req.incident_id}:{req.step_id}", "undo",
+            )
         if state == "conflict":
             detail = (f"flag {flag} was changed to {current!r} since the mitigation; "
                       "left as is instead of clobbering it")

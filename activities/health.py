@@ -20,29 +20,30 @@ class HealthActivities:
         self._redis = redis_client
         self._http = http
 
-    async def _redis_key(self, check: Check) -> tuple[bool, str]:
-        raw = await self._redis.get(check.target)
+    async def _redis_key(self, target: str, check: Check) -> tuple[bool, str]:
+        raw = await self._redis.get(target)
         value = raw.decode() if isinstance(raw, bytes) else raw
         if value is None:
-            return False, f"key {check.target} missing"
-        return value == (check.expect or "ok"), f"{check.target}={value!r}"
+            return False, f"key {target} missing"
+        return value == (check.expect or "ok"), f"{target}={value!r}"
 
-    async def _http_check(self, check: Check) -> tuple[bool, str]:
+    async def _http_check(self, target: str, check: Check) -> tuple[bool, str]:
         try:
-            resp = await self._http.get(check.target, timeout=10.0)
+            resp = await self._http.get(target, timeout=10.0)
         except httpx.HTTPError as exc:
-            return False, f"GET {check.target} failed: {type(exc).__name__}"
+            return False, f"GET {target} failed: {type(exc).__name__}"
         healthy = resp.is_success and (check.expect is None or check.expect in resp.text)
-        return healthy, f"GET {check.target} → {resp.status_code}"
+        return healthy, f"GET {target} → {resp.status_code}"
 
     @activity.defn
     async def check_health(self, check: Check) -> CheckResult:
         """Read one health signal now and say whether it is healthy."""
+        target = check.target or ""  # a validated redis_key/http check always has one
         try:
             if check.source == "redis_key":
-                healthy, observed = await self._redis_key(check)
+                healthy, observed = await self._redis_key(target, check)
             else:
-                healthy, observed = await self._http_check(check)
+                healthy, observed = await self._http_check(target, check)
         except aioredis.RedisError as exc:
             healthy, observed = False, f"redis error: {type(exc).__name__}"
         return CheckResult(check=check, healthy=healthy, observed=observed, at=datetime.now(UTC))

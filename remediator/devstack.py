@@ -14,6 +14,8 @@ from pathlib import Path
 from types import FrameType
 
 from remediator.demo import CheckoutService, follow, send_sample_alert
+from remediator.kube_cluster import KubeCluster, KubeClusterError, find_kube_binaries
+from remediator.node_sim import NodeSim
 from remediator.servers import (
     PythonProcess,
     RedisServer,
@@ -34,6 +36,30 @@ def _say(message: str) -> None:
     print(f"remediator dev: {message}", flush=True)
 
 
+class LocalKube:
+    """The local Kubernetes control plane plus a simulated node (see ``remediator.kube_cluster``),
+    when ``scripts/build-kube.sh`` has built its binaries; the worker gets its kubeconfig."""
+
+    # The dev cluster is throwaway: the worker uses the admin kubeconfig and these namespaces.
+    ALLOWLIST = "default/*,production/*,staging/*"
+
+    def __init__(self, state_dir: Path) -> None:
+        self.cluster = KubeCluster(state_dir)
+        self.node: NodeSim | None = None
+
+    def start(self) -> Path:
+        self.cluster.start()
+        self.node = NodeSim(self.cluster.api_client())
+        self.node.start()
+        return self.cluster.admin_kubeconfig
+
+    def stop(self) -> None:
+        if self.node is not None:
+            self.node.stop()
+            self.node = None
+        self.cluster.stop()
+
+
 class DevStack:
     def __init__(self, state_dir: Path, demo: bool = False, once: bool = False) -> None:
         self.state_dir = state_dir.resolve()
@@ -41,6 +67,7 @@ class DevStack:
         self.demo, self.once = demo, once
         self.settings = Settings(state_dir=self.state_dir)
         self.parts: list[Server] = []
+        self.kube: LocalKube | None = None
 
     def _env(self, temporal: TemporalDevServer, redis: RedisServer, http_port: int) -> dict[str, str]:
         env = dict(os.environ)
@@ -74,6 +101,7 @@ class DevStack:
         _say(f"Redis at {redis.url}")
         http_port = _port(settings.http_port)
         env = self._env(temporal, redis, http_port)
+        env.update(self._start_kube(env))
         self._start(PythonProcess("worker", self.logs, ["workers.main"], env))
         self._start(PythonProcess("webhook", self.logs, ["starters.cli", "serve"], env,
                                   port=http_port))
@@ -81,10 +109,30 @@ class DevStack:
         _say(f"webhook server at {base}; logs in {self.logs}")
         return base, redis.url
 
+    def _start_kube(self, env: dict[str, str]) -> dict[str, str]:
+        """Start the local Kubernetes if its binaries are built and no cluster is configured;
+        the worker's environment additions (KUBECONFIG, allow-list)."""
+        if {"KUBECONFIG", "REMEDIATOR_KUBECONFIG"} & env.keys() or find_kube_binaries() is None:
+            return {}
+        kube = LocalKube(self.state_dir / "kube")
+        try:
+            kubeconfig = kube.start()
+        except KubeClusterError as exc:
+            kube.stop()
+            _say(f"local Kubernetes not started ({exc}); Kubernetes steps will be refused")
+            return {}
+        self.kube = kube
+        _say(f"Kubernetes API at {kube.cluster.server} (KUBECONFIG={kubeconfig})")
+        return {"KUBECONFIG": str(kubeconfig),
+                "REMEDIATOR_KUBE_ALLOWLIST": env.get("REMEDIATOR_KUBE_ALLOWLIST", LocalKube.ALLOWLIST)}
+
     def stop(self) -> None:
         for part in reversed(self.parts):
             part.stop()
         self.parts.clear()
+        if self.kube is not None:
+            self.kube.stop()
+            self.kube = None
 
     def run(self) -> int:
         def interrupted(signum: int, frame: FrameType | None) -> None:

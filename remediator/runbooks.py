@@ -56,21 +56,42 @@ def _line_of(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
     return node.start_mark.line + 1 if node is not None else None
 
 
+STEP_LISTS = ("steps", "fallback_steps")
+
+
 def _check_actions(data: dict[str, Any]) -> list[tuple[tuple[int | str, ...], str]]:
     problems: list[tuple[tuple[int | str, ...], str]] = []
-    for i, step in enumerate(data.get("steps") or []):
-        if not isinstance(step, dict) or "action" not in step:
-            continue
-        try:
-            action = lookup(str(step["action"]))
-        except UnknownAction as exc:
-            problems.append((("steps", i, "action"), str(exc)))
-            continue
-        try:
-            action.validate(step.get("params") or {})
-        except ValidationError as exc:
-            for err in exc.errors():
-                problems.append((("steps", i, "params", *err["loc"]), err["msg"]))
+    for key in STEP_LISTS:
+        steps = data.get(key)
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            if not isinstance(step, dict) or "action" not in step:
+                continue
+            try:
+                action = lookup(str(step["action"]))
+            except UnknownAction as exc:
+                problems.append(((key, i, "action"), str(exc)))
+                continue
+            try:
+                action.validate(step.get("params") or {})
+            except ValidationError as exc:
+                for err in exc.errors():
+                    problems.append(((key, i, "params", *err["loc"]), err["msg"]))
+    return problems
+
+
+def _check_step_ids(data: dict[str, Any]) -> list[tuple[tuple[int | str, ...], str]]:
+    """Step ids are idempotency keys of their activities: unique across steps and fallbacks."""
+    problems: list[tuple[tuple[int | str, ...], str]] = []
+    seen: set[str] = set()
+    for key in STEP_LISTS:
+        steps = data.get(key)
+        for i, step in enumerate(steps if isinstance(steps, list) else []):
+            sid = step.get("id") if isinstance(step, dict) else None
+            if not isinstance(sid, str):
+                continue  # a missing or malformed id is pydantic's to report
+            if sid in seen:
+                problems.append(((key, i, "id"), f"duplicate step id {sid!r}"))
+            seen.add(sid)
     return problems
 
 
@@ -91,11 +112,7 @@ def parse_runbook(text: str, file: str = "<runbook>") -> Runbook:
         runbook = Runbook.model_validate(data)
     except ValidationError as exc:
         problems += [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
-    problems += _check_actions(data)
-    step_ids = [s.get("id") for s in data.get("steps") or [] if isinstance(s, dict)]
-    for i, sid in enumerate(step_ids):
-        if sid is not None and step_ids.index(sid) != i:
-            problems.append((("steps", i, "id"), f"duplicate step id {sid!r}"))
+    problems += _check_actions(data) + _check_step_ids(data)
     if problems or runbook is None:
         errors = [RunbookError(file, _line_of(node, loc), _dotted(loc), msg) for loc, msg in problems]
         raise InvalidRunbook(errors)

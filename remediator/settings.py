@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     "all", key globs), REMEDIATOR_CACHE_REDIS_URL (default REDIS_URL),
     REMEDIATOR_ASG_ALLOWLIST, REMEDIATOR_ASG_MAX_CAPACITY, REMEDIATOR_LAMBDA_ALLOWLIST,
     REMEDIATOR_SSM_FLAG_PREFIX, REMEDIATOR_AWS_REGION; AWS credentials and
-    AWS_ENDPOINT_URL are boto3's standard environment.
+    AWS_ENDPOINT_URL are boto3's standard environment. Kubernetes: KUBECONFIG,
+    REMEDIATOR_KUBE_CONTEXT, REMEDIATOR_KUBE_ALLOWLIST, REMEDIATOR_KUBE_MAX_REPLICAS.
     """
 
     model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore")
@@ -74,6 +75,10 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "redis_url")
     )
     http_addr: str = "127.0.0.1:8080"
+    # Prometheus HTTP API for verification metrics (env PROMETHEUS_URL).
+    prometheus_url: str = Field(
+        "http://127.0.0.1:9090", validation_alias=AliasChoices("PROMETHEUS_URL", "prometheus_url")
+    )
     state_dir: Path = Path(".remediator")
     runbook_dir: Path = PACKAGED_RUNBOOKS
 
@@ -105,6 +110,17 @@ class Settings(BaseSettings):
     asg_max_capacity: int = Field(20, ge=0)
     lambda_allowlist: CsvList = Field(default_factory=list)
 
+    # Kubernetes: the kubeconfig (REMEDIATOR_KUBECONFIG or KUBECONFIG; else ~/.kube/config,
+    # else the in-cluster service account) and its context (REMEDIATOR_KUBE_CONTEXT); which
+    # Deployments may be touched, as "namespace/deployment" fnmatch patterns
+    # (REMEDIATOR_KUBE_ALLOWLIST, e.g. "production/api-*,staging/*"); the most replicas a
+    # scale may ask for (REMEDIATOR_KUBE_MAX_REPLICAS).
+    kubeconfig: str | None = Field(None, validation_alias=AliasChoices(
+        "REMEDIATOR_KUBECONFIG", "KUBECONFIG", "kubeconfig"))
+    kube_context: str | None = None
+    kube_allowlist: CsvList = Field(default_factory=list)
+    kube_max_replicas: int = Field(50, ge=0)
+
     # Approvals: who may approve risky steps (users and ``group:NAME``), group members
     # as JSON ({"sre": ["alice"]}), and the decision deadline per severity (seconds).
     approvers: CsvList = Field(default_factory=list)
@@ -121,6 +137,10 @@ class Settings(BaseSettings):
     verify_window_p0_p1_seconds: float = 15 * 60
     verify_window_p2_p3_seconds: float = 30 * 60
     mitigation_timeout_seconds: float = 120.0
+    # Verification baselines (REMEDIATOR_BASELINE_LOOKBACK_SECONDS, …_GAP_SECONDS): the
+    # mean over the lookback that ends the gap before the first alert started.
+    baseline_lookback_seconds: float = Field(3600.0, gt=0)
+    baseline_gap_seconds: float = Field(15 * 60, ge=0)
     # After a worker dies, its cached workflows move to another worker after this long.
     sticky_timeout_seconds: float = 10.0
 
@@ -137,6 +157,7 @@ class Settings(BaseSettings):
 
     _split = field_validator("flag_allowlist", "approvers",
                              "cache_allowlist", "asg_allowlist", "lambda_allowlist",
+                             "kube_allowlist",
                              mode="before")(_split_csv)
 
     def user_for_token(self, token: str) -> str | None:

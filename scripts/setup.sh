@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-DEBS=(redis-server)
+DEBS=(redis-server prometheus)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -17,8 +17,10 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
-# The Debian service is not used: the project starts its own redis-server.
+# The Debian services are not used: the project (and its tests) start their own
+# redis-server and prometheus.
 $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
+$SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
 
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

@@ -15,6 +15,8 @@ import httpx
 import typer
 import yaml
 from pydantic import ValidationError
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError
 
 from remediator.logging import configure_logging
 from remediator.runbooks import InvalidRunbook, load_runbook_file
@@ -23,6 +25,8 @@ from remediator.temporal import connect
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest
 from workflows.comms_models import Acknowledgement, PostmortemEdit, Role, RoleAssignment
+from workflows.verify import VerifyWorkflow
+from workflows.verify_models import Resolution, WindowChange, WindowState
 
 app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
@@ -173,6 +177,16 @@ def ack(incident_id: str, user: Annotated[str, typer.Option("--as", help="Who ac
 
 
 @app.command()
+def resolve(
+    incident_id: str, user: Annotated[str, typer.Option("--as", help="Who declares it resolved.")],
+    reason: Annotated[str, typer.Option(help="Why; goes into the timeline.")] = "",
+) -> None:
+    """Declare a handed-over incident resolved (it then writes its postmortem)."""
+    asyncio.run(_incidents(Settings()).resolve(incident_id, Resolution(by=user, reason=reason)))
+    typer.echo(f"{incident_id}: resolution by {user} sent")
+
+
+@app.command()
 def assign(
     incident_id: str,
     role: Annotated[Role, typer.Option(help="The role to (re)assign.")],
@@ -243,6 +257,43 @@ def pending(json_out: JsonOpt = False) -> None:
                    f"hash {p.plan_hash}  due {p.deadline:%H:%M:%S}Z  {p.plan}")
     if not found:
         typer.echo("nothing waits for approval")
+
+
+@app.command()
+def verify(
+    incident_id: str,
+    user: Annotated[str, typer.Option("--as", help="Who changes the window (recorded).")],
+    extend: Annotated[float | None, typer.Option(help="Seconds to add to the window.")] = None,
+    end_now: Annotated[bool, typer.Option("--end-now",
+                                          help="End the window now; judge what was seen.")] = False,
+    reason: ReasonOpt = "",
+    json_out: JsonOpt = False,
+) -> None:
+    """Extend an incident's verify window (--extend SECONDS) or end it now (--end-now)."""
+    try:
+        change = WindowChange(by=user, extend_seconds=extend, end_now=end_now, reason=reason)
+    except ValidationError as exc:
+        typer.echo("invalid: " + "; ".join(e["msg"] for e in exc.errors()), err=True)
+        raise typer.Exit(2) from None
+
+    async def go() -> WindowState:
+        client = await connect(Settings())
+        handle = client.get_workflow_handle(f"{incident_id}/verify")
+        return await handle.execute_update(VerifyWorkflow.adjust_window, change)
+
+    try:
+        state = asyncio.run(go())
+    except WorkflowUpdateFailedError as exc:
+        typer.echo(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}", err=True)
+        raise typer.Exit(1) from None
+    except RPCError as exc:
+        typer.echo(f"no verify window open for {incident_id}: {exc.message}", err=True)
+        raise typer.Exit(1) from None
+    if json_out:
+        typer.echo(state.model_dump_json(indent=2))
+        return
+    typer.echo(f"{incident_id}: verify window {state.started_at:%H:%M:%S}–{state.ends_at:%H:%M:%S} "
+               f"UTC, {state.healthy_rounds}/{state.rounds} healthy round(s) so far")
 
 
 @runbook_app.command("validate")

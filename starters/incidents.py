@@ -32,6 +32,7 @@ from workflows.incident import IncidentWorkflow
 from workflows.models import AlertBatch, AlertStatus, IncidentStatus, Phase
 from workflows.phase_models import IncidentInput, IncidentView
 from workflows.postmortem import PostmortemWorkflow
+from workflows.verify_models import Resolution
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 
@@ -159,6 +160,9 @@ class Incidents:
 
     async def assign(self, incident_id: str, assignment: RoleAssignment) -> None:
         await self._signal(incident_id, IncidentWorkflow.assign_role, assignment)
+
+    async def resolve(self, incident_id: str, resolution: Resolution) -> None:
+        await self._signal(incident_id, IncidentWorkflow.resolve, resolution)
 
     async def _signal(self, workflow_id: str, signal: Any, arg: object) -> None:
         try:

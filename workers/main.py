@@ -18,14 +18,24 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from activities.feature_flags import FlagActivities, RedisFlagStore
+from activities.aws import AsgActivities, LambdaActivities
+from activities.boto import AwsClients
+from activities.feature_flags import FlagActivities, FlagStore, RedisFlagStore
+from activities.flag_stores import SsmFlagStore
 from activities.health import HealthActivities
+from activities.kubernetes import RolloutActivities
+from activities.kubernetes_api import KubeApi
+from activities.kubernetes_scale import ScaleActivities
+from activities.kubernetes_status import KubeStatusActivities
+from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSource
 from activities.notify import NotifyActivities
 from activities.postmortem_store import PostmortemActivities
+from activities.redis_cache import CacheActivities
 from activities.runbooks import RunbookActivities
 from remediator.chaos import CrashPoints
 from remediator.settings import Settings
 from remediator.temporal import connect
+from workers.log_context import LogContextInterceptor
 from workers.search_attributes import ensure_search_attributes
 from workflows.approval_models import ApprovalPolicy
 from workflows.detect import DetectWorkflow
@@ -62,11 +72,14 @@ def approvals_from(settings: Settings) -> ApprovalPolicy:
 
 
 def policy_from(settings: Settings) -> IncidentPolicy:
-    return IncidentPolicy(approvals=approvals_from(settings), timings=Timings(
+    return IncidentPolicy(approvals=approvals_from(settings), comms=settings.comms_policy(),
+                          timings=Timings(
         verify_interval_seconds=settings.verify_interval_seconds,
         verify_window_p0_p1_seconds=settings.verify_window_p0_p1_seconds,
         verify_window_p2_p3_seconds=settings.verify_window_p2_p3_seconds,
         mitigation_timeout_seconds=settings.mitigation_timeout_seconds,
+        baseline_lookback_seconds=settings.baseline_lookback_seconds,
+        baseline_gap_seconds=settings.baseline_gap_seconds,
     ))
 
 
@@ -74,16 +87,47 @@ def activities_for(
     settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient
 ) -> list[object]:
     crash = CrashPoints(settings.crash_at)
-    flags = FlagActivities(RedisFlagStore(redis_client), settings.flag_allowlist,
-                           settings.flag_environment, crash)
+    aws = AwsClients.from_environment(settings.aws_region)
+    flag_stores: dict[str, FlagStore] = {"redis": RedisFlagStore(redis_client),
+                   "ssm": SsmFlagStore(aws.ssm, settings.ssm_flag_prefix)}
+    flags = FlagActivities(flag_stores, settings.flag_allowlist, settings.flag_environment, crash)
+    # The cache is usually the same Redis; a separate one gets its own (lazily connected) client.
+    cache_client = (redis_client if settings.cache_url == settings.redis_url
+                    else aioredis.Redis.from_url(settings.cache_url))
+    cache = CacheActivities(cache_client, redis_client, settings.cache_allowlist, crash)
+    asg = AsgActivities(aws.autoscaling, redis_client, settings.asg_allowlist,
+                        settings.asg_max_capacity, crash)
+    lambdas = LambdaActivities(aws.lambda_, settings.lambda_allowlist, crash)
     health = HealthActivities(redis_client, http)
-    notify = NotifyActivities(http, [u.get_secret_value() for u in settings.slack_webhook_urls])
+    kube = kube_activities(settings, redis_client, crash)
+    metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
+                                "cloudwatch": CloudWatchSource(aws.cloudwatch)})
+    notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings))
-    store = PostmortemActivities(settings.postmortem_dir)
+    store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     return [
-        flags.set_flag, flags.restore_flag, health.check_health, notify.post_update,
+        flags.set_flag, flags.restore_flag, health.check_health, notify.send_message,
+        metrics.read_metric, metrics.read_baseline,
         runbooks.find_runbook, runbooks.incident_policy, store.store_postmortem,
+        cache.flush_cache, asg.set_asg_capacity, asg.restore_asg_capacity,
+        lambdas.rollback_lambda_alias, lambdas.restore_lambda_alias, *kube,
     ]
+
+
+def kube_activities(settings: Settings, redis_client: aioredis.Redis,
+                    crash: CrashPoints) -> list[object]:
+    """Kubernetes activities. The API client is built on first use, so a worker without
+    any Kubernetes configuration starts; its Kubernetes steps are refused with the reason."""
+    api = KubeApi.from_config(settings.kubeconfig, settings.kube_context)
+    log.info("kubernetes.configured", kubeconfig=settings.kubeconfig or "default or in-cluster",
+             allowlist=settings.kube_allowlist)
+    rollouts = RolloutActivities(api, redis_client, settings.kube_allowlist, crash)
+    scaling = ScaleActivities(api, redis_client, settings.kube_allowlist,
+                              settings.kube_max_replicas, crash)
+    status = KubeStatusActivities(api, settings.kube_allowlist)
+    return [rollouts.rollback_deployment, rollouts.restore_deployment_revision,
+            scaling.scale_deployment, scaling.restore_deployment_scale,
+            scaling.restart_deployment, status.recent_rollouts]
 
 
 @asynccontextmanager
@@ -99,6 +143,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
                 restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
             ),
             activities=activities_for(settings, redis_client, http),  # type: ignore[arg-type]
+            interceptors=[LogContextInterceptor()],
             sticky_queue_schedule_to_start_timeout=timedelta(
                 seconds=settings.sticky_timeout_seconds
             ),

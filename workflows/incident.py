@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalSignal,
         PendingApproval,
     )
+    from workflows.baseline import incident_began
     from workflows.comms_models import CommsPolicy, Role
     from workflows.detect import DetectWorkflow, environment_of
     from workflows.incident_comms import IncidentComms
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         AlertBatch,
         AlertStatus,
         IncidentStatus,
+        MitigationStep,
         Phase,
         Severity,
         StepOutcome,
@@ -43,11 +45,13 @@ with workflow.unsafe.imports_passed_through():
         PostmortemRun,
         TriageInput,
         VerifyInput,
+        VerifyResult,
     )
     from workflows.postmortem import POSTMORTEM_DRAFTED, PostmortemWorkflow
     from workflows.timeline import RECORD_SIGNAL
     from workflows.triage import TriageWorkflow
     from workflows.verify import VerifyWorkflow
+    from workflows.verify_models import Resolution
 
 
 @workflow.defn
@@ -70,6 +74,7 @@ class IncidentWorkflow(IncidentComms):
         self._title, self._service = "", ""
         self._init_comms()
         self._desk = ApprovalDesk(self._id, self._record)
+        self._resolution: Resolution | None = None
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
@@ -106,33 +111,63 @@ class IncidentWorkflow(IncidentComms):
         self._postmortem = markdown
 
     async def _mitigate_and_verify(self, opened: DetectResult, dry_run: bool) -> None:
+        """The runbook's steps, then the verify window. When it fails (the steps undone,
+        severity raised) the runbook's fallback steps get one try before humans take over."""
+        assert opened.runbook is not None
+        plans = [p for p in (opened.runbook.steps, opened.runbook.fallback_steps) if p]
+        for attempt, steps in enumerate(plans):
+            if attempt:
+                self._record("mitigation.fallback", "trying the runbook's fallback steps: "
+                             + ", ".join(s.id for s in steps))
+            checked = await self._attempt(opened, steps, dry_run)
+            if checked.verdict.passed:
+                self._set(status=IncidentStatus.RESOLVED)
+                return
+        await self._hand_over(f"verification failed: {checked.verdict.detail}")
+
+    async def _attempt(self, opened: DetectResult, steps: list[MitigationStep],
+                       dry_run: bool) -> VerifyResult:
+        """One mitigate → verify pass (baselines captured first, saga undo on failure)."""
         assert opened.runbook is not None and self._severity is not None
         timings = opened.policy.timings
+        self._set(status=IncidentStatus.MITIGATING)
         applied = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, MitigateInput(
-            incident_id=self._id, severity=self._severity, steps=opened.runbook.steps,
+            incident_id=self._id, severity=self._severity, steps=steps,
             timings=timings, approvals=opened.policy.approvals, environment=environment_of(opened),
-            owner=opened.runbook.owner, dry_run=dry_run))
-        self._steps = applied.outcomes
+            owner=opened.runbook.owner, dry_run=dry_run, verify=opened.runbook.verify,
+            began_at=incident_began(opened.alerts)))
+        self._steps = self._steps + applied.outcomes
         self._set(status=IncidentStatus.MONITORING)
-        checked = await self._phase_run(Phase.VERIFY, VerifyWorkflow.run, VerifyInput(
+        checked: VerifyResult = await self._phase_run(Phase.VERIFY, VerifyWorkflow.run, VerifyInput(
             incident_id=self._id, severity=self._severity, runbook=opened.runbook,
-            applied=applied.outcomes, timings=timings))
+            applied=applied.outcomes, timings=timings, baselines=applied.baselines))
         self._verdict = checked.verdict
         undone = {o.step_id: o for o in checked.undone}
         self._steps = [undone.get(o.step_id, o) for o in self._steps]
-        self._set(severity=checked.severity)
-        if checked.verdict.passed:
-            self._set(status=IncidentStatus.RESOLVED)
-        else:
-            await self._hand_over(f"verification failed: {checked.verdict.detail}")
+        if checked.severity != self._severity:  # verify recorded why; page who it adds
+            before = self.severity
+            self._set(severity=checked.severity)
+            self._page_next_circle(before, checked.severity)
+        return checked
 
     async def _hand_over(self, why: str) -> None:
-        """Leave the incident to humans until every alert of the group has resolved."""
+        """Leave the incident to humans until every alert of the group has resolved, or
+        someone declares it resolved with the ``resolve`` signal."""
         self._set(status=IncidentStatus.ESCALATED)
-        self._record("incident.handed_over", f"{why}; waiting for the alerts to resolve")
-        await workflow.wait_condition(self._all_resolved)
+        self._record("incident.handed_over",
+                     f"{why}; waiting for the alerts to resolve or a human to resolve it")
+        await workflow.wait_condition(lambda: self._all_resolved() or self._resolution is not None)
         self._set(status=IncidentStatus.RESOLVED)
-        self._record("incident.resolved", "all alerts of the group resolved")
+        by_human = self._resolution
+        self._record("incident.resolved", f"declared by {by_human.by}: {by_human.reason}"
+                     if by_human else "all alerts of the group resolved")
+
+    @workflow.signal
+    def resolve(self, resolution: Resolution) -> None:
+        """A human hands the incident back as resolved (takes effect once handed over)."""
+        if self._resolution is None:
+            self._resolution = resolution
+            self._record("incident.resolve", f"by {resolution.by}: {resolution.reason}")
 
     def _all_resolved(self) -> bool:
         return bool(self._alerts) and all(s == AlertStatus.RESOLVED for s in self._alerts.values())

@@ -15,7 +15,14 @@ with workflow.unsafe.imports_passed_through():
     from workflows import comms, escalation
     from workflows.announcer import Announcer
     from workflows.comms_models import Acknowledgement, Audience, CommsPolicy, Role, RoleAssignment
-    from workflows.models import IncidentStatus, Phase, Severity, StepOutcome, TimelineEntry
+    from workflows.models import (
+        IncidentStatus,
+        Phase,
+        Severity,
+        StepOutcome,
+        TimelineEntry,
+        Verdict,
+    )
     from workflows.severity import TABLE
 
 
@@ -27,6 +34,7 @@ class IncidentComms:
     _status: IncidentStatus
     _severity: Severity | None
     _steps: list[StepOutcome]
+    _verdict: Verdict | None
     _timeline: list[TimelineEntry]
     _opened_at: datetime
     _title: str
@@ -68,6 +76,10 @@ class IncidentComms:
         before = self.severity
         self._set(severity=to)
         self._record("severity.escalated", f"{before} → {to}: {why}")
+        self._page_next_circle(before, to)
+
+    def _page_next_circle(self, before: Severity, to: Severity) -> None:
+        """Seed 04's "who to notify": page whoever the new severity adds."""
         circle = [who for who in TABLE[to].notify if who not in TABLE[before].notify]
         self.page(", ".join(circle) or "responders", f"escalated to {to} ({TABLE[to].sev})")
 
@@ -112,9 +124,14 @@ class IncidentComms:
             self.post_update(customers=False)
 
     def _close_comms(self, review_at: datetime | None) -> None:
-        """Stop the clocks and send the resolution notice (internal and, for P0/P1, customers)."""
+        """Stop the clocks and send the resolution notice, the all-clear (internal and, for
+        P0/P1, customers)."""
         self._closed = True
         snap = self._snapshot(review_at)
+        if self._verdict is not None and self._verdict.passed:
+            window = self._verdict
+            snap.resolution = (f"{'; '.join(snap.actions) or 'no mitigation'}; verification "
+                               f"passed ({window.detail})")
         self._announcer.announce("resolution", f"INCIDENT RESOLVED: {self.severity} - {self._title}",
                                  comms.resolution(snap), self.severity)
         if self.severity in (Severity.P0, Severity.P1):

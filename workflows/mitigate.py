@@ -11,6 +11,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows.approval import DECIDED, ApprovalGate
     from workflows.approval_models import StepDecision
+    from workflows.baseline import capture_baselines
     from workflows.catalogue import lookup
     from workflows.models import MitigationStep, Phase, StepOutcome
     from workflows.phase_models import MitigateInput, MitigateResult
@@ -33,6 +34,9 @@ class MitigateWorkflow:
         for early in self._early:
             self._gate.decisions[early.step_id] = early
         self._severity = inp.severity
+        baselines = []
+        if inp.verify is not None and inp.began_at is not None:
+            baselines = await capture_baselines(inp.verify, inp.began_at, inp.timings, self._rec)
         outcomes = []
         for step in inp.steps:
             await self._rec.add("mitigation.started", f"{step.id}: {step.action} {step.params}")
@@ -42,12 +46,12 @@ class MitigateWorkflow:
                                            inp.timings.mitigation_timeout_seconds)
             outcomes.append(outcome)
             await self._rec.add(f"mitigation.{outcome.state}", f"{step.id}: {outcome.detail}")
-        return MitigateResult(outcomes=outcomes)
+        return MitigateResult(outcomes=outcomes, baselines=baselines)
 
     async def _approved(self, inp: MitigateInput, step: MitigationStep) -> StepOutcome | None:
         """None when the step may run; otherwise the outcome that replaces running it."""
         assert self._gate is not None
-        risk = step.risk or lookup(step.action).risk
+        risk = lookup(step.action).risk_of(step)
         required = inp.approvals.required(risk, self._severity, inp.environment)
         if required == 0 or inp.dry_run:
             return None

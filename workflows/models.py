@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Identifier = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
@@ -145,12 +145,65 @@ class StepOutcome(Contract):
     undo_action: str | None = None
 
 
-class Check(Contract):
-    """One verification criterion. ``expect`` is the healthy value for ``redis_key``."""
+class CloudWatchMetric(Contract):
+    """A CloudWatch metric and the statistic to read over each ``period_seconds``."""
 
-    source: Literal["redis_key", "http"]
-    target: str = Field(min_length=1)
+    namespace: str = Field(min_length=1, max_length=255)
+    name: str = Field(min_length=1, max_length=255)
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    stat: str = Field("Average", min_length=1)
+    period_seconds: int = Field(60, ge=1)
+
+
+class Check(Contract):
+    """One verification criterion.
+
+    ``redis_key``/``http`` read ``target`` (``expect`` is the healthy value or body text).
+    ``prometheus`` (a PromQL ``query`` yielding one series) and ``cloudwatch`` (a
+    ``metric``) compare a number with a limit: ``comparison: below`` is healthy at or
+    under it, ``above`` at or over it. The limit is ``threshold``, or
+    ``relative_to_baseline`` × the pre-incident baseline (e.g. 1.1); with both, the
+    more lenient one applies (the threshold is an allowance for a baseline near zero).
+    """
+
+    source: Literal["redis_key", "http", "prometheus", "cloudwatch"]
+    target: str | None = Field(default=None, min_length=1)
     expect: str | None = None
+    query: str | None = Field(default=None, min_length=1)
+    metric: CloudWatchMetric | None = None
+    comparison: Literal["below", "above"] = "below"
+    threshold: float | None = Field(default=None, allow_inf_nan=False)
+    relative_to_baseline: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+
+    @property
+    def is_metric(self) -> bool:
+        return self.source in ("prometheus", "cloudwatch")
+
+    @property
+    def label(self) -> str:
+        """What the criterion reads, for the timeline."""
+        if self.metric is not None:
+            dims = ",".join(f"{k}={v}" for k, v in sorted(self.metric.dimensions.items()))
+            return f"{self.metric.namespace}/{self.metric.name}{{{dims}}} {self.metric.stat}"
+        return self.query or self.target or self.source
+
+    @model_validator(mode="after")
+    def _fields_fit_source(self) -> Self:
+        needs = {"redis_key": "target", "http": "target", "prometheus": "query",
+                 "cloudwatch": "metric"}[self.source]
+        if getattr(self, needs) is None:
+            raise ValueError(f"a {self.source} check needs {needs}")
+        given = {f for f in ("target", "query", "metric") if getattr(self, f) is not None}
+        if given - {needs}:
+            raise ValueError(f"a {self.source} check takes {needs}, not {', '.join(sorted(given - {needs}))}")
+        limits = self.threshold is not None or self.relative_to_baseline is not None
+        if self.is_metric and not limits:
+            raise ValueError(f"a {self.source} check needs threshold and/or relative_to_baseline")
+        if not self.is_metric and (limits or self.comparison != "below"):
+            raise ValueError(f"a {self.source} check takes expect, not a threshold or comparison")
+        if self.is_metric and self.expect is not None:
+            raise ValueError(f"a {self.source} check compares numbers: use threshold, not expect")
+        return self
 
 
 class VerifySpec(Contract):
@@ -173,8 +226,16 @@ class Runbook(Contract):
     match: dict[str, str] = Field(min_length=1)
     severity: Severity | None = None
     steps: list[MitigationStep] = Field(default_factory=list)
+    # Tried once when verification of ``steps`` fails (after they were undone).
+    fallback_steps: list[MitigationStep] = Field(default_factory=list)
     verify: VerifySpec
     escalation: Escalation = Field(default_factory=Escalation)
+
+    @model_validator(mode="after")
+    def _fallback_follows_steps(self) -> Self:
+        if self.fallback_steps and not self.steps:
+            raise ValueError("fallback_steps need steps to fall back from")
+        return self
 
 
 class CheckResult(Contract):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 from temporalio.common import RetryPolicy
 
@@ -11,6 +11,7 @@ from temporalio.common import RetryPolicy
 class ActivityOptions(TypedDict):
     start_to_close_timeout: timedelta
     retry_policy: RetryPolicy
+    heartbeat_timeout: NotRequired[timedelta]
 
 
 # Connection errors and timeouts retry with backoff; refusals are raised
@@ -25,13 +26,18 @@ RETRY = RetryPolicy(
 LOOKUP = ActivityOptions(start_to_close_timeout=timedelta(seconds=10), retry_policy=RETRY)
 
 
-def side_effect(timeout_seconds: float, attempts: int = 0) -> ActivityOptions:
-    """Options for an activity that changes a real system (``attempts`` 0 = unlimited)."""
+def side_effect(timeout_seconds: float, attempts: int = 0,
+                heartbeat_seconds: float | None = None) -> ActivityOptions:
+    """Options for an activity that changes a real system (``attempts`` 0 = unlimited);
+    ``heartbeat_seconds`` for one that heartbeats while it waits."""
     policy = RetryPolicy(
         initial_interval=RETRY.initial_interval,
         backoff_coefficient=RETRY.backoff_coefficient,
         maximum_interval=RETRY.maximum_interval,
         maximum_attempts=attempts,
     )
-    return ActivityOptions(start_to_close_timeout=timedelta(seconds=timeout_seconds),
-                           retry_policy=policy)
+    options = ActivityOptions(start_to_close_timeout=timedelta(seconds=timeout_seconds),
+                              retry_policy=policy)
+    if heartbeat_seconds is not None:
+        options["heartbeat_timeout"] = timedelta(seconds=heartbeat_seconds)
+    return options

@@ -6,7 +6,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.catalogue import lookup
+    from workflows.catalogue import Action, lookup
     from workflows.models import (
         MitigationRequest,
         MitigationResult,
@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
         UndoRequest,
         UndoResult,
     )
-    from workflows.options import side_effect
+    from workflows.options import ActivityOptions, side_effect
 
 
 def failure_message(err: ActivityError) -> str:
@@ -25,19 +25,23 @@ def failure_message(err: ActivityError) -> str:
     return str(cause or err)
 
 
+def _options(action: Action, timeout: float) -> ActivityOptions:
+    return side_effect(action.start_to_close(timeout), heartbeat_seconds=action.heartbeat(timeout))
+
+
 async def apply_step(
     incident_id: str, step: MitigationStep, dry_run: bool, timeout: float
 ) -> StepOutcome:
     """Run a step's apply activity; a refusal or exhausted retry becomes a failed outcome."""
     action = lookup(step.action)
-    risk = step.risk or action.risk
+    risk = action.risk_of(step)
     request = MitigationRequest(
         incident_id=incident_id, step_id=step.id, params=step.params, dry_run=dry_run
     )
     try:
         result = await workflow.execute_activity(
             action.apply_activity, request, result_type=MitigationResult,
-            activity_id=f"apply/{step.id}", **side_effect(timeout),
+            activity_id=f"apply/{step.id}", **_options(action, timeout),
         )
     except ActivityError as err:
         return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="failed",
@@ -57,7 +61,7 @@ async def undo_step(incident_id: str, outcome: StepOutcome, timeout: float) -> S
     try:
         result = await workflow.execute_activity(
             outcome.undo_action, request, result_type=UndoResult,
-            activity_id=f"undo/{outcome.step_id}", **side_effect(timeout),
+            activity_id=f"undo/{outcome.step_id}", **_options(lookup(outcome.action), timeout),
         )
     except ActivityError as err:
         return outcome.model_copy(update={"state": "undo_conflict",

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.kubernetes_status import KubeStatusActivities
+    from workflows.kube_models import RecentRollouts, RecentRolloutsRequest
     from workflows.models import AlertStatus, Phase, Severity
+    from workflows.options import side_effect
     from workflows.phase_models import TriageInput, TriageResult
+    from workflows.saga import failure_message
     from workflows.severity import TABLE, classify, more_severe
     from workflows.timeline import Recorder
 
@@ -21,6 +26,16 @@ def assess(inp: TriageInput) -> tuple[Severity, str]:
         severity = more_severe(severity, level)
     reason = next(reason for level, reason in graded if level == severity)
     return severity, reason
+
+
+def _summarise(found: RecentRollouts) -> str:
+    parts = []
+    for d in found.deployments:
+        recent = [r for r in d.rollouts if r.created_at >= found.since]
+        images = ", ".join(sorted({i for r in recent for i in r.images})) or "no new images"
+        parts.append(f"{d.namespace}/{d.deployment}: {d.state}, revision {d.revision}, "
+                     f"{len(recent)} rollout(s) since {found.since:%H:%M} UTC ({images})")
+    return "; ".join(parts) or "no deployments found"
 
 
 @workflow.defn
@@ -40,4 +55,21 @@ class TriageWorkflow:
         if severity in (Severity.P0, Severity.P1):
             await rec.add("roles.required", "Incident Commander, Technical Lead, "
                           "Communications Lead, Scribe (seed 04, step 4)")
+        await self._check_recent_deploys(rec, inp)
         return TriageResult(severity=severity, reason=reason, notify=notify)
+
+    async def _check_recent_deploys(self, rec: Recorder, inp: TriageInput) -> None:
+        """Seed 02/04: "check recent deployments (last 24 hours)", when the alert names a
+        namespace; best effort, an unreachable cluster only leaves a note."""
+        labels = inp.alerts[0].labels
+        if "namespace" not in labels:
+            return
+        request = RecentRolloutsRequest(namespace=labels["namespace"],
+                                        deployment=labels.get("deployment"))
+        try:
+            found = await workflow.execute_activity_method(
+                KubeStatusActivities.recent_rollouts, request, **side_effect(30, attempts=2))
+        except ActivityError as err:
+            await rec.add("investigation.recent_deploys", f"unavailable: {failure_message(err)}")
+            return
+        await rec.add("investigation.recent_deploys", _summarise(found))

@@ -2,24 +2,30 @@
 
 The window's end is fixed when it opens (``workflow.now()`` is replayed, not
 re-read), and every wait is a Temporal timer, so a crashed worker or server
-neither shortens nor restarts it.
+neither shortens nor restarts it. Only a human moves it, through the
+``adjust_window`` update (extend, or end now), and that is recorded too.
+Metric checks are held against the baselines captured before mitigation
+(``workflows.baseline``); health checks read a Redis key or an HTTP endpoint.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.health import HealthActivities
+    from workflows.baseline import measure
     from workflows.models import Check, CheckResult, Phase, Verdict, VerifySpec
     from workflows.options import side_effect
     from workflows.phase_models import VerifyInput, VerifyResult
     from workflows.saga import failure_message, undo_in_reverse
     from workflows.severity import raise_one
     from workflows.timeline import Recorder
+    from workflows.verify_models import Baseline, WindowChange, WindowState
 
 
 def judge(rounds: list[list[CheckResult]]) -> tuple[bool, str]:
@@ -37,12 +43,19 @@ def judge(rounds: list[list[CheckResult]]) -> tuple[bool, str]:
 class VerifyWorkflow:
     """Verdict on recovery after a monitoring window; saga undo when it failed."""
 
+    def __init__(self) -> None:
+        self._rec = Recorder(Phase.VERIFY)
+        self._started: datetime | None = None
+        self._end: datetime | None = None
+        self._rounds: list[list[CheckResult]] = []
+        self._closed = False
+
     @workflow.run
     async def run(self, inp: VerifyInput) -> VerifyResult:
-        self._rec = Recorder(Phase.VERIFY)
         assert inp.runbook is not None, "verify needs the runbook's criteria"
         verdict = await self._watch(inp.runbook.verify, inp)
         await self._rec.add("verify.passed" if verdict.passed else "verify.failed", verdict.detail)
+        await workflow.wait_condition(workflow.all_handlers_finished)
         if verdict.passed or inp.runbook.escalation.on_verify_failure == "escalate_only":
             severity = inp.severity if verdict.passed else raise_one(inp.severity)
             return VerifyResult(verdict=verdict, undone=[], severity=severity)
@@ -60,22 +73,31 @@ class VerifyWorkflow:
         if window is None:
             window = inp.timings.verify_window(inp.severity)
         interval = spec.interval_seconds or inp.timings.verify_interval_seconds
-        started = workflow.now()
-        end = started + timedelta(seconds=window)
-        await self._rec.add("verify.window_started",
-                            f"monitoring {window:g}s until {end:%H:%M:%S} UTC, every {interval:g}s")
-        rounds: list[list[CheckResult]] = []
+        self._started = started = workflow.now()
+        self._end = started + timedelta(seconds=window)
+        await self._rec.add("verify.window_started", f"monitoring {window:g}s until "
+                            f"{self._end:%H:%M:%S} UTC, every {interval:g}s")
+        rounds = self._rounds
         while True:
-            remaining = (end - workflow.now()).total_seconds()
+            remaining = (self._end - workflow.now()).total_seconds()
             if remaining <= 0 and rounds:
                 break
             if remaining > 0:
-                await workflow.sleep(min(interval, remaining))
-            rounds.append([await self._check(c) for c in spec.checks])
+                await self._pause(min(interval, remaining))
+            rounds.append([await self._check(c, inp.baselines) for c in spec.checks])
             await self._note_change(rounds)
+        self._closed = True
         passed, detail = judge(rounds)
         return Verdict(passed=passed, detail=detail, checks=[r for rd in rounds for r in rd],
                        window_started_at=started, window_ended_at=workflow.now())
+
+    async def _pause(self, seconds: float) -> None:
+        """A durable timer that a human ending the window cuts short."""
+        end = self._end
+        assert end is not None
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(lambda: self._end is not None and self._end < end,
+                                          timeout=seconds)
 
     async def _note_change(self, rounds: list[list[CheckResult]]) -> None:
         """Record the first round and every change between healthy and unhealthy."""
@@ -85,7 +107,9 @@ class VerifyWorkflow:
             await self._rec.add("verify.healthy" if healthy else "verify.unhealthy",
                                 f"round {len(rounds)}: {observed}")
 
-    async def _check(self, check: Check) -> CheckResult:
+    async def _check(self, check: Check, baselines: list[Baseline]) -> CheckResult:
+        if check.is_metric:
+            return await measure(check, baselines)
         try:
             return await workflow.execute_activity_method(
                 HealthActivities.check_health, check, **side_effect(10, attempts=3)
@@ -93,3 +117,32 @@ class VerifyWorkflow:
         except ActivityError as err:
             return CheckResult(check=check, healthy=False, observed=failure_message(err),
                                at=workflow.now())
+
+    @workflow.update
+    async def adjust_window(self, change: WindowChange) -> WindowState:
+        """Extend the window, or end it now (judged on what was seen); recorded with who."""
+        assert self._end is not None
+        why = f": {change.reason}" if change.reason else ""
+        if change.end_now:
+            self._end = workflow.now()
+            await self._rec.add("verify.window_ended_early", f"by {change.by}{why}")
+        else:
+            assert change.extend_seconds is not None
+            self._end += timedelta(seconds=change.extend_seconds)
+            await self._rec.add("verify.window_extended", f"by {change.by}: "
+                                f"+{change.extend_seconds:g}s, until {self._end:%H:%M:%S} UTC{why}")
+        return self.window()
+
+    @adjust_window.validator
+    def _window_open(self, change: WindowChange) -> None:
+        if self._end is None or self._closed:
+            raise ValueError("the verify window is not open")
+
+    @workflow.query
+    def window(self) -> WindowState:
+        """When the window opened and ends, and how many rounds were healthy so far."""
+        if self._started is None or self._end is None:
+            raise ValueError("the verify window has not opened yet")
+        return WindowState(started_at=self._started, ends_at=self._end, rounds=len(self._rounds),
+                           healthy_rounds=sum(all(r.healthy for r in rd) for rd in self._rounds),
+                           closed=self._closed)

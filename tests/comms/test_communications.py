@@ -75,9 +75,13 @@ async def test_escalation_ladder_p2_to_p1_to_p0_pages_the_next_circle(
         view = await eventually(at_p0, timeout=30, what="escalation to P0")
         ladder = [e.detail for e in view.timeline if e.kind == "severity.escalated"]
         assert [d.split(":")[0] for d in ladder] == ["P2 → P1", "P1 → P0"]
-        pages = [p.body["text"] for p in _mine(slack, incident.id, "page")]
-        assert any("engineering manager" in p and "escalated to P1" in p for p in pages)
-        assert any("VP Engineering" in p and "escalated to P0" in p for p in pages)
+        def paged(who: str, level: str) -> bool:
+            return any(who in p.body["text"] and f"escalated to {level}" in p.body["text"]
+                       for p in _mine(slack, incident.id, "page"))
+
+        await eventually(lambda: _async(paged("engineering manager", "P1")
+                                        and paged("VP Engineering", "P0")),
+                         timeout=20, what="the next circles paged")
         await incident.resolve()
         await incident.done()
 

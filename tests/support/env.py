@@ -10,7 +10,7 @@ from pydantic import BaseModel, SecretStr
 from remediator.settings import Settings
 
 _ALIASES = {"temporal_address": "TEMPORAL_ADDRESS", "temporal_namespace": "TEMPORAL_NAMESPACE",
-            "redis_url": "REDIS_URL"}
+            "redis_url": "REDIS_URL", "prometheus_url": "PROMETHEUS_URL"}
 
 
 def _reveal(value: object) -> object:

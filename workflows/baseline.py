@@ -1,0 +1,113 @@
+"""Baselines: what "back to normal" means for each verification metric.
+
+Before the first mitigation the incident reads every metric check twice: its mean
+over the lookback that ends a gap before the first alert started (the normal level,
+the incident's build-up left out) and its value now (how bad it is). Verify then
+holds each reading against a limit derived from the check and that baseline.
+Deterministic: the only times used are the alerts' and ``workflow.now()``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.exceptions import ActivityError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.metrics import MetricActivities
+    from workflows.models import Alert, Check, CheckResult, VerifySpec
+    from workflows.options import side_effect
+    from workflows.phase_models import Timings
+    from workflows.saga import failure_message
+    from workflows.timeline import Recorder
+    from workflows.verify_models import Baseline, BaselineWindow, MetricReading
+
+READ_TIMEOUT_SECONDS = 15.0
+
+
+def incident_began(alerts: list[Alert]) -> datetime:
+    """When the earliest alert of the group started firing (or arrived, if it did not say)."""
+    return min(a.starts_at or a.received_at for a in alerts)
+
+
+def baseline_range(began_at: datetime, timings: Timings) -> tuple[datetime, datetime]:
+    end = began_at - timedelta(seconds=timings.baseline_gap_seconds)
+    return end - timedelta(seconds=timings.baseline_lookback_seconds), end
+
+
+def baseline_for(check: Check, baselines: list[Baseline]) -> Baseline | None:
+    return next((b for b in baselines if b.check == check), None)
+
+
+def limit_of(check: Check, baseline: Baseline | None) -> tuple[float | None, str]:
+    """The limit a metric check holds its value against, and how it was set.
+
+    None when there is nothing to judge by: a relative check without a baseline.
+    With both a threshold and a relative limit, the more lenient one applies.
+    """
+    limits: list[tuple[float, str]] = []
+    if check.threshold is not None:
+        limits.append((check.threshold, "threshold"))
+    if check.relative_to_baseline is not None:
+        if baseline is None or baseline.value is None:
+            if not limits:
+                return None, "no baseline to compare with"
+        else:
+            factor = check.relative_to_baseline
+            limits.append((factor * baseline.value, f"{factor:g} × baseline {baseline.value:g}"))
+    pick = max if check.comparison == "below" else min
+    value, how = pick(limits, key=lambda limit: limit[0])
+    return value, how
+
+
+def assess(check: Check, reading: MetricReading, baseline: Baseline | None) -> CheckResult:
+    """Healthy only with a value on the right side of the limit; no data is never healthy."""
+    def result(healthy: bool, observed: str) -> CheckResult:
+        return CheckResult(check=check, healthy=healthy, observed=f"{check.label}: {observed}",
+                           at=reading.at)
+
+    if reading.value is None:
+        return result(False, reading.detail)
+    limit, how = limit_of(check, baseline)
+    if limit is None:
+        return result(False, f"{reading.value:g}, {how}")
+    below = check.comparison == "below"
+    healthy = reading.value <= limit if below else reading.value >= limit
+    return result(healthy, f"{reading.value:g} ({'≤' if below else '≥'} {limit:g}: {how})")
+
+
+async def read(activity: Any, arg: Check | BaselineWindow) -> MetricReading:
+    """One read activity; a read that gave up (source unreachable) is no data."""
+    try:
+        reading: MetricReading = await workflow.execute_activity_method(
+            activity, arg, **side_effect(READ_TIMEOUT_SECONDS, attempts=3))
+    except ActivityError as err:
+        return MetricReading(value=None, detail=f"no data: {failure_message(err)}",
+                             at=workflow.now())
+    return reading
+
+
+async def measure(check: Check, baselines: list[Baseline]) -> CheckResult:
+    """Read a metric check now and judge it against its baseline."""
+    return assess(check, await read(MetricActivities.read_metric, check),
+                  baseline_for(check, baselines))
+
+
+async def capture_baselines(spec: VerifySpec, began_at: datetime, timings: Timings,
+                            rec: Recorder) -> list[Baseline]:
+    """Each metric check's pre-incident mean and current value, recorded in the timeline."""
+    start, end = baseline_range(began_at, timings)
+    baselines = []
+    for check in (c for c in spec.checks if c.is_metric):
+        before = await read(MetricActivities.read_baseline,
+                            BaselineWindow(check=check, start=start, end=end))
+        now = await read(MetricActivities.read_metric, check)
+        detail = (f"{check.label}: baseline {before.detail} over "
+                  f"{start:%H:%M:%S}–{end:%H:%M:%S} UTC; now {now.detail}")
+        baselines.append(Baseline(check=check, value=before.value, current=now.value,
+                                  start=start, end=end, detail=detail))
+        await rec.add("baseline.captured" if before.value is not None else "baseline.missing",
+                      detail)
+    return baselines
