@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-DEBS=(redis-server prometheus)
+DEBS=(redis-server prometheus prometheus-alertmanager)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
@@ -21,6 +21,7 @@ fi
 # redis-server and prometheus.
 $SUDO systemctl disable --now redis-server >/dev/null 2>&1 || true
 $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+$SUDO systemctl disable --now prometheus-alertmanager >/dev/null 2>&1 || true
 
 if [ ! -x .venv/bin/python ]; then
   echo "setup: creating .venv"

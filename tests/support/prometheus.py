@@ -82,10 +82,12 @@ class MetricsExporter:
 class PrometheusServer(Server):
     """``prometheus`` on loopback with a fresh TSDB, scraping ``targets`` every second."""
 
-    def __init__(self, binary: str, workdir: Path, port: int, targets: list[str]) -> None:
+    def __init__(self, binary: str, workdir: Path, port: int, targets: list[str],
+                 rules: str | None = None, alertmanager: str | None = None) -> None:
         super().__init__("prometheus", workdir)
         self.binary, self.port, self.targets = binary, port, targets
         self.config = workdir / "prometheus.yml"
+        self.rules, self.alertmanager = rules, alertmanager
 
     @property
     def url(self) -> str:
@@ -94,10 +96,17 @@ class PrometheusServer(Server):
     def start(self, timeout: float = 60.0) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         quoted = ", ".join(f"'{t}'" for t in self.targets)
-        self.config.write_text(
-            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
-            "scrape_configs:\n  - job_name: app\n"
-            f"    static_configs:\n      - targets: [{quoted}]\n")
+        config = ("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+                  "  evaluation_interval: 1s\n"
+                  "scrape_configs:\n  - job_name: app\n"
+                  f"    static_configs:\n      - targets: [{quoted}]\n")
+        if self.rules is not None:
+            (self.workdir / "rules.yml").write_text(self.rules)
+            config += f"rule_files: ['{self.workdir / 'rules.yml'}']\n"
+        if self.alertmanager is not None:
+            config += ("alerting:\n  alertmanagers:\n    - static_configs:\n"
+                       f"        - targets: ['{self.alertmanager}']\n")
+        self.config.write_text(config)
         self._spawn([self.binary, f"--config.file={self.config}",
                      f"--storage.tsdb.path={self.workdir / 'data'}",
                      f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
