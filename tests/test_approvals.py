@@ -213,3 +213,22 @@ async def test_http_approval_needs_a_token_and_takes_identity_from_it(
     assert good.status_code == 200 and good.json()["approvals"] == ["alice"]
     await case.done()
     assert await case.writes() == 1
+
+
+async def test_cli_lists_pending_steps_and_approves_with_the_current_plan(
+    approvals: Settings, case: Case, approval_worker: None
+) -> None:
+    from tests.test_cli import cli
+
+    pending = await case.open()
+    listed = await cli(approvals, "pending", "--json")
+    mine = [p for p in json.loads(listed.stdout) if p["incident"] == case.id]
+    assert mine and mine[0]["plan_hash"] == pending.plan_hash and mine[0]["required"] == 1
+    refused = await cli(approvals, "approve", case.id, "--step", pending.step_id, "--as", "mallory")
+    assert refused.returncode == 1 and "allow-list" in refused.stderr
+    approved = await cli(approvals, "approve", case.id, "--step", pending.step_id, "--as", "bob",
+                         "--reason", "rollback is safe")
+    assert approved.returncode == 0, approved.stderr
+    assert f"plan hash: {pending.plan_hash}" in approved.stdout
+    view = await case.done()
+    assert [s.state for s in view.steps] == ["applied"] and await case.writes() == 1

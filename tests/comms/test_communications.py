@@ -160,3 +160,25 @@ async def test_failing_sink_is_retried_and_never_blocks_remediation(
             await eventually(lambda: _async(bool(_mine(flaky, incident.id, "initial"))),
                              timeout=30, what="the initial alert after retries")
     assert len(_mine(flaky, incident.id, "initial")) == 1
+
+
+async def test_escalation_matrix_pages_by_time_and_spares_sev1_only_circles_below_p0(
+    comms: Settings, client: Client, slack: WebhookReceiver
+) -> None:
+    settings = _with(comms, matrix=[(1.0, "Engineering lead", False), (1.5, "VP Engineering", True),
+                                    (2.0, "CTO", True)])
+    incident = Incident(client, settings)
+    async with running_worker(client, settings):
+        await incident.open("NoRunbookAlert")  # P2: the SEV-1-only circles are not paged
+
+        def pages() -> list[str]:
+            return [p.body["text"] for p in _mine(slack, incident.id, "page")]
+
+        await eventually(lambda: _async(any("Engineering lead" in p for p in pages())),
+                         timeout=20, what="engineering lead paged at 15 min (scaled)")
+        updates = len(_mine(slack, incident.id, "status_update"))
+        await eventually(lambda: _async(len(_mine(slack, incident.id, "status_update"))
+                                        >= updates + 2), timeout=20, what="time past the CTO step")
+        assert not any("VP Engineering" in p or "CTO" in p for p in pages())
+        await incident.resolve()
+        await incident.done()
