@@ -6,6 +6,7 @@ everything else happens in the workflow.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -126,10 +127,15 @@ class Incidents:
         """Every step waiting for approval, across open incidents."""
         query = (f"WorkflowType = 'IncidentWorkflow' AND ExecutionStatus = 'Running' "
                  f"AND {search.STATUS.name} = '{IncidentStatus.AWAITING_APPROVAL}'")
-        found: list[tuple[str, PendingApproval]] = []
-        async for wf in self._client.list_workflows(query):
-            found += [(wf.id, p) for p in await self.pending(wf.id)]
-        return found
+        ids = [wf.id async for wf in self._client.list_workflows(query)]
+
+        async def waiting(incident_id: str) -> list[tuple[str, PendingApproval]]:
+            try:
+                return [(incident_id, p) for p in await self.pending(incident_id)]
+            except (RPCError, IncidentNotFound):
+                return []  # no worker answers for it right now; list the others
+
+        return [entry for found in await asyncio.gather(*map(waiting, ids)) for entry in found]
 
     async def decide(self, incident_id: str, request: ApprovalRequest) -> ApprovalAnswer:
         """Approve or reject through the validated update; DecisionRefused says why not."""

@@ -85,12 +85,12 @@ class ApprovalGate:
                 return self.decisions[step.id], severity
             except TimeoutError:
                 await self._rec.add("approval.deadline_passed",
-                                    f"{step.id}: no decision within {seconds:g}s")
+                                    f"{step.id}: no decision within {seconds:g}s", live=True)
             if step.on_approval_timeout == "skip":
                 return StepDecision(step_id=step.id, approved=False, by=[],
                                     reason="deadline passed: runbook fallback is to skip"), severity
             raised = raise_one(severity)
             await self._tell_parent(SEVERITY_RAISED, raised)
             await self._rec.add("severity.escalated",
-                                f"{severity} → {raised}: approval of {step.id} overdue")
+                                f"{severity} → {raised}: approval of {step.id} overdue", live=True)
             severity = raised

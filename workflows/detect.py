@@ -38,9 +38,15 @@ def environment_of(opened: DetectResult) -> str:
 class DetectWorkflow:
     """Alerts normalised, deduplicated and recorded; the matching runbook attached."""
 
+    def __init__(self) -> None:
+        self._rec = Recorder(Phase.DETECT)
+
     @workflow.run
     async def run(self, inp: DetectInput) -> DetectResult:
-        self._rec = rec = Recorder(Phase.DETECT)
+        return await self._rec.around(lambda: self._phase(inp))
+
+    async def _phase(self, inp: DetectInput) -> DetectResult:
+        rec = self._rec
         alerts = dedupe(inp.alerts)
         firing = [a for a in alerts if a.status == AlertStatus.FIRING] or alerts
         primary = firing[0]

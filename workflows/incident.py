@@ -72,6 +72,8 @@ class IncidentWorkflow(IncidentComms):
         self._postmortem: str | None = None
         self._opened_at: datetime = workflow.now()
         self._title, self._service = "", ""
+        # What the starter set at start (phase detect, status open) is already indexed.
+        self._search = search.SearchAttributes()
         self._init_comms()
         self._desk = ApprovalDesk(self._id, self._record)
         self._resolution: Resolution | None = None
@@ -179,7 +181,7 @@ class IncidentWorkflow(IncidentComms):
             self._opened = result
             self._title, self._service = result.title, result.service
             self._desk.policy = result.policy.approvals
-            search.upsert(service=result.service)
+            self._search.update(service=result.service)
         return result
 
     def _set(self, phase: Phase | None = None, status: IncidentStatus | None = None,
@@ -190,7 +192,7 @@ class IncidentWorkflow(IncidentComms):
         self._phase = phase or self._phase
         self._status = status or self._status
         self._severity = severity or self._severity
-        search.upsert(phase=self._phase, status=self._status, severity=self._severity)
+        self._search.update(phase=self._phase, status=self._status, severity=self._severity)
 
     @workflow.signal
     def alerts(self, batch: AlertBatch) -> None:
@@ -203,9 +205,9 @@ class IncidentWorkflow(IncidentComms):
                 self._record(f"alert.{alert.status}", f"{alert.name} {alert.labels}")
 
     @workflow.signal(name=RECORD_SIGNAL)
-    def record(self, entry: TimelineEntry) -> None:
-        """Timeline entries from the phase workflows, as they happen."""
-        self._timeline.append(entry)
+    def record(self, entries: list[TimelineEntry]) -> None:
+        """Timeline entries from the phase workflows, in batches as they happen."""
+        self._timeline.extend(entries)
 
     def _postmortem_input(self) -> PostmortemInput:
         assert self._opened is not None and self._severity is not None

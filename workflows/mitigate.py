@@ -24,12 +24,15 @@ class MitigateWorkflow:
     """Runbook steps applied once each (or described, in dry-run); risky ones approved first."""
 
     def __init__(self) -> None:
+        self._rec = Recorder(Phase.MITIGATE)
         self._gate: ApprovalGate | None = None
         self._early: list[StepDecision] = []
 
     @workflow.run
     async def run(self, inp: MitigateInput) -> MitigateResult:
-        self._rec = Recorder(Phase.MITIGATE)
+        return await self._rec.around(lambda: self._phase(inp))
+
+    async def _phase(self, inp: MitigateInput) -> MitigateResult:
         self._gate = ApprovalGate(self._rec, inp.approvals)
         for early in self._early:
             self._gate.decisions[early.step_id] = early
@@ -39,7 +42,8 @@ class MitigateWorkflow:
             baselines = await capture_baselines(inp.verify, inp.began_at, inp.timings, self._rec)
         outcomes = []
         for step in inp.steps:
-            await self._rec.add("mitigation.started", f"{step.id}: {step.action} {step.params}")
+            await self._rec.add("mitigation.started", f"{step.id}: {step.action} {step.params}",
+                                live=True)
             outcome = await self._approved(inp, step)
             if outcome is None:
                 outcome = await apply_step(inp.incident_id, step, inp.dry_run,
@@ -59,7 +63,7 @@ class MitigateWorkflow:
         if plan.state == "failed":
             return plan
         await self._rec.add("approval.requested",
-                            f"{step.id} needs {required} approval(s): {plan.detail}")
+                            f"{step.id} needs {required} approval(s): {plan.detail}", live=True)
         decision, self._severity = await self._gate.wait(
             step, risk, plan.detail, required, step.requested_by or inp.owner, self._severity)
         if decision.approved:

@@ -109,7 +109,7 @@ class PostmortemWorkflow:
         result = await workflow.execute_activity_method(
             PostmortemActivities.store_postmortem, self._doc, **side_effect(30))
         self._markdown = result.markdown
-        await self._rec.add(kind, f"{result.path} (by {self._last_editor})")
+        await self._rec.add(kind, f"{result.path} (by {self._last_editor})", live=True)
         return result
 
     async def _tell_parent(self, markdown: str) -> None:

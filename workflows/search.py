@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey
 
@@ -13,9 +15,20 @@ SERVICE = SearchAttributeKey.for_keyword("RemediatorService")
 ALL = (PHASE, SEVERITY, STATUS, SERVICE)
 
 
-def upsert(**values: str | None) -> None:
-    """Upsert the given keyword attributes (by short name: phase, severity, …)."""
-    keys = {"phase": PHASE, "severity": SEVERITY, "status": STATUS, "service": SERVICE}
-    workflow.upsert_search_attributes(
-        [keys[name].value_set(value) for name, value in values.items() if value is not None]
-    )
+class SearchAttributes:
+    """The incident's keyword attributes, upserted only when one changes (each upsert is
+    a history event and a visibility write on the server)."""
+
+    _KEYS: ClassVar[dict[str, SearchAttributeKey[str]]] = {
+        "phase": PHASE, "severity": SEVERITY, "status": STATUS, "service": SERVICE}
+
+    def __init__(self) -> None:
+        self._current: dict[str, str] = {}
+
+    def update(self, **values: str | None) -> None:
+        changed = {name: str(value) for name, value in values.items()
+                   if value is not None and self._current.get(name) != str(value)}
+        if changed:
+            self._current.update(changed)
+            workflow.upsert_search_attributes(
+                [self._KEYS[name].value_set(value) for name, value in changed.items()])

@@ -1,11 +1,16 @@
 """Timeline bookkeeping for phase workflows.
 
-A phase records as it goes: each entry is signalled to the parent incident so
-``status`` shows progress live (a verify window can last half an hour), and is
-kept locally for a phase run on its own.
+A phase records as it goes and sends its entries to the parent incident in batches:
+at once (``live=True``) before anything that may wait a long time — a verify window,
+an approval, a mitigation in flight — so ``status`` shows progress live, and
+otherwise when the phase ends. Each batch is one signal: fewer history events and
+workflow tasks than a signal per entry, which the Temporal server pays for.
 """
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from temporalio import workflow
 
@@ -13,23 +18,40 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import Phase, TimelineEntry
 
 RECORD_SIGNAL = "record"
+T = TypeVar("T")
 
 
 class Recorder:
     def __init__(self, phase: Phase) -> None:
         self.phase = phase
         self.entries: list[TimelineEntry] = []
+        self._unsent: list[TimelineEntry] = []
         self._attached = True
 
     def detach(self) -> None:
         """Stop signalling the parent (it may have completed)."""
         self._attached = False
 
-    async def add(self, kind: str, detail: str) -> TimelineEntry:
+    async def add(self, kind: str, detail: str, live: bool = False) -> TimelineEntry:
         entry = TimelineEntry(at=workflow.now(), kind=kind, detail=detail, phase=self.phase)
         self.entries.append(entry)
-        parent = workflow.info().parent
-        if parent is not None and self._attached:
-            handle = workflow.get_external_workflow_handle(parent.workflow_id)
-            await handle.signal(RECORD_SIGNAL, entry)
+        self._unsent.append(entry)
+        if live:
+            await self.flush()
         return entry
+
+    async def flush(self) -> None:
+        """Deliver the entries not yet sent (delivered before the phase completes)."""
+        parent = workflow.info().parent
+        if parent is None or not self._attached or not self._unsent:
+            self._unsent.clear()
+            return
+        batch, self._unsent = self._unsent, []
+        await workflow.get_external_workflow_handle(parent.workflow_id).signal(RECORD_SIGNAL, batch)
+
+    async def around(self, body: Callable[[], Awaitable[T]]) -> T:
+        """Run a phase's body and send whatever it recorded when it ends."""
+        try:
+            return await body()
+        finally:
+            await self.flush()

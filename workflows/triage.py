@@ -42,9 +42,15 @@ def _summarise(found: RecentRollouts) -> str:
 class TriageWorkflow:
     """Severity assigned and documented, response team named, initial alert sent."""
 
+    def __init__(self) -> None:
+        self._rec = Recorder(Phase.TRIAGE)
+
     @workflow.run
     async def run(self, inp: TriageInput) -> TriageResult:
-        rec = Recorder(Phase.TRIAGE)
+        return await self._rec.around(lambda: self._phase(inp))
+
+    async def _phase(self, inp: TriageInput) -> TriageResult:
+        rec = self._rec
         severity, reason = assess(inp)
         level = TABLE[severity]
         await rec.add("severity.assigned", f"{severity} ({level.sev}, {level.name}): {reason}")

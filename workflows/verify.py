@@ -52,6 +52,9 @@ class VerifyWorkflow:
 
     @workflow.run
     async def run(self, inp: VerifyInput) -> VerifyResult:
+        return await self._rec.around(lambda: self._phase(inp))
+
+    async def _phase(self, inp: VerifyInput) -> VerifyResult:
         assert inp.runbook is not None, "verify needs the runbook's criteria"
         verdict = await self._watch(inp.runbook.verify, inp)
         await self._rec.add("verify.passed" if verdict.passed else "verify.failed", verdict.detail)
@@ -75,7 +78,7 @@ class VerifyWorkflow:
         interval = spec.interval_seconds or inp.timings.verify_interval_seconds
         self._started = started = workflow.now()
         self._end = started + timedelta(seconds=window)
-        await self._rec.add("verify.window_started", f"monitoring {window:g}s until "
+        await self._rec.add("verify.window_started", live=True, detail=f"monitoring {window:g}s until "
                             f"{self._end:%H:%M:%S} UTC, every {interval:g}s")
         rounds = self._rounds
         while True:
@@ -105,7 +108,7 @@ class VerifyWorkflow:
         if len(rounds) == 1 or healthy != all(r.healthy for r in rounds[-2]):
             observed = "; ".join(r.observed for r in rounds[-1])
             await self._rec.add("verify.healthy" if healthy else "verify.unhealthy",
-                                f"round {len(rounds)}: {observed}")
+                                f"round {len(rounds)}: {observed}", live=True)
 
     async def _check(self, check: Check, baselines: list[Baseline]) -> CheckResult:
         if check.is_metric:
@@ -125,12 +128,13 @@ class VerifyWorkflow:
         why = f": {change.reason}" if change.reason else ""
         if change.end_now:
             self._end = workflow.now()
-            await self._rec.add("verify.window_ended_early", f"by {change.by}{why}")
+            await self._rec.add("verify.window_ended_early", f"by {change.by}{why}", live=True)
         else:
             assert change.extend_seconds is not None
             self._end += timedelta(seconds=change.extend_seconds)
             await self._rec.add("verify.window_extended", f"by {change.by}: "
-                                f"+{change.extend_seconds:g}s, until {self._end:%H:%M:%S} UTC{why}")
+                                f"+{change.extend_seconds:g}s, until {self._end:%H:%M:%S} UTC{why}",
+                                live=True)
         return self.window()
 
     @adjust_window.validator
