@@ -87,7 +87,9 @@ class IncidentComms:
         self._announcer.announce("page", f"[{self.severity}] page {who}: {self._title}",
                                  f"Paging {who}: {why}.\n{self._title}", self.severity)
 
-    def post_update(self, customers: bool) -> None:
+    def post_update(self, customers: bool, kind: str = "status_update") -> None:
+        """A status update (seed 04's template): on the cadence, or ``phase_update`` when the
+        incident moves to another phase."""
         snap = self._snapshot()
         if customers:
             text = comms.customer_update(snap, self._announcer.policy.customer_cadence_seconds)
@@ -95,7 +97,7 @@ class IncidentComms:
                                      self.severity, Audience.CUSTOMER)
             return
         every = self._announcer.policy.cadence_seconds[self.severity]
-        self._announcer.announce("status_update", f"INCIDENT UPDATE: {self.severity} - {self._title}",
+        self._announcer.announce(kind, f"INCIDENT UPDATE: {self.severity} - {self._title}",
                                  comms.status_update(snap, every), self.severity)
 
     # --- lifecycle -------------------------------------------------------------------
@@ -121,7 +123,7 @@ class IncidentComms:
 
     def _announce_phase(self) -> None:
         if self._clocks and not self._closed:
-            self.post_update(customers=False)
+            self.post_update(customers=False, kind="phase_update")
 
     def _close_comms(self, review_at: datetime | None) -> None:
         """Stop the clocks and send the resolution notice, the all-clear (internal and, for
