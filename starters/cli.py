@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import click
 import httpx
@@ -32,11 +34,18 @@ app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_h
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
 app.add_typer(runbook_app, name="runbook")
 
+T = TypeVar("T")
 JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _incidents(settings: Settings) -> Incidents:
-    return Incidents(asyncio.run(connect(settings)), settings.task_queue)
+def _run(action: Callable[[Incidents], Awaitable[T]]) -> T:
+    """Connect and act in one event loop (a Temporal client belongs to the loop that made it)."""
+    settings = Settings()
+
+    async def go() -> T:
+        return await action(Incidents(await connect(settings), settings.task_queue))
+
+    return asyncio.run(go())
 
 
 @app.command()
@@ -101,7 +110,7 @@ def incidents(
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
 ) -> None:
     """List open incidents (from Temporal visibility)."""
-    found = asyncio.run(_incidents(Settings()).list(open_only=not all_))
+    found = _run(lambda incidents: incidents.list(open_only=not all_))
     if json_out:
         typer.echo(json.dumps([s.__dict__ for s in found], indent=2))
         return
@@ -115,7 +124,7 @@ def incidents(
 def status(incident_id: str, json_out: JsonOpt = False) -> None:
     """Phase, severity and timeline of one incident."""
     try:
-        view = asyncio.run(_incidents(Settings()).view(incident_id))
+        view = _run(lambda incidents: incidents.view(incident_id))
     except IncidentNotFound:
         typer.echo(f"no incident {incident_id}", err=True)
         raise typer.Exit(1) from None
@@ -138,17 +147,17 @@ def postmortem(
     user: Annotated[str | None, typer.Option("--as", help="Who edits (recorded).")] = None,
 ) -> None:
     """Print the incident's postmortem document, or edit it (``--edit``)."""
-    incidents = _incidents(Settings())
     try:
         if edit is not None:
             if user is None:
                 typer.echo("--edit needs --as USER", err=True)
                 raise typer.Exit(2)
             fields = _read_edit(edit)
-            asyncio.run(incidents.edit_postmortem(incident_id, PostmortemEdit(by=user, **fields)))
+            change = PostmortemEdit(by=user, **fields)
+            _run(lambda incidents: incidents.edit_postmortem(incident_id, change))
             typer.echo(f"{incident_id}: postmortem edit sent")
             return
-        typer.echo(asyncio.run(incidents.postmortem(incident_id)))
+        typer.echo(_run(lambda incidents: incidents.postmortem(incident_id)))
     except IncidentNotFound:
         typer.echo(f"no postmortem for {incident_id} yet", err=True)
         raise typer.Exit(1) from None
@@ -172,7 +181,7 @@ def _read_edit(path: Path) -> dict[str, Any]:
 @app.command()
 def ack(incident_id: str, user: Annotated[str, typer.Option("--as", help="Who acknowledges.")]) -> None:
     """Acknowledge an incident's page: stops paging the on-call engineer again."""
-    asyncio.run(_incidents(Settings()).acknowledge(incident_id, Acknowledgement(user=user)))
+    _run(lambda incidents: incidents.acknowledge(incident_id, Acknowledgement(user=user)))
     typer.echo(f"{incident_id}: acknowledged by {user}")
 
 
@@ -182,7 +191,7 @@ def resolve(
     reason: Annotated[str, typer.Option(help="Why; goes into the timeline.")] = "",
 ) -> None:
     """Declare a handed-over incident resolved (it then writes its postmortem)."""
-    asyncio.run(_incidents(Settings()).resolve(incident_id, Resolution(by=user, reason=reason)))
+    _run(lambda incidents: incidents.resolve(incident_id, Resolution(by=user, reason=reason)))
     typer.echo(f"{incident_id}: resolution by {user} sent")
 
 
@@ -194,15 +203,14 @@ def assign(
     by: Annotated[str, typer.Option("--as", help="Who assigns it.")] = "",
 ) -> None:
     """Assign or reassign an incident role (IC, technical lead, communications lead, scribe)."""
-    asyncio.run(_incidents(Settings()).assign(incident_id, RoleAssignment(role=role, user=user, by=by)))
+    assignment = RoleAssignment(role=role, user=user, by=by)
+    _run(lambda incidents: incidents.assign(incident_id, assignment))
     typer.echo(f"{incident_id}: {role} is {user}")
 
 
 def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str | None,
             approve: bool) -> None:
-    incidents = _incidents(Settings())
-
-    async def go() -> ApprovalAnswer:
+    async def go(incidents: Incidents) -> ApprovalAnswer:
         digest = plan_hash
         if digest is None and approve:
             waiting = {p.step_id: p for p in await incidents.pending(incident_id)}
@@ -214,7 +222,7 @@ def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str 
             step=step, approver=user, plan_hash=digest, reason=reason, approve=approve))
 
     try:
-        answer = asyncio.run(go())
+        answer = _run(go)
     except IncidentNotFound:
         typer.echo(f"no incident {incident_id}", err=True)
         raise typer.Exit(1) from None
@@ -247,7 +255,7 @@ def reject(incident_id: str, step: StepOpt, user: AsOpt, reason: ReasonOpt = "")
 @app.command()
 def pending(json_out: JsonOpt = False) -> None:
     """All steps waiting for approval, across open incidents."""
-    found = asyncio.run(_incidents(Settings()).pending_everywhere())
+    found = _run(lambda incidents: incidents.pending_everywhere())
     if json_out:
         typer.echo(json.dumps([{"incident": i, **p.model_dump(mode="json")} for i, p in found],
                               indent=2))
@@ -326,5 +334,18 @@ def dev(
     sys.exit(DevStack(state_dir, demo=demo, once=once).run())
 
 
+def main() -> None:
+    """Console entry point. Exits without interpreter teardown, which the Temporal
+    client's runtime threads can abort (temporalio/sdk-python#300)."""
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    app()
+    main()
