@@ -92,6 +92,14 @@ async def redis_client(redis_server: RedisServer) -> AsyncIterator[aioredis.Redi
 
 
 @pytest.fixture
+async def state(settings: Settings) -> AsyncIterator[aioredis.Redis]:
+    """The remediator's own Redis as the worker connects to it (bytes, not str)."""
+    client = aioredis.Redis.from_url(settings.redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
 async def worker(client: Client, settings: Settings) -> AsyncIterator[None]:
     async with running_worker(client, settings):
         yield

@@ -5,11 +5,10 @@ Servers are the session's real ones (tests/conftest.py) plus a ``moto_server``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis.asyncio as aioredis
 
 from remediator.servers import RedisServer, free_port
 from remediator.settings import Settings
@@ -25,14 +24,6 @@ def settings(settings: Settings) -> Settings:
         "lambda_allowlist": ["test-fn-*"],
         "sticky_timeout_seconds": 1.0,
     })
-
-
-@pytest.fixture
-async def state(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    """The remediator's own Redis, as the worker connects to it (bytes, not str)."""
-    client = aioredis.Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture

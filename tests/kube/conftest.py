@@ -9,7 +9,7 @@ allow-list but not bound by the manifest, so RBAC — not the allow-list — ref
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -91,14 +91,6 @@ def settings(settings: Settings, kube: Kube) -> Settings:
         "kube_max_replicas": MAX_REPLICAS,
         "sticky_timeout_seconds": 1.0,
     })
-
-
-@pytest.fixture
-async def state(settings: Settings) -> AsyncIterator[aioredis.Redis]:
-    """The remediator's own Redis, as the worker connects to it."""
-    client = aioredis.Redis.from_url(settings.redis_url)
-    yield client
-    await client.aclose()
 
 
 @pytest.fixture
