@@ -138,7 +138,9 @@ class DevStack:
         def interrupted(signum: int, frame: FrameType | None) -> None:
             raise KeyboardInterrupt
 
+        # Ctrl-C even when started from a shell that ignores SIGINT for background jobs.
         signal.signal(signal.SIGTERM, interrupted)
+        signal.signal(signal.SIGINT, interrupted)
         try:
             base, redis_url = self.start()
             if self.demo:
