@@ -98,16 +98,29 @@ def _explain(exc: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
 
 
-def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int) -> AlertBatch:
+class GrafanaWebhook(AlertmanagerWebhook):
+    """Grafana unified alerting's webhook: Alertmanager's shape, ``version: "1"``."""
+
+    version: Literal["1"]  # type: ignore[assignment]
+
+
+def parse_grafana(body: bytes, received_at: datetime, max_alerts: int) -> AlertBatch:
+    return parse_alertmanager(body, received_at, max_alerts, GrafanaWebhook, "grafana")
+
+
+def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
+                       shape: type[AlertmanagerWebhook] = AlertmanagerWebhook,
+                       source: str = "alertmanager") -> AlertBatch:
     try:
-        hook = AlertmanagerWebhook.model_validate(_parse_json(body))
+        hook = shape.model_validate(_parse_json(body))
     except ValidationError as exc:
-        raise BadAlert(f"not an Alertmanager v4 webhook: {_explain(exc)}") from None
+        what = "an Alertmanager v4" if source == "alertmanager" else f"a {source}"
+        raise BadAlert(f"not {what} webhook: {_explain(exc)}") from None
     if len(hook.alerts) > max_alerts:
         raise BadAlert(f"too many alerts in one request ({len(hook.alerts)} > {max_alerts})")
     alerts = [
         Alert(
-            source="alertmanager", name=a.labels["alertname"], labels=a.labels,
+            source=source, name=a.labels["alertname"], labels=a.labels,
             annotations=a.annotations, status=AlertStatus(a.status),
             fingerprint=a.fingerprint or _digest(*sorted(f"{k}={v}" for k, v in a.labels.items()))[:16],
             starts_at=a.startsAt, received_at=received_at,

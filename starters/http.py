@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic
+from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic, parse_grafana
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalRequest
 from workflows.models import AlertBatch
@@ -97,6 +97,11 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     @app.post("/v1/alerts/alertmanager", dependencies=[Depends(authenticated)])
     async def alertmanager(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_alertmanager(
+            body, now(), settings.max_alerts_per_request))
+
+    @app.post("/v1/alerts/grafana", dependencies=[Depends(authenticated)])
+    async def grafana(request: Request) -> JSONResponse:
+        return await accept(request, lambda body: parse_grafana(
             body, now(), settings.max_alerts_per_request))
 
     @app.post("/v1/alerts/generic", dependencies=[Depends(authenticated)])

@@ -118,3 +118,18 @@ async def test_unknown_incident_is_404(http_base: str) -> None:
         health = await http.get(http_base + "/healthz")
     assert resp.status_code == 404 and "no incident" in resp.json()["error"]
     assert health.json() == {"status": "ok"}
+
+
+async def test_grafana_webhook_opens_an_incident_and_alertmanager_shape_is_refused_there(
+    settings: Settings, client: Client, http_base: str
+) -> None:
+    grafana = alertmanager_payload("GrafanaCheckoutErrors", group_key="grafana-group-1")
+    grafana.update({"version": "1", "orgId": 1, "title": "[FIRING:1] checkout",
+                    "state": "alerting", "message": "checkout errors"})
+    grafana["alerts"][0].update({"values": {"B": 0.9}, "dashboardURL": "", "panelURL": ""})
+    async with httpx.AsyncClient() as http:
+        opened = await http.post(http_base + "/v1/alerts/grafana", json=grafana)
+        wrong = await http.post(http_base + "/v1/alerts/grafana", json=alertmanager_payload())
+    assert opened.status_code == 202 and opened.json()["incidents"][0]["created"] is True
+    assert wrong.status_code == 400 and "not a grafana webhook" in wrong.json()["error"]
+    assert await _count(client, settings) == 1
