@@ -113,7 +113,22 @@ class TemporalDevServer(Server):
         argv += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
         for key in search.ALL:
             argv += ["--search-attribute", f"{key.name}=Keyword"]
+        started = time.monotonic()
         self._spawn(argv, self.port, timeout)
+        self._wait_healthy(timeout - (time.monotonic() - started))
+
+    def _wait_healthy(self, timeout: float) -> None:
+        """The port opens before the frontend serves ("Frontend is not healthy yet")."""
+        deadline = time.monotonic() + max(timeout, 5.0)
+        check = [temporal_binary(), "operator", "cluster", "health", "--address", self.address]
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise ServerFailed(f"exited with {self.proc.returncode}; see {self.log}")
+            done = subprocess.run(check, capture_output=True, text=True, timeout=10)
+            if done.returncode == 0 and "SERVING" in done.stdout.upper():
+                return
+            time.sleep(0.1)
+        raise ServerFailed(f"Temporal at {self.address} not healthy after {timeout:.0f}s")
 
 
 class RedisServer(Server):
