@@ -29,10 +29,6 @@ class ResourceNotFound(MitigationRefused):
     kind = "ResourceNotFound"
 
 
-def non_retryable(exc: MitigationRefused) -> ApplicationError:
-    return exc.to_application_error()
-
-
 class AuthFailed(MitigationRefused):
     """Credentials were refused: retrying with the same ones cannot help."""
 
