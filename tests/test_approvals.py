@@ -21,6 +21,7 @@ from starters.alert_formats import parse_alertmanager
 from starters.incidents import DecisionRefused, Incidents
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload
+from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
@@ -71,11 +72,7 @@ class Case:
             reason="test", approve=approve))
 
     async def done(self) -> IncidentView:
-        async def probe() -> IncidentView | None:
-            view = await self.incidents.view(self.id)
-            return view if view.phase == "done" else None
-
-        return await eventually(probe, timeout=60, what="incident done")
+        return await wait_done(self.incidents, self.id, timeout=60)
 
     async def writes(self) -> int:
         return int(await self.redis.hget(FLAGS + ":writes", self.flag) or 0)

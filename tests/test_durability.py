@@ -17,6 +17,7 @@ from remediator.temporal import connect
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
+from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
@@ -49,11 +50,7 @@ async def _entry(incidents: Incidents, incident_id: str, kind: str) -> TimelineE
 
 
 async def _done(incidents: Incidents, incident_id: str) -> IncidentView:
-    async def probe() -> IncidentView | None:
-        view = await incidents.view(incident_id)
-        return view if view.phase == "done" else None
-
-    return await eventually(probe, timeout=90, what=f"{incident_id} done")
+    return await wait_done(incidents, incident_id)
 
 
 async def _writes(redis_client: aioredis.Redis, flag: str) -> int:

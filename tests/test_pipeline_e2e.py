@@ -11,20 +11,10 @@ from temporalio.client import Client
 from remediator.settings import Settings
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
+from tests.support.incidents import wait_done
 from tests.support.polling import eventually
-from workflows.phase_models import IncidentView
 
 FLAGS = "remediator:flags:production"
-
-
-async def wait_done(client: Client, settings: Settings, incident_id: str) -> IncidentView:
-    incidents = Incidents(client, settings.task_queue)
-
-    async def done() -> IncidentView | None:
-        view = await incidents.view(incident_id)
-        return view if view.phase == "done" else None
-
-    return await eventually(done, timeout=60, what=f"{incident_id} to finish")
 
 
 async def test_alert_runs_all_phases_and_leaves_postmortem(
@@ -40,7 +30,7 @@ async def test_alert_runs_all_phases_and_leaves_postmortem(
     [entry] = resp.json()["incidents"]
     assert entry["created"] is True
 
-    view = await wait_done(client, settings, entry["id"])
+    view = await wait_done(Incidents(client, settings.task_queue), entry["id"])
 
     assert view.status == "resolved"
     assert view.severity == "P2"
@@ -80,7 +70,7 @@ async def test_failed_verification_undoes_the_flag_and_escalates(
                                         group_key=payload["groupKey"])
         resp = await http.post(f"{http_base}/v1/alerts/alertmanager", json=resolved)
         assert resp.json()["incidents"] == [{"id": incident_id, "created": False}]
-    view = await wait_done(client, settings, incident_id)
+    view = await wait_done(Incidents(client, settings.task_queue), incident_id)
     assert view.severity == "P1"  # escalated one level from P2
     assert [s.state for s in view.steps] == ["undone"]
     kinds = [e.kind for e in view.timeline]

@@ -12,8 +12,8 @@ from remediator.settings import Settings
 from starters.incidents import Incidents
 from tests.activities.common import new_case
 from tests.support.alerts import alertmanager_payload
+from tests.support.incidents import wait_done
 from tests.support.polling import eventually
-from workflows.phase_models import IncidentView
 
 FLAGS = "remediator:flags:production"
 
@@ -41,11 +41,7 @@ async def test_failed_verification_restores_the_flag_and_reports_the_flush_as_fi
                                         group_key=payload["groupKey"])
         await http.post(f"{http_base}/v1/alerts/alertmanager", json=resolved)
 
-    async def done() -> IncidentView | None:
-        view = await incidents.view(incident_id)
-        return view if view.phase == "done" else None
-
-    view = await eventually(done, timeout=60, what="incident done")
+    view = await wait_done(incidents, incident_id, timeout=60)
 
     assert await redis_client.hget(FLAGS, f"test-{case}") == "on"  # restored
     assert not [k async for k in redis_client.scan_iter(match=f"cachetest:{case}:*")]

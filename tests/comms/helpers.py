@@ -13,7 +13,7 @@ from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
-from tests.support.polling import eventually
+from tests.support.incidents import wait_done
 from tests.support.receivers import WebhookReceiver
 from workflows.phase_models import IncidentView
 
@@ -46,11 +46,7 @@ class Incident:
         return await self.incidents.view(self.id)
 
     async def done(self, timeout: float = 60) -> IncidentView:
-        async def probe() -> IncidentView | None:
-            view = await self.view()
-            return view if view.phase == "done" else None
-
-        return await eventually(probe, timeout=timeout, what="incident done")
+        return await wait_done(self.incidents, self.id, timeout=timeout)
 
 
 def _mine(receiver: WebhookReceiver, incident_id: str, kind: str) -> list[Any]:

@@ -17,6 +17,7 @@ from starters.incidents import Incidents
 from tests.kube.conftest import Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, new_name
 from tests.support.alerts import alertmanager_payload
+from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workflows.phase_models import IncidentView
@@ -33,11 +34,7 @@ async def _open(incidents: Incidents, name: str) -> str:
 
 
 async def _done(incidents: Incidents, incident_id: str) -> IncidentView:
-    async def probe() -> IncidentView | None:
-        view = await incidents.view(incident_id)
-        return view if view.phase == "done" else None
-
-    return await eventually(probe, timeout=120, what=f"{incident_id} done")
+    return await wait_done(incidents, incident_id, timeout=120)
 
 
 async def test_bad_deploy_is_rolled_back_once_across_a_worker_crash(

@@ -23,6 +23,7 @@ from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
+from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.prometheus import MetricsExporter, PrometheusServer
 from workflows.models import TimelineEntry
@@ -69,11 +70,7 @@ class Incident:
         return await eventually(probe, timeout=timeout, what=f"{self.id} {status}")
 
     async def done(self, timeout: float = 90) -> IncidentView:
-        async def probe() -> IncidentView | None:
-            view = await self.view()
-            return view if view.phase == "done" else None
-
-        return await eventually(probe, timeout=timeout, what=f"{self.id} done")
+        return await wait_done(self.incidents, self.id, timeout=timeout)
 
 
 @asynccontextmanager
