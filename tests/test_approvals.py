@@ -204,9 +204,12 @@ async def test_http_approval_needs_a_token_and_takes_identity_from_it(
         forged = await http.post(url, json=body, headers={"authorization": "Bearer tok-eve"})
         stale = await http.post(url, json={**body, "plan_hash": "bad"},
                                 headers={"authorization": "Bearer tok-alice"})
+        malformed = await http.post(url, json={"step": pending.step_id, "decision": "maybe"},
+                                    headers={"authorization": "Bearer tok-alice"})
         good = await http.post(url, json=body, headers={"authorization": "Bearer tok-alice"})
     assert anonymous.status_code == 401 and forged.status_code == 401
     assert stale.status_code == 409 and "does not match" in stale.json()["error"]
+    assert malformed.status_code == 400 and "bad approval" in malformed.json()["error"]
     assert good.status_code == 200 and good.json()["approvals"] == ["alice"]
     await case.done()
     assert await case.writes() == 1
