@@ -84,6 +84,9 @@ class Settings(BaseSettings):
 
     # Webhook authentication: required whenever the server listens beyond loopback.
     webhook_token: SecretStr | None = None
+    # PagerDuty V3 webhook signing secrets (REMEDIATOR_PAGERDUTY_SECRETS, comma-separated
+    # while one rotates): a valid X-PagerDuty-Signature stands in for the bearer token.
+    pagerduty_secrets: SecretStr | None = None
     max_body_bytes: int = 1_000_000
     max_alerts_per_request: int = 500
 
@@ -170,6 +173,11 @@ class Settings(BaseSettings):
             if secret and hmac.compare_digest(secret.encode(), token.encode()):
                 found = user
         return found
+
+    def pagerduty_secret_list(self) -> list[str]:
+        if self.pagerduty_secrets is None:
+            return []
+        return [s.strip() for s in self.pagerduty_secrets.get_secret_value().split(",") if s.strip()]
 
     @property
     def cache_url(self) -> str:

@@ -86,14 +86,14 @@ def incident_id_for(source: str, group_key: str) -> str:
     return "inc-" + _digest(source, group_key)[:20]
 
 
-def _parse_json(body: bytes) -> object:
+def parse_json(body: bytes) -> object:
     try:
         return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise BadAlert(f"body is not valid JSON: {exc}") from None
 
 
-def _explain(exc: ValidationError) -> str:
+def explain(exc: ValidationError) -> str:
     first = exc.errors()[:5]
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
 
@@ -112,10 +112,10 @@ def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
                        shape: type[AlertmanagerWebhook] = AlertmanagerWebhook,
                        source: str = "alertmanager") -> AlertBatch:
     try:
-        hook = shape.model_validate(_parse_json(body))
+        hook = shape.model_validate(parse_json(body))
     except ValidationError as exc:
         what = "an Alertmanager v4" if source == "alertmanager" else f"a {source}"
-        raise BadAlert(f"not {what} webhook: {_explain(exc)}") from None
+        raise BadAlert(f"not {what} webhook: {explain(exc)}") from None
     if len(hook.alerts) > max_alerts:
         raise BadAlert(f"too many alerts in one request ({len(hook.alerts)} > {max_alerts})")
     alerts = [
@@ -132,9 +132,9 @@ def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
 
 def parse_generic(body: bytes, received_at: datetime) -> AlertBatch:
     try:
-        g = GenericAlert.model_validate(_parse_json(body))
+        g = GenericAlert.model_validate(parse_json(body))
     except ValidationError as exc:
-        raise BadAlert(f"not a generic alert: {_explain(exc)}") from None
+        raise BadAlert(f"not a generic alert: {explain(exc)}") from None
     fingerprint = g.fingerprint or _digest(g.name, *sorted(f"{k}={v}" for k, v in g.labels.items()))[:16]
     alert = Alert(
         source=g.source, name=g.name, labels=g.labels, annotations=g.annotations,

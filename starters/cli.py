@@ -10,7 +10,7 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import click
 import httpx
@@ -24,6 +24,7 @@ from remediator.logging import configure_logging
 from remediator.runbooks import InvalidRunbook, load_runbook_file
 from remediator.settings import Settings
 from remediator.temporal import connect
+from starters import pagerduty
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest
 from workflows.comms_models import Acknowledgement, PostmortemEdit, Role, RoleAssignment
@@ -82,21 +83,38 @@ def serve() -> None:
                 log_level="warning")
 
 
+def guess_format(body: bytes) -> str:
+    """Which webhook a payload is for, from its shape."""
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "generic"
+    if not isinstance(payload, dict):
+        return "generic"
+    if "groupKey" in payload:
+        return "grafana" if payload.get("version") == "1" else "alertmanager"
+    return "pagerduty" if "event" in payload else "generic"
+
+
+AlertFormat = Literal["alertmanager", "grafana", "pagerduty", "generic"]
+
+
 @app.command()
 def alert(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON payload.")],
     url: Annotated[str | None, typer.Option(help="Webhook base URL.")] = None,
+    format_: Annotated[AlertFormat | None, typer.Option(
+        "--format", help="Webhook to post to (default: guessed from the payload's shape).")] = None,
 ) -> None:
-    """Send an alert payload (Alertmanager v4 or generic JSON) to the webhook server."""
+    """Send an alert payload (Alertmanager v4, Grafana, PagerDuty V3 or generic JSON)."""
     settings = Settings()
     body = file.read_bytes()
-    try:
-        kind = "alertmanager" if "groupKey" in json.loads(body) else "generic"
-    except (json.JSONDecodeError, TypeError):
-        kind = "generic"
+    kind = format_ or guess_format(body)
     headers = {"content-type": "application/json"}
     if settings.webhook_token is not None:
         headers["authorization"] = f"Bearer {settings.webhook_token.get_secret_value()}"
+    if kind == "pagerduty" and (secrets := settings.pagerduty_secret_list()):
+        headers["x-pagerduty-signature"] = pagerduty.signature(body, secrets[0])
     base = url or f"http://{settings.http_addr}"
     resp = httpx.post(f"{base}/v1/alerts/{kind}", content=body, headers=headers, timeout=30)
     typer.echo(resp.text)

@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from remediator.settings import Settings
 from remediator.temporal import connect
+from starters import pagerduty
 from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic, parse_grafana
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalRequest
@@ -25,6 +26,10 @@ log = structlog.get_logger()
 
 
 class BodyTooLarge(Exception):
+    pass
+
+
+class Unauthenticated(Exception):
     pass
 
 
@@ -63,26 +68,46 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     app = FastAPI(title="remediator", lifespan=lifespan)
 
     def authenticated(request: Request) -> None:
-        if settings.webhook_token is None:
-            return
-        expected = f"Bearer {settings.webhook_token.get_secret_value()}"
-        if not hmac.compare_digest(request.headers.get("authorization", ""), expected):
+        if not bearer_ok(request):
             raise HTTPException(401, "missing or wrong bearer token")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
 
-    async def accept(request: Request, parse: Callable[[bytes], AlertBatch]) -> JSONResponse:
+    def bearer_ok(request: Request) -> bool:
+        if settings.webhook_token is None:
+            return True
+        expected = f"Bearer {settings.webhook_token.get_secret_value()}"
+        return hmac.compare_digest(request.headers.get("authorization", ""), expected)
+
+    def pagerduty_signed(request: Request, body: bytes) -> None:
+        secrets = settings.pagerduty_secret_list()
+        signature = request.headers.get("x-pagerduty-signature", "")
+        if secrets and signature and pagerduty.signed(body, signature, secrets):
+            return
+        if not bearer_ok(request) or (secrets and settings.webhook_token is None):
+            raise Unauthenticated("missing or wrong X-PagerDuty-Signature or bearer token")
+
+    async def accept(request: Request, parse: Callable[[bytes], AlertBatch | str],
+                     check: Callable[[Request, bytes], None] | None = None) -> JSONResponse:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "Content-Type must be application/json"}, 415)
         try:
-            batch = parse(await read_body(request, settings.max_body_bytes))
+            body = await read_body(request, settings.max_body_bytes)
+            if check is not None:
+                check(request, body)
+            batch = parse(body)
         except BodyTooLarge:
             return JSONResponse({"error": f"body larger than {settings.max_body_bytes} bytes"}, 413)
+        except Unauthenticated as exc:
+            return JSONResponse({"error": str(exc)}, 401)
         except BadAlert as exc:
             log.info("alert.rejected", reason=str(exc))
             return JSONResponse({"error": str(exc)}, 400)
+        if isinstance(batch, str):
+            log.info("alert.ignored", reason=batch)
+            return JSONResponse({"incidents": [], "note": batch}, 202)
         opened = await request.app.state.incidents.open_or_join(batch)
         entry: dict[str, object] = {"id": opened.id, "created": opened.created}
         if opened.note:
@@ -107,6 +132,11 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     @app.post("/v1/alerts/generic", dependencies=[Depends(authenticated)])
     async def generic(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_generic(body, now()))
+
+    @app.post("/v1/alerts/pagerduty")
+    async def pagerduty_webhook(request: Request) -> JSONResponse:
+        return await accept(request, lambda body: pagerduty.parse_pagerduty(body, now()),
+                            check=pagerduty_signed)
 
     @app.get("/v1/incidents/{incident_id}")
     async def incident(incident_id: str, request: Request) -> JSONResponse:

@@ -31,3 +31,38 @@ def alertmanager_payload(alertname: str = "CheckoutErrorRateHigh", service: str 
             "fingerprint": uuid.uuid5(uuid.NAMESPACE_URL, group_key).hex[:16],
         }],
     }
+
+
+def pagerduty_payload(incident: str, event_type: str = "incident.triggered",
+                      title: str = "TestPagerDutyAlert", priority: str | None = "P2",
+                      urgency: str = "high") -> dict[str, Any]:
+    """A PagerDuty V3 webhook body as PagerDuty sends it for an incident event."""
+    return {"event": {
+        "id": uuid.uuid4().hex,
+        "event_type": event_type,
+        "resource_type": "incident",
+        "occurred_at": "2026-11-24T10:00:00.000Z",
+        "agent": {"id": "PLH1HKV", "summary": "Tenex Engineer", "type": "user_reference"},
+        "client": None,
+        "data": {
+            "id": incident,
+            "type": "incident",
+            "self": f"https://api.pagerduty.com/incidents/{incident}",
+            "html_url": f"https://acme.pagerduty.com/incidents/{incident}",
+            "number": 2,
+            "status": "resolved" if event_type == "incident.resolved" else "triggered",
+            "incident_key": "d3640fbd41094207a1c11e58e46b1662",
+            "created_at": "2026-11-24T09:59:00Z",
+            "title": title,
+            "service": {"id": "PF9KMXH", "summary": "checkout", "type": "service_reference",
+                        "html_url": "https://acme.pagerduty.com/services/PF9KMXH"},
+            "assignees": [],
+            "escalation_policy": {"id": "PE", "summary": "default", "type": "ep_reference"},
+            "teams": [],
+            "priority": None if priority is None else {
+                "id": "PSO75BM", "summary": priority, "type": "priority_reference"},
+            "urgency": urgency,
+            "conference_bridge": None,
+            "resolve_reason": None,
+        },
+    }}
