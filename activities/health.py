@@ -1,4 +1,5 @@
-"""Health-signal checks used by the verify phase: a Redis key or an HTTP endpoint.
+"""Health-signal checks used by the verify phase: a Redis key, an HTTP endpoint, or a
+Kubernetes Deployment's rollout.
 
 A check that cannot be read (connection refused, timeout, missing key) is
 unhealthy: no data is never a pass.
@@ -12,13 +13,18 @@ import httpx
 import redis.asyncio as aioredis
 from temporalio import activity
 
+from activities.errors import MitigationRefused
+from activities.kubernetes_api import KubeApi
+from activities.kubernetes_rollout import current_replica_set, name_of, rollout_progress
 from workflows.models import Check, CheckResult
 
 
 class HealthActivities:
-    def __init__(self, redis_client: aioredis.Redis, http: httpx.AsyncClient) -> None:
+    def __init__(self, redis_client: aioredis.Redis, http: httpx.AsyncClient,
+                 kube: KubeApi | None = None) -> None:
         self._redis = redis_client
         self._http = http
+        self._kube = kube
 
     async def _redis_key(self, target: str, check: Check) -> tuple[bool, str]:
         raw = await self._redis.get(target)
@@ -35,6 +41,19 @@ class HealthActivities:
         healthy = resp.is_success and (check.expect is None or check.expect in resp.text)
         return healthy, f"GET {target} → {resp.status_code}"
 
+    async def _rollout_check(self, target: str) -> tuple[bool, str]:
+        namespace, name = target.split("/", 1)
+        if self._kube is None:
+            return False, f"{target}: no Kubernetes API configured"
+        try:
+            deployment = await self._kube.deployment(namespace, name)
+            current = current_replica_set(deployment, await self._kube.replica_sets(deployment))
+        except MitigationRefused as exc:  # not found, forbidden, not configured
+            return False, f"{target}: {exc}"
+        # Naming the current ReplicaSet lets a ProgressDeadlineExceeded rollout read "failed".
+        state, summary = rollout_progress(deployment, name_of(current) if current else None)
+        return state == "complete", f"{target}: {summary}"
+
     @activity.defn
     async def check_health(self, check: Check) -> CheckResult:
         """Read one health signal now and say whether it is healthy."""
@@ -42,6 +61,8 @@ class HealthActivities:
         try:
             if check.source == "redis_key":
                 healthy, observed = await self._redis_key(target, check)
+            elif check.source == "kubernetes":
+                healthy, observed = await self._rollout_check(target)
             else:
                 healthy, observed = await self._http_check(target, check)
         except aioredis.RedisError as exc:

@@ -9,11 +9,25 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from types import FrameType
 
+import httpx
+
 from remediator.demo import CheckoutService, follow, send_sample_alert
+from remediator.demo_rollout import (
+    BAD,
+    GOOD,
+    NAME,
+    NAMESPACE,
+    STEP,
+    BadRollout,
+    rollout_alert,
+    wait_for_approval,
+)
 from remediator.kube_cluster import KubeCluster, KubeClusterError, find_kube_binaries
 from remediator.node_sim import NodeSim
 from remediator.servers import (
@@ -26,6 +40,8 @@ from remediator.servers import (
     port_in_use,
 )
 from remediator.settings import Settings
+
+DEMO_APPROVER = "sre-on-call"
 
 
 def _port(preferred: int) -> int:
@@ -68,6 +84,7 @@ class DevStack:
         self.settings = Settings(state_dir=self.state_dir)
         self.parts: list[Server] = []
         self.kube: LocalKube | None = None
+        self.env: dict[str, str] = {}
 
     def _env(self, temporal: TemporalDevServer, redis: RedisServer, http_port: int) -> dict[str, str]:
         env = dict(os.environ)
@@ -81,6 +98,7 @@ class DevStack:
             env.setdefault("REMEDIATOR_VERIFY_WINDOW_P2_P3_SECONDS", "20")
             env.setdefault("REMEDIATOR_VERIFY_WINDOW_P0_P1_SECONDS", "20")
             env.setdefault("REMEDIATOR_VERIFY_INTERVAL_SECONDS", "2")
+            env.setdefault("REMEDIATOR_APPROVERS", DEMO_APPROVER)
         return env
 
     def _start(self, part: Server) -> None:
@@ -102,6 +120,7 @@ class DevStack:
         http_port = _port(settings.http_port)
         env = self._env(temporal, redis, http_port)
         env.update(self._start_kube(env))
+        self.env = env
         self._start(PythonProcess("worker", self.logs, ["workers.main"], env))
         self._start(PythonProcess("webhook", self.logs, ["starters.cli", "serve"], env,
                                   port=http_port))
@@ -168,8 +187,33 @@ class DevStack:
             incident_id = send_sample_alert(base, None)
             _say(f"demo alert sent: incident {incident_id} "
                  f"(watch it in the UI, or: remediator status {incident_id})")
-            final = follow(base, incident_id, timeout=300)
-            _say(f"incident {incident_id}: {final['status']}; postmortem: "
-                 f"{self.state_dir / 'postmortems' / (incident_id + '.md')}")
+            self._finish(base, incident_id)
         finally:
             service.stop()
+        if self.kube is None:
+            _say("no local Kubernetes (run `make kube` once): skipping the rollback demo")
+            return
+        self._run_rollback_demo(base, self.kube)
+
+    def _finish(self, base: str, incident_id: str) -> None:
+        final = follow(base, incident_id, timeout=300)
+        _say(f"incident {incident_id}: {final['status']}; postmortem: "
+             f"{self.state_dir / 'postmortems' / (incident_id + '.md')}")
+
+    def _run_rollback_demo(self, base: str, kube: LocalKube) -> None:
+        """A real bad rollout, rolled back after a human approval (given here by the CLI)."""
+        rollout = BadRollout(kube.cluster.api_client())
+        _say(f"staging a bad rollout: {NAMESPACE}/{NAME} {GOOD} → {BAD}")
+        rollout.stage()
+        resp = httpx.post(f"{base}/v1/alerts/alertmanager", json=rollout_alert(), timeout=30)
+        resp.raise_for_status()
+        incident_id = resp.json()["incidents"][0]["id"]
+        _say(f"rollout alert sent: incident {incident_id}")
+        wait_for_approval(base, incident_id, timeout=120)
+        approve = [sys.executable, "-m", "starters.cli", "approve", incident_id,
+                   "--step", STEP, "--as", DEMO_APPROVER, "--reason", "demo: bad deploy"]
+        _say(f"step {STEP} waits for approval; approving: remediator approve {incident_id} "
+             f"--step {STEP} --as {DEMO_APPROVER}")
+        subprocess.run(approve, env=self.env, check=True, timeout=60)
+        self._finish(base, incident_id)
+        _say(f"{NAMESPACE}/{NAME} now runs {rollout.image()}")

@@ -98,8 +98,9 @@ def activities_for(
     asg = AsgActivities(aws.autoscaling, redis_client, settings.asg_allowlist,
                         settings.asg_max_capacity, crash)
     lambdas = LambdaActivities(aws.lambda_, settings.lambda_allowlist, crash)
-    health = HealthActivities(redis_client, http)
-    kube = kube_activities(settings, redis_client, crash)
+    kube_api = KubeApi.from_config(settings.kubeconfig, settings.kube_context)
+    health = HealthActivities(redis_client, http, kube_api)
+    kube = kube_activities(settings, kube_api, redis_client, crash)
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
     notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
@@ -114,11 +115,10 @@ def activities_for(
     ]
 
 
-def kube_activities(settings: Settings, redis_client: aioredis.Redis,
+def kube_activities(settings: Settings, api: KubeApi, redis_client: aioredis.Redis,
                     crash: CrashPoints) -> list[object]:
     """Kubernetes activities. The API client is built on first use, so a worker without
     any Kubernetes configuration starts; its Kubernetes steps are refused with the reason."""
-    api = KubeApi.from_config(settings.kubeconfig, settings.kube_context)
     log.info("kubernetes.configured", kubeconfig=settings.kubeconfig or "default or in-cluster",
              allowlist=settings.kube_allowlist)
     rollouts = RolloutActivities(api, redis_client, settings.kube_allowlist, crash)

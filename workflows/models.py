@@ -158,7 +158,9 @@ class CloudWatchMetric(Contract):
 class Check(Contract):
     """One verification criterion.
 
-    ``redis_key``/``http`` read ``target`` (``expect`` is the healthy value or body text).
+    ``redis_key``/``http`` read ``target`` (``expect`` is the healthy value or body text);
+    ``kubernetes`` reads the Deployment ``target`` ("namespace/name"), healthy once its
+    rollout is complete (every replica updated and available), as ``kubectl rollout status``.
     ``prometheus`` (a PromQL ``query`` yielding one series) and ``cloudwatch`` (a
     ``metric``) compare a number with a limit: ``comparison: below`` is healthy at or
     under it, ``above`` at or over it. The limit is ``threshold``, or
@@ -166,7 +168,7 @@ class Check(Contract):
     more lenient one applies (the threshold is an allowance for a baseline near zero).
     """
 
-    source: Literal["redis_key", "http", "prometheus", "cloudwatch"]
+    source: Literal["redis_key", "http", "kubernetes", "prometheus", "cloudwatch"]
     target: str | None = Field(default=None, min_length=1)
     expect: str | None = None
     query: str | None = Field(default=None, min_length=1)
@@ -189,13 +191,15 @@ class Check(Contract):
 
     @model_validator(mode="after")
     def _fields_fit_source(self) -> Self:
-        needs = {"redis_key": "target", "http": "target", "prometheus": "query",
-                 "cloudwatch": "metric"}[self.source]
+        needs = {"redis_key": "target", "http": "target", "kubernetes": "target",
+                 "prometheus": "query", "cloudwatch": "metric"}[self.source]
         if getattr(self, needs) is None:
             raise ValueError(f"a {self.source} check needs {needs}")
         given = {f for f in ("target", "query", "metric") if getattr(self, f) is not None}
         if given - {needs}:
             raise ValueError(f"a {self.source} check takes {needs}, not {', '.join(sorted(given - {needs}))}")
+        if self.source == "kubernetes" and (self.expect is not None or (self.target or "").count("/") != 1):
+            raise ValueError("a kubernetes check takes target: namespace/deployment, no expect")
         limits = self.threshold is not None or self.relative_to_baseline is not None
         if self.is_metric and not limits:
             raise ValueError(f"a {self.source} check needs threshold and/or relative_to_baseline")
