@@ -130,6 +130,12 @@ def kube_activities(settings: Settings, api: KubeApi, redis_client: aioredis.Red
             scaling.restart_deployment, status.recent_rollouts]
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox every worker (and the replay tests) runs workflows in."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
+
+
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A started worker with its clients; everything is closed on exit."""
@@ -139,9 +145,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
-            workflow_runner=SandboxedWorkflowRunner(
-                restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-            ),
+            workflow_runner=workflow_runner(),
             activities=activities_for(settings, redis_client, http),  # type: ignore[arg-type]
             interceptors=[LogContextInterceptor()],
             sticky_queue_schedule_to_start_timeout=timedelta(

@@ -1,0 +1,113 @@
+"""Workflow code stays replayable: recorded incident histories replay on the current code.
+
+Running incidents are replayed whenever a worker picks them up after a restart or a
+deploy, so a change to workflow code that would take a different path on an old
+history (a non-determinism error) strands them. ``tests/histories/`` holds the
+histories of incidents recorded by an earlier version of the code; they must replay
+on this one. A change that cannot replay them needs ``workflow.patched`` — or, when
+nothing can be running any more, new recordings:
+``REMEDIATOR_RECORD_HISTORIES=1 pytest tests/test_replay.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import redis.asyncio as aioredis
+from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from remediator.settings import Settings
+from starters.alert_formats import parse_alertmanager
+from starters.incidents import Incidents
+from tests.support.alerts import alertmanager_payload
+from tests.support.incidents import wait_done
+from tests.support.polling import eventually
+from workers.main import WORKFLOWS, running_worker, workflow_runner
+from workflows.approval_models import ApprovalRequest
+from workflows.verify import VerifyWorkflow
+from workflows.verify_models import WindowChange
+
+HISTORIES = Path(__file__).parent / "histories"
+PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
+
+
+def _replayer() -> Replayer:
+    return Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner(),
+                    data_converter=pydantic_data_converter)
+
+
+async def _approved_incident(client: Client, settings: Settings,
+                             redis_client: aioredis.Redis) -> str:
+    """An incident that touches most workflow paths: a risky step approved by Update,
+    a verify window extended by Update, notifications, the postmortem draft."""
+    case = uuid.uuid4().hex[:8]
+    await redis_client.set(f"health:{case}", "ok")
+    incidents = Incidents(client, settings.task_queue)
+    payload = alertmanager_payload("TestApprovalAlert", case=case)
+    batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
+    incident_id = (await incidents.open_or_join(batch)).id
+
+    async def pending() -> str | None:
+        waiting = await incidents.pending(incident_id)
+        return waiting[0].plan_hash if waiting else None
+
+    plan_hash = await eventually(pending, timeout=60, what="approval request")
+    await incidents.decide(incident_id, ApprovalRequest(
+        step="risky-flip", approver="alice", plan_hash=plan_hash, reason="replay", approve=True))
+    window = client.get_workflow_handle_for(VerifyWorkflow.run, f"{incident_id}/verify")
+
+    async def extended() -> bool:
+        try:
+            await window.execute_update(VerifyWorkflow.adjust_window,
+                                        WindowChange(by="bob", extend_seconds=1.0))
+        except WorkflowUpdateFailedError:  # the window is not open yet
+            return False
+        return True
+
+    await eventually(extended, timeout=60, what="verify window extended")
+    await wait_done(incidents, incident_id)
+    return incident_id
+
+
+async def _histories(client: Client, incident_id: str) -> list[WorkflowHistory]:
+    return [await client.get_workflow_handle(incident_id + phase).fetch_history()
+            for phase in PHASES]
+
+
+@pytest.fixture
+def approving(settings: Settings) -> Settings:
+    return settings.model_copy(update={"approvers": ["alice"], "verify_window_p2_p3_seconds": 2.0})
+
+
+async def test_a_fresh_incident_replays_on_the_current_code(
+    approving: Settings, client: Client, redis_client: aioredis.Redis,
+) -> None:
+    async with running_worker(client, approving):
+        incident_id = await _approved_incident(client, approving, redis_client)
+    histories = await _histories(client, incident_id)
+    assert all(h.events for h in histories)
+    kinds = {e.WhichOneof("attributes") for h in histories for e in h.events}
+    assert "workflow_execution_update_accepted_event_attributes" in kinds
+    for history in histories:
+        await _replayer().replay_workflow(history)
+    if os.environ.get("REMEDIATOR_RECORD_HISTORIES"):
+        for history, phase in zip(histories, PHASES, strict=True):
+            name = "incident" + phase.replace("/", "-")
+            (HISTORIES / f"approved-{name}.json").write_text(history.to_json())
+
+
+def _recorded() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+@pytest.mark.parametrize("path", _recorded(), ids=[p.stem for p in _recorded()])
+async def test_recorded_history_replays_on_the_current_code(path: Path) -> None:
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    await _replayer().replay_workflow(history)
