@@ -83,7 +83,7 @@ async def _histories(client: Client, incident_id: str) -> list[WorkflowHistory]:
 
 @pytest.fixture
 def approving(settings: Settings) -> Settings:
-    return settings.model_copy(update={"approvers": ["alice"], "verify_window_p2_p3_seconds": 2.0})
+    return settings.model_copy(update={"approvers": ["alice"], "verify_window_p2_p3_seconds": 8.0})
 
 
 async def test_a_fresh_incident_replays_on_the_current_code(
