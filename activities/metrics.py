@@ -70,9 +70,13 @@ class PrometheusSource:
         self._base = base_url.rstrip("/")
 
     async def _data(self, path: str, params: dict[str, str]) -> dict[str, Any]:
-        resp = await self._http.get(f"{self._base}{path}", params=params, timeout=10.0)
-        if resp.status_code >= 500:
-            resp.raise_for_status()  # unavailable or overloaded: let Temporal retry
+        # The base URL may carry credentials (user:password@): keep it out of every message.
+        try:
+            resp = await self._http.get(f"{self._base}{path}", params=params, timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise ApplicationError(f"Prometheus {path}: {type(exc).__name__}") from None
+        if resp.status_code >= 500:  # unavailable or overloaded: let Temporal retry
+            raise ApplicationError(f"Prometheus {path}: HTTP {resp.status_code}")
         try:
             body = resp.json()
         except ValueError:

@@ -38,8 +38,17 @@ class NotifyActivities:
         assert sink.url is not None, f"sink {sink.name} has no url"
         body = {"text": msg.text, "incident_id": msg.incident_id, "message_id": msg.message_id,
                 "kind": msg.kind}
-        resp = await self._http.post(sink.url.get_secret_value(), json=body, timeout=10.0)
-        resp.raise_for_status()
+        # The webhook URL is the credential: no error may carry it (httpx's messages do)
+        # into the logs or the workflow history, hence the bare messages and ``from None``.
+        try:
+            resp = await self._http.post(sink.url.get_secret_value(), json=body, timeout=10.0)
+        except httpx.HTTPError as exc:
+            raise ApplicationError(f"sink {sink.name}: {type(exc).__name__}") from None
+        if not resp.is_success:
+            status = resp.status_code
+            final = 400 <= status < 500 and status not in (408, 429)  # revoked, malformed
+            raise ApplicationError(f"sink {sink.name}: webhook answered HTTP {status}",
+                                   non_retryable=final)
 
     async def _email(self, sink: SinkConfig, msg: Message) -> None:
         mail = EmailMessage()

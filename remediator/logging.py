@@ -11,6 +11,10 @@ import structlog
 def configure_logging(level: str = "INFO") -> None:
     """Emit one JSON object per line on stderr, with timestamps in UTC."""
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    # httpx logs every request's full URL at INFO, and a Slack webhook's URL is its
+    # credential (Prometheus URLs may carry user:password too).
+    for chatty in ("httpx", "httpcore"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,

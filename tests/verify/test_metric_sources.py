@@ -78,10 +78,16 @@ async def test_prometheus_answers_without_a_number_are_no_data(
     assert past.value is None and past.detail.startswith("no data")
 
 
-async def test_unreachable_prometheus_raises_for_temporal_to_retry(http: httpx.AsyncClient) -> None:
-    metrics = MetricActivities({"prometheus": PrometheusSource(http, f"http://127.0.0.1:{free_port()}")})
-    with pytest.raises(httpx.ConnectError):
+async def test_unreachable_prometheus_raises_for_temporal_to_retry_without_the_url(
+    http: httpx.AsyncClient,
+) -> None:
+    url = f"http://reader:pr0m-s3cret@127.0.0.1:{free_port()}"
+    metrics = MetricActivities({"prometheus": PrometheusSource(http, url)})
+    with pytest.raises(ApplicationError) as info:
         await metrics.read_metric(promql("up"))
+    assert not info.value.non_retryable
+    assert str(info.value) == "Prometheus /api/v1/query: ConnectError"
+    assert info.value.__cause__ is None and info.value.__suppress_context__
 
 
 async def test_a_source_the_worker_lacks_is_refused() -> None:
