@@ -155,6 +155,10 @@ class Settings(BaseSettings):
     comms_overrides: dict[str, Any] = Field(default_factory=dict)
     postmortem_bucket: str | None = None
 
+    # Shadow mode for the whole worker (REMEDIATOR_DRY_RUN): every incident plans its steps
+    # and changes nothing. A runbook's ``dry_run: true`` or an alert posted with
+    # ``?dry_run=true`` does the same for its incidents.
+    dry_run: bool = False
     # Test-only fault injection: name of a crash point at which the worker SIGKILLs itself.
     crash_at: str | None = None
 

@@ -105,6 +105,8 @@ def alert(
     url: Annotated[str | None, typer.Option(help="Webhook base URL.")] = None,
     format_: Annotated[AlertFormat | None, typer.Option(
         "--format", help="Webhook to post to (default: guessed from the payload's shape).")] = None,
+    dry_run: Annotated[bool, typer.Option(
+        "--dry-run", help="An incident this opens plans its steps and changes nothing.")] = False,
 ) -> None:
     """Send an alert payload (Alertmanager v4, Grafana, PagerDuty V3 or generic JSON)."""
     settings = Settings()
@@ -116,7 +118,8 @@ def alert(
     if kind == "pagerduty" and (secrets := settings.pagerduty_secret_list()):
         headers["x-pagerduty-signature"] = pagerduty.signature(body, secrets[0])
     base = url or f"http://{settings.http_addr}"
-    resp = httpx.post(f"{base}/v1/alerts/{kind}", content=body, headers=headers, timeout=30)
+    resp = httpx.post(f"{base}/v1/alerts/{kind}", content=body, headers=headers, timeout=30,
+                      params={"dry_run": "true"} if dry_run else None)
     typer.echo(resp.text)
     if not resp.is_success:
         raise typer.Exit(1)
@@ -150,7 +153,8 @@ def status(incident_id: str, json_out: JsonOpt = False) -> None:
         typer.echo(view.model_dump_json(indent=2))
         return
     typer.echo(f"{view.id}: {view.title}\n  status {view.status}, phase {view.phase}, "
-               f"severity {view.severity}, runbook {view.runbook}")
+               f"severity {view.severity}, runbook {view.runbook}"
+               + (" (dry run: nothing is changed)" if view.dry_run else ""))
     for e in view.timeline:
         typer.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.phase or '':10} {e.kind:24} {e.detail}")
 

@@ -25,6 +25,9 @@ from workflows.models import AlertBatch
 log = structlog.get_logger()
 
 
+DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+
 class BodyTooLarge(Exception):
     pass
 
@@ -93,6 +96,9 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
                      check: Callable[[Request, bytes], None] | None = None) -> JSONResponse:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "Content-Type must be application/json"}, 415)
+        dry_run = DRY_RUN_VALUES.get(request.query_params.get("dry_run", "false").lower())
+        if dry_run is None:
+            return JSONResponse({"error": "dry_run must be true or false"}, 400)
         try:
             body = await read_body(request, settings.max_body_bytes)
             if check is not None:
@@ -108,7 +114,7 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         if isinstance(batch, str):
             log.info("alert.ignored", reason=batch)
             return JSONResponse({"incidents": [], "note": batch}, 202)
-        opened = await request.app.state.incidents.open_or_join(batch)
+        opened = await request.app.state.incidents.open_or_join(batch, dry_run=dry_run)
         entry: dict[str, object] = {"id": opened.id, "created": opened.created}
         if opened.note:
             entry["note"] = opened.note

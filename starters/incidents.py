@@ -68,17 +68,18 @@ class Incidents:
         self._client = client
         self._task_queue = task_queue
 
-    async def open_or_join(self, batch: AlertBatch) -> Opened:
+    async def open_or_join(self, batch: AlertBatch, dry_run: bool = False) -> Opened:
         """Signal-with-start: the first alert of a group opens the incident, later ones join.
 
         A batch with only resolved alerts never opens an incident: it is delivered
-        to an open one or dropped with a note.
+        to an open one or dropped with a note. ``dry_run`` applies to an incident this
+        batch opens (one already open keeps its mode).
         """
         incident_id = incident_id_for(batch.alerts[0].source, batch.group_key)
         if all(a.status == AlertStatus.RESOLVED for a in batch.alerts):
             return await self._deliver_resolved(incident_id, batch)
         handle = await self._client.start_workflow(
-            IncidentWorkflow.run, IncidentInput(incident_id=incident_id),
+            IncidentWorkflow.run, IncidentInput(incident_id=incident_id, dry_run=dry_run),
             id=incident_id, task_queue=self._task_queue,
             start_signal="alerts", start_signal_args=[batch],
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,

@@ -73,7 +73,7 @@ def approvals_from(settings: Settings) -> ApprovalPolicy:
 
 def policy_from(settings: Settings) -> IncidentPolicy:
     return IncidentPolicy(approvals=approvals_from(settings), comms=settings.comms_policy(),
-                          timings=Timings(
+                          dry_run=settings.dry_run, timings=Timings(
         verify_interval_seconds=settings.verify_interval_seconds,
         verify_window_p0_p1_seconds=settings.verify_window_p0_p1_seconds,
         verify_window_p2_p3_seconds=settings.verify_window_p2_p3_seconds,

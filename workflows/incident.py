@@ -77,6 +77,7 @@ class IncidentWorkflow(IncidentComms):
         self._init_comms()
         self._desk = ApprovalDesk(self._id, self._record)
         self._resolution: Resolution | None = None
+        self._dry_run = False
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
@@ -89,8 +90,10 @@ class IncidentWorkflow(IncidentComms):
         self._start_comms(opened.policy.comms)
         if opened.runbook is None or not opened.runbook.steps:
             await self._hand_over("no automated mitigation for this incident")
+        elif inp.dry_run or opened.policy.dry_run or opened.runbook.dry_run:
+            await self._shadow(opened)
         else:
-            await self._mitigate_and_verify(opened, inp.dry_run or opened.policy.dry_run)
+            await self._mitigate_and_verify(opened)
         review_at = self.review_due()
         self._close_comms(review_at)
         await self._write_postmortem(review_at, opened.policy.comms)
@@ -112,7 +115,26 @@ class IncidentWorkflow(IncidentComms):
         """From the postmortem phase: the first draft is stored."""
         self._postmortem = markdown
 
-    async def _mitigate_and_verify(self, opened: DetectResult, dry_run: bool) -> None:
+    async def _shadow(self, opened: DetectResult) -> None:
+        """Dry run: plan every step (no approval needed, nothing changes), then hand over."""
+        assert opened.runbook is not None and self._severity is not None
+        self._dry_run = True
+        self._record("mitigation.dry_run", "dry run: every step is planned, nothing is changed")
+        planned = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, self._mitigate_input(
+            opened, opened.runbook.steps, dry_run=True))
+        self._steps = planned.outcomes
+        await self._hand_over("dry run: the plans above are what would have run")
+
+    def _mitigate_input(self, opened: DetectResult, steps: list[MitigationStep],
+                        dry_run: bool) -> MitigateInput:
+        assert opened.runbook is not None and self._severity is not None
+        return MitigateInput(
+            incident_id=self._id, severity=self._severity, steps=steps,
+            timings=opened.policy.timings, approvals=opened.policy.approvals,
+            environment=environment_of(opened), owner=opened.runbook.owner, dry_run=dry_run,
+            verify=opened.runbook.verify, began_at=incident_began(opened.alerts))
+
+    async def _mitigate_and_verify(self, opened: DetectResult) -> None:
         """The runbook's steps, then the verify window. When it fails (the steps undone,
         severity raised) the runbook's fallback steps get one try before humans take over."""
         assert opened.runbook is not None
@@ -121,23 +143,19 @@ class IncidentWorkflow(IncidentComms):
             if attempt:
                 self._record("mitigation.fallback", "trying the runbook's fallback steps: "
                              + ", ".join(s.id for s in steps))
-            checked = await self._attempt(opened, steps, dry_run)
+            checked = await self._attempt(opened, steps)
             if checked.verdict.passed:
                 self._set(status=IncidentStatus.RESOLVED)
                 return
         await self._hand_over(f"verification failed: {checked.verdict.detail}")
 
-    async def _attempt(self, opened: DetectResult, steps: list[MitigationStep],
-                       dry_run: bool) -> VerifyResult:
+    async def _attempt(self, opened: DetectResult, steps: list[MitigationStep]) -> VerifyResult:
         """One mitigate → verify pass (baselines captured first, saga undo on failure)."""
         assert opened.runbook is not None and self._severity is not None
         timings = opened.policy.timings
         self._set(status=IncidentStatus.MITIGATING)
-        applied = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, MitigateInput(
-            incident_id=self._id, severity=self._severity, steps=steps,
-            timings=timings, approvals=opened.policy.approvals, environment=environment_of(opened),
-            owner=opened.runbook.owner, dry_run=dry_run, verify=opened.runbook.verify,
-            began_at=incident_began(opened.alerts)))
+        applied = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run,
+                                        self._mitigate_input(opened, steps, dry_run=False))
         self._steps = self._steps + applied.outcomes
         self._set(status=IncidentStatus.MONITORING)
         checked: VerifyResult = await self._phase_run(Phase.VERIFY, VerifyWorkflow.run, VerifyInput(
@@ -273,4 +291,4 @@ class IncidentWorkflow(IncidentComms):
             alerts=len(self._alerts), timeline=self._timeline, steps=self._steps,
             verdict=self._verdict, postmortem=self._postmortem,
             roles={str(role): user for role, user in self._roles.items()},
-            acknowledged_by=self._acked_by)
+            acknowledged_by=self._acked_by, dry_run=self._dry_run)

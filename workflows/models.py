@@ -234,6 +234,9 @@ class Runbook(Contract):
     fallback_steps: list[MitigationStep] = Field(default_factory=list)
     verify: VerifySpec
     escalation: Escalation = Field(default_factory=Escalation)
+    # Shadow mode for a new runbook: every step is planned (dry-run), nothing changes,
+    # and the incident goes to humans with the plans in its timeline.
+    dry_run: bool = False
 
     @model_validator(mode="after")
     def _fallback_follows_steps(self) -> Self:

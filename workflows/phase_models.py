@@ -172,4 +172,5 @@ class IncidentView(Contract):
     postmortem: str | None
     roles: dict[str, str] = Field(default_factory=dict)
     acknowledged_by: str | None = None
+    dry_run: bool = False
 
