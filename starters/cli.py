@@ -8,45 +8,27 @@ import ipaddress
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
 import click
 import httpx
 import typer
 import yaml
 from pydantic import ValidationError
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
 from remediator.logging import configure_logging
 from remediator.runbooks import InvalidRunbook, load_runbook_file
 from remediator.settings import Settings
-from remediator.temporal import connect
 from starters import pagerduty
-from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
-from workflows.approval_models import ApprovalAnswer, ApprovalRequest
-from workflows.comms_models import Acknowledgement, PostmortemEdit, Role, RoleAssignment
-from workflows.verify import VerifyWorkflow
-from workflows.verify_models import Resolution, WindowChange, WindowState
+from starters.cli_common import JsonOpt, run_with
+from starters.cli_steer import COMMANDS
+from starters.incidents import IncidentNotFound
+from workflows.comms_models import PostmortemEdit
 
 app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
 app.add_typer(runbook_app, name="runbook")
-
-T = TypeVar("T")
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _run(action: Callable[[Incidents], Awaitable[T]]) -> T:
-    """Connect and act in one event loop (a Temporal client belongs to the loop that made it)."""
-    settings = Settings()
-
-    async def go() -> T:
-        return await action(Incidents(await connect(settings), settings.task_queue))
-
-    return asyncio.run(go())
 
 
 @app.command()
@@ -131,7 +113,7 @@ def incidents(
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
 ) -> None:
     """List open incidents (from Temporal visibility)."""
-    found = _run(lambda incidents: incidents.list(open_only=not all_))
+    found = run_with(lambda incidents: incidents.list(open_only=not all_))
     if json_out:
         typer.echo(json.dumps([s.__dict__ for s in found], indent=2))
         return
@@ -145,7 +127,7 @@ def incidents(
 def status(incident_id: str, json_out: JsonOpt = False) -> None:
     """Phase, severity and timeline of one incident."""
     try:
-        view = _run(lambda incidents: incidents.view(incident_id))
+        view = run_with(lambda incidents: incidents.view(incident_id))
     except IncidentNotFound:
         typer.echo(f"no incident {incident_id}", err=True)
         raise typer.Exit(1) from None
@@ -176,10 +158,10 @@ def postmortem(
                 raise typer.Exit(2)
             fields = _read_edit(edit)
             change = PostmortemEdit(by=user, **fields)
-            _run(lambda incidents: incidents.edit_postmortem(incident_id, change))
+            run_with(lambda incidents: incidents.edit_postmortem(incident_id, change))
             typer.echo(f"{incident_id}: postmortem edit sent")
             return
-        typer.echo(_run(lambda incidents: incidents.postmortem(incident_id)))
+        typer.echo(run_with(lambda incidents: incidents.postmortem(incident_id)))
     except IncidentNotFound:
         typer.echo(f"no postmortem for {incident_id} yet", err=True)
         raise typer.Exit(1) from None
@@ -198,132 +180,6 @@ def _read_edit(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise typer.BadParameter("the edit file must be a mapping")
     return data
-
-
-@app.command()
-def ack(incident_id: str, user: Annotated[str, typer.Option("--as", help="Who acknowledges.")]) -> None:
-    """Acknowledge an incident's page: stops paging the on-call engineer again."""
-    _run(lambda incidents: incidents.acknowledge(incident_id, Acknowledgement(user=user)))
-    typer.echo(f"{incident_id}: acknowledged by {user}")
-
-
-@app.command()
-def resolve(
-    incident_id: str, user: Annotated[str, typer.Option("--as", help="Who declares it resolved.")],
-    reason: Annotated[str, typer.Option(help="Why; goes into the timeline.")] = "",
-) -> None:
-    """Declare a handed-over incident resolved (it then writes its postmortem)."""
-    _run(lambda incidents: incidents.resolve(incident_id, Resolution(by=user, reason=reason)))
-    typer.echo(f"{incident_id}: resolution by {user} sent")
-
-
-@app.command()
-def assign(
-    incident_id: str,
-    role: Annotated[Role, typer.Option(help="The role to (re)assign.")],
-    user: Annotated[str, typer.Option(help="Who takes the role.")],
-    by: Annotated[str, typer.Option("--as", help="Who assigns it.")] = "",
-) -> None:
-    """Assign or reassign an incident role (IC, technical lead, communications lead, scribe)."""
-    assignment = RoleAssignment(role=role, user=user, by=by)
-    _run(lambda incidents: incidents.assign(incident_id, assignment))
-    typer.echo(f"{incident_id}: {role} is {user}")
-
-
-def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str | None,
-            approve: bool) -> None:
-    async def go(incidents: Incidents) -> ApprovalAnswer:
-        digest = plan_hash
-        if digest is None and approve:
-            waiting = {p.step_id: p for p in await incidents.pending(incident_id)}
-            if step not in waiting:
-                raise DecisionRefused(f"step {step!r} is not waiting for approval")
-            typer.echo(f"plan: {waiting[step].plan}\nplan hash: {waiting[step].plan_hash}")
-            digest = waiting[step].plan_hash
-        return await incidents.decide(incident_id, ApprovalRequest(
-            step=step, approver=user, plan_hash=digest, reason=reason, approve=approve))
-
-    try:
-        answer = _run(go)
-    except IncidentNotFound:
-        typer.echo(f"no incident {incident_id}", err=True)
-        raise typer.Exit(1) from None
-    except DecisionRefused as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(1) from None
-    typer.echo(f"{answer.step}: {answer.detail} ({len(answer.approvals)}/{answer.required})")
-
-
-StepOpt = Annotated[str, typer.Option("--step", help="The waiting step's id.")]
-AsOpt = Annotated[str, typer.Option("--as", help="Who decides (must be on the allow-list).")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="Why; goes into the timeline.")]
-
-
-@app.command()
-def approve(
-    incident_id: str, step: StepOpt, user: AsOpt, reason: ReasonOpt = "",
-    plan_hash: Annotated[str | None, typer.Option(help="Pin the plan you reviewed.")] = None,
-) -> None:
-    """Approve a risky step waiting in an incident (answers at once: accepted or why not)."""
-    _decide(incident_id, step, user, reason, plan_hash, approve=True)
-
-
-@app.command()
-def reject(incident_id: str, step: StepOpt, user: AsOpt, reason: ReasonOpt = "") -> None:
-    """Reject a waiting step: it is skipped and the rejection recorded."""
-    _decide(incident_id, step, user, reason, None, approve=False)
-
-
-@app.command()
-def pending(json_out: JsonOpt = False) -> None:
-    """All steps waiting for approval, across open incidents."""
-    found = _run(lambda incidents: incidents.pending_everywhere())
-    if json_out:
-        typer.echo(json.dumps([{"incident": i, **p.model_dump(mode="json")} for i, p in found],
-                              indent=2))
-        return
-    for incident_id, p in found:
-        typer.echo(f"{incident_id}  {p.step_id}  {p.risk}  {len(p.approvals)}/{p.required}  "
-                   f"hash {p.plan_hash}  due {p.deadline:%H:%M:%S}Z  {p.plan}")
-    if not found:
-        typer.echo("nothing waits for approval")
-
-
-@app.command()
-def verify(
-    incident_id: str,
-    user: Annotated[str, typer.Option("--as", help="Who changes the window (recorded).")],
-    extend: Annotated[float | None, typer.Option(help="Seconds to add to the window.")] = None,
-    end_now: Annotated[bool, typer.Option("--end-now",
-                                          help="End the window now; judge what was seen.")] = False,
-    reason: ReasonOpt = "",
-    json_out: JsonOpt = False,
-) -> None:
-    """Extend an incident's verify window (--extend SECONDS) or end it now (--end-now)."""
-    try:
-        change = WindowChange(by=user, extend_seconds=extend, end_now=end_now, reason=reason)
-    except ValidationError as exc:
-        typer.echo("invalid: " + "; ".join(e["msg"] for e in exc.errors()), err=True)
-        raise typer.Exit(2) from None
-
-    async def go() -> WindowState:
-        client = await connect(Settings())
-        handle = client.get_workflow_handle(f"{incident_id}/verify")
-        return await handle.execute_update(VerifyWorkflow.adjust_window, change)
-
-    try:
-        state = asyncio.run(go())
-    except WorkflowUpdateFailedError as exc:
-        typer.echo(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}", err=True)
-        raise typer.Exit(1) from None
-    except RPCError as exc:
-        typer.echo(f"no verify window open for {incident_id}: {exc.message}", err=True)
-        raise typer.Exit(1) from None
-    if json_out:
-        typer.echo(state.model_dump_json(indent=2))
-        return
-    typer.echo(f"{incident_id}: verify window {state.started_at:%H:%M:%S}–{state.ends_at:%H:%M:%S} "
-               f"UTC, {state.healthy_rounds}/{state.rounds} healthy round(s) so far")
 
 
 @runbook_app.command("validate")
@@ -354,6 +210,10 @@ def dev(
     from remediator.devstack import DevStack
 
     sys.exit(DevStack(state_dir, demo=demo, once=once).run())
+
+
+for command in COMMANDS:  # after this module's own, for the order of --help
+    app.command()(command)
 
 
 def main() -> None:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Literal
 
 import structlog
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -19,6 +18,7 @@ from remediator.temporal import connect
 from starters import pagerduty
 from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic, parse_grafana
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
+from starters.webhook_auth import Unauthenticated, WebhookAuth
 from workflows.approval_models import ApprovalRequest
 from workflows.models import AlertBatch
 
@@ -29,10 +29,6 @@ DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
 
 
 class BodyTooLarge(Exception):
-    pass
-
-
-class Unauthenticated(Exception):
     pass
 
 
@@ -69,28 +65,12 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         yield
 
     app = FastAPI(title="remediator", lifespan=lifespan)
-
-    def authenticated(request: Request) -> None:
-        if not bearer_ok(request):
-            raise HTTPException(401, "missing or wrong bearer token")
+    auth = WebhookAuth(settings)
+    authenticated = Depends(auth.require_bearer)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
-
-    def bearer_ok(request: Request) -> bool:
-        if settings.webhook_token is None:
-            return True
-        expected = f"Bearer {settings.webhook_token.get_secret_value()}"
-        return hmac.compare_digest(request.headers.get("authorization", ""), expected)
-
-    def pagerduty_signed(request: Request, body: bytes) -> None:
-        secrets = settings.pagerduty_secret_list()
-        signature = request.headers.get("x-pagerduty-signature", "")
-        if secrets and signature and pagerduty.signed(body, signature, secrets):
-            return
-        if not bearer_ok(request) or (secrets and settings.webhook_token is None):
-            raise Unauthenticated("missing or wrong X-PagerDuty-Signature or bearer token")
 
     async def accept(request: Request, parse: Callable[[bytes], AlertBatch | str],
                      check: Callable[[Request, bytes], None] | None = None) -> JSONResponse:
@@ -125,24 +105,24 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     def now() -> datetime:
         return datetime.now(UTC)
 
-    @app.post("/v1/alerts/alertmanager", dependencies=[Depends(authenticated)])
+    @app.post("/v1/alerts/alertmanager", dependencies=[authenticated])
     async def alertmanager(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_alertmanager(
             body, now(), settings.max_alerts_per_request))
 
-    @app.post("/v1/alerts/grafana", dependencies=[Depends(authenticated)])
+    @app.post("/v1/alerts/grafana", dependencies=[authenticated])
     async def grafana(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_grafana(
             body, now(), settings.max_alerts_per_request))
 
-    @app.post("/v1/alerts/generic", dependencies=[Depends(authenticated)])
+    @app.post("/v1/alerts/generic", dependencies=[authenticated])
     async def generic(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_generic(body, now()))
 
     @app.post("/v1/alerts/pagerduty")
     async def pagerduty_webhook(request: Request) -> JSONResponse:
         return await accept(request, lambda body: pagerduty.parse_pagerduty(body, now()),
-                            check=pagerduty_signed)
+                            check=auth.pagerduty)
 
     @app.get("/v1/incidents/{incident_id}")
     async def incident(incident_id: str, request: Request) -> JSONResponse:
