@@ -21,7 +21,7 @@ from remediator.logging import configure_logging
 from remediator.runbooks import InvalidRunbook, load_runbook_file
 from remediator.settings import Settings
 from starters import pagerduty
-from starters.cli_common import JsonOpt, run_with
+from starters.cli_common import JsonOpt, fail, run_with
 from starters.cli_steer import COMMANDS
 from starters.incidents import IncidentNotFound
 from workflows.comms_models import PostmortemEdit
@@ -58,8 +58,7 @@ def serve() -> None:
 
     settings = Settings()
     if not _is_loopback(settings.http_host) and settings.webhook_token is None:
-        typer.echo("refusing to listen beyond loopback without REMEDIATOR_WEBHOOK_TOKEN", err=True)
-        raise typer.Exit(2)
+        fail("refusing to listen beyond loopback without REMEDIATOR_WEBHOOK_TOKEN", 2)
     configure_logging()
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
                 log_level="warning")
@@ -129,8 +128,7 @@ def status(incident_id: str, json_out: JsonOpt = False) -> None:
     try:
         view = run_with(lambda incidents: incidents.view(incident_id))
     except IncidentNotFound:
-        typer.echo(f"no incident {incident_id}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"no incident {incident_id}")
     if json_out:
         typer.echo(view.model_dump_json(indent=2))
         return
@@ -154,8 +152,7 @@ def postmortem(
     try:
         if edit is not None:
             if user is None:
-                typer.echo("--edit needs --as USER", err=True)
-                raise typer.Exit(2)
+                fail("--edit needs --as USER", 2)
             fields = _read_edit(edit)
             change = PostmortemEdit(by=user, **fields)
             run_with(lambda incidents: incidents.edit_postmortem(incident_id, change))
@@ -163,11 +160,9 @@ def postmortem(
             return
         typer.echo(run_with(lambda incidents: incidents.postmortem(incident_id)))
     except IncidentNotFound:
-        typer.echo(f"no postmortem for {incident_id} yet", err=True)
-        raise typer.Exit(1) from None
+        fail(f"no postmortem for {incident_id} yet")
     except ValidationError as exc:
-        typer.echo(f"invalid edit: {exc}", err=True)
-        raise typer.Exit(2) from None
+        fail(f"invalid edit: {exc}", 2)
 
 
 def _read_edit(path: Path) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Annotated, TypeVar
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 
@@ -29,3 +29,9 @@ def run_with(action: Callable[[Incidents], Awaitable[T]]) -> T:
 StepOpt = Annotated[str, typer.Option("--step", help="The waiting step's id.")]
 AsOpt = Annotated[str, typer.Option("--as", help="Who decides (must be on the allow-list).")]
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why; goes into the timeline.")]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Say why on stderr and exit with ``code`` (1: refused or not found, 2: bad usage)."""
+    typer.echo(message, err=True)
+    raise typer.Exit(code)

@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters.cli_common import AsOpt, JsonOpt, ReasonOpt, StepOpt, run_with
+from starters.cli_common import AsOpt, JsonOpt, ReasonOpt, StepOpt, fail, run_with
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest
 from workflows.comms_models import Acknowledgement, Role, RoleAssignment
@@ -65,11 +65,9 @@ def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str 
     try:
         answer = run_with(go)
     except IncidentNotFound:
-        typer.echo(f"no incident {incident_id}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"no incident {incident_id}")
     except DecisionRefused as exc:
-        typer.echo(f"refused: {exc}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"refused: {exc}")
     typer.echo(f"{answer.step}: {answer.detail} ({len(answer.approvals)}/{answer.required})")
 
 
@@ -113,8 +111,7 @@ def verify(
     try:
         change = WindowChange(by=user, extend_seconds=extend, end_now=end_now, reason=reason)
     except ValidationError as exc:
-        typer.echo("invalid: " + "; ".join(e["msg"] for e in exc.errors()), err=True)
-        raise typer.Exit(2) from None
+        fail("invalid: " + "; ".join(e["msg"] for e in exc.errors()), 2)
 
     async def go() -> WindowState:
         client = await connect(Settings())
@@ -124,11 +121,9 @@ def verify(
     try:
         state = asyncio.run(go())
     except WorkflowUpdateFailedError as exc:
-        typer.echo(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
     except RPCError as exc:
-        typer.echo(f"no verify window open for {incident_id}: {exc.message}", err=True)
-        raise typer.Exit(1) from None
+        fail(f"no verify window open for {incident_id}: {exc.message}")
     if json_out:
         typer.echo(state.model_dump_json(indent=2))
         return
