@@ -66,10 +66,24 @@ def raise_one(severity: Severity) -> Severity:
     return _ORDER[max(0, _ORDER.index(severity) - 1)]
 
 
+# Seed 03, Escalation: "involve security/legal for data or auth issues".
+SECURITY_CIRCLE = ("security team", "legal")
+
+
 def _is_security(labels: dict[str, str]) -> bool:
     if labels.get("category", "").lower() in {"security", "data-breach", "data_breach"}:
         return True
     return any(labels.get(key, "").lower() in {"true", "yes", "1"} for key in _SECURITY_LABELS)
+
+
+def response_team(severity: Severity, alerts_labels: list[dict[str, str]],
+                  runbook_notify: list[str]) -> list[str]:
+    """Who is notified: the severity's circle (seed 04), security and legal for a
+    security or data-breach alert (seed 03), then the runbook's own list."""
+    team = list(TABLE[severity].notify)
+    if any(_is_security(labels) for labels in alerts_labels):
+        team += list(SECURITY_CIRCLE)
+    return team + [n for n in runbook_notify if n not in team]
 
 
 def classify(labels: dict[str, str], floor: Severity | None) -> tuple[Severity, str]:

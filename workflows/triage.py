@@ -12,7 +12,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import side_effect
     from workflows.phase_models import TriageInput, TriageResult
     from workflows.saga import failure_message
-    from workflows.severity import TABLE, classify, more_severe
+    from workflows.severity import TABLE, classify, more_severe, response_team
     from workflows.timeline import Recorder
 
 
@@ -54,9 +54,8 @@ class TriageWorkflow:
         severity, reason = assess(inp)
         level = TABLE[severity]
         await rec.add("severity.assigned", f"{severity} ({level.sev}, {level.name}): {reason}")
-        notify = list(level.notify)
-        if inp.runbook:
-            notify += [n for n in inp.runbook.escalation.notify if n not in notify]
+        notify = response_team(severity, [a.labels for a in inp.alerts],
+                               inp.runbook.escalation.notify if inp.runbook else [])
         await rec.add("team.assembled", ", ".join(notify))
         if severity in (Severity.P0, Severity.P1):
             await rec.add("roles.required", "Incident Commander, Technical Lead, "
