@@ -88,6 +88,8 @@ class IncidentWorkflow(IncidentComms):
             incident_id=self._id, title=opened.title, alerts=opened.alerts, runbook=opened.runbook))
         self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
         self._start_comms(opened.policy.comms)
+        if workflow.patched("page-security-circle"):  # added after incidents were recorded
+            self._page_security_circle(triaged.notify)
         if opened.runbook is None or not opened.runbook.steps:
             await self._hand_over("no automated mitigation for this incident")
         elif inp.dry_run or opened.policy.dry_run or opened.runbook.dry_run:

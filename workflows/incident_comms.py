@@ -23,7 +23,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         Verdict,
     )
-    from workflows.severity import TABLE
+    from workflows.severity import SECURITY_CIRCLE, TABLE
 
 
 class IncidentComms:
@@ -82,6 +82,12 @@ class IncidentComms:
         """Seed 04's "who to notify": page whoever the new severity adds."""
         circle = [who for who in TABLE[to].notify if who not in TABLE[before].notify]
         self.page(", ".join(circle) or "responders", f"escalated to {to} ({TABLE[to].sev})")
+
+    def _page_security_circle(self, team: list[str]) -> None:
+        """Seed 03: "involve security/legal for data or auth issues", from the start."""
+        circle = [who for who in SECURITY_CIRCLE if who in team]
+        if circle:
+            self.page(", ".join(circle), "security or data-breach alert")
 
     def page(self, who: str, why: str) -> None:
         self._announcer.announce("page", f"[{self.severity}] page {who}: {self._title}",

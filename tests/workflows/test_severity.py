@@ -15,7 +15,7 @@ from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.polling import eventually
-from workflows.models import Alert, AlertStatus, Severity
+from workflows.models import Alert, AlertStatus, Severity, TimelineEntry
 from workflows.phase_models import IncidentView, TriageInput
 from workflows.severity import SECURITY_CIRCLE, TABLE, classify, raise_one, response_team
 from workflows.triage import assess
@@ -98,3 +98,12 @@ async def test_a_security_alert_opens_a_p0_incident_that_pages_security_and_lega
     assert view.severity == "P0"
     team = next(e.detail for e in view.timeline if e.kind == "team.assembled")
     assert team.endswith("security team, legal")
+    paged = await eventually(lambda: _paged(incidents, incident_id), timeout=30,
+                             what="security page")
+    assert paged.detail.startswith("[P0] page security team, legal:")
+
+
+async def _paged(incidents: Incidents, incident_id: str) -> TimelineEntry | None:
+    view = await incidents.view(incident_id)
+    return next((e for e in view.timeline if e.kind == "notification.page"
+                 and "security team, legal" in e.detail), None)
