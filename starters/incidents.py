@@ -31,6 +31,7 @@ from workflows.approval_models import ApprovalAnswer, ApprovalRequest, PendingAp
 from workflows.comms_models import Acknowledgement, PostmortemEdit, RoleAssignment
 from workflows.incident import IncidentWorkflow
 from workflows.models import AlertBatch, AlertStatus, IncidentStatus, Phase
+from workflows.options import CRITICAL_PATH
 from workflows.phase_models import IncidentInput, IncidentView
 from workflows.postmortem import PostmortemWorkflow
 from workflows.verify_models import Resolution
@@ -85,6 +86,7 @@ class Incidents:
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             search_attributes=search_attributes_at_open(),
+            priority=CRITICAL_PATH,
         )
         response = getattr(handle, "_start_workflow_response", None)
         return Opened(incident_id, bool(getattr(response, "started", False)))

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities
     from workflows.comms_models import Audience, CommsPolicy, Message
     from workflows.models import Severity
+    from workflows.options import MESSAGES
 
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 
@@ -41,7 +42,7 @@ class Announcer:
             self._sends.append(workflow.start_activity_method(
                 NotifyActivities.send_message, msg, start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(hours=1), retry_policy=SEND_RETRY,
-                activity_id=f"notify/{self._seq}-{kind}/{sink.name}"))
+                activity_id=f"notify/{self._seq}-{kind}/{sink.name}", priority=MESSAGES))
         names = ", ".join(s.name for s in sinks) or "no sink configured"
         self._record(f"notification.{kind}", f"{subject} → {names}")
 

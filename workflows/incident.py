@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         Verdict,
     )
+    from workflows.options import CRITICAL_PATH, MITIGATION, PAPERWORK
     from workflows.phase_models import (
         DetectInput,
         DetectResult,
@@ -109,7 +110,8 @@ class IncidentWorkflow(IncidentComms):
         await workflow.start_child_workflow(
             PostmortemWorkflow.run, PostmortemRun(doc=self._postmortem_input(), comms=policy,
                                                   review_at=review_at),
-            id=f"{self._id}/{Phase.POSTMORTEM}", parent_close_policy=ParentClosePolicy.ABANDON)
+            id=f"{self._id}/{Phase.POSTMORTEM}", parent_close_policy=ParentClosePolicy.ABANDON,
+            priority=PAPERWORK)
         await workflow.wait_condition(lambda: self._postmortem is not None)
 
     @workflow.signal(name=POSTMORTEM_DRAFTED)
@@ -196,7 +198,9 @@ class IncidentWorkflow(IncidentComms):
 
     async def _phase_run(self, phase: Phase, run: Any, arg: Any) -> Any:
         self._set(phase=phase)
-        result = await workflow.execute_child_workflow(run, arg, id=f"{self._id}/{phase}")
+        result = await workflow.execute_child_workflow(
+            run, arg, id=f"{self._id}/{phase}",
+            priority=MITIGATION if phase == Phase.MITIGATE else CRITICAL_PATH)
         if phase == Phase.DETECT:
             self._opened = result
             self._title, self._service = result.title, result.service

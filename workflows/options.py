@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import NotRequired, TypedDict
 
-from temporalio.common import RetryPolicy
+from temporalio.common import Priority, RetryPolicy
 
 
 class ActivityOptions(TypedDict):
@@ -21,6 +21,14 @@ RETRY = RetryPolicy(
     backoff_coefficient=2.0,
     maximum_interval=timedelta(seconds=30),
 )
+
+# Under a burst of alerts, tasks wait in the server's queues: what restores service
+# goes first, telling people next, paperwork last (1 is first; 3 is Temporal's default).
+# Activities inherit their workflow's priority unless given one.
+MITIGATION = Priority(priority_key=1)
+CRITICAL_PATH = Priority(priority_key=2)
+MESSAGES = Priority(priority_key=3)
+PAPERWORK = Priority(priority_key=4)
 
 # Lookups that read config or files: quick, and quick to retry after a crash.
 LOOKUP = ActivityOptions(start_to_close_timeout=timedelta(seconds=10), retry_policy=RETRY)
