@@ -29,6 +29,7 @@ from temporalio.client import Client
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from remediator.logging import configure_logging  # noqa: E402
 from remediator.servers import RedisServer, TemporalDevServer, free_port  # noqa: E402
 from remediator.settings import Settings  # noqa: E402
 from remediator.temporal import connect  # noqa: E402
@@ -151,4 +152,5 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="concurrent incidents")
+    configure_logging("WARNING")  # the report alone on stdout, not one line per alert
     asyncio.run(main(parser.parse_args().n))
