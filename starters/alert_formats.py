@@ -141,3 +141,16 @@ def parse_generic(body: bytes, received_at: datetime) -> AlertBatch:
         status=AlertStatus(g.status), fingerprint=fingerprint, received_at=received_at,
     )
     return AlertBatch(group_key=f"{g.source}:{fingerprint}", alerts=[alert])
+
+
+def guess_format(body: bytes) -> str:
+    """Which webhook a payload is for, from its shape."""
+    try:
+        payload = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "generic"
+    if not isinstance(payload, dict):
+        return "generic"
+    if "groupKey" in payload:
+        return "grafana" if payload.get("version") == "1" else "alertmanager"
+    return "pagerduty" if "event" in payload else "generic"

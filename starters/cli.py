@@ -18,16 +18,16 @@ import yaml
 from pydantic import ValidationError
 
 from remediator.logging import configure_logging
-from remediator.runbooks import InvalidRunbook, load_runbook_file
 from remediator.settings import Settings
 from starters import pagerduty
+from starters.alert_formats import guess_format
 from starters.cli_common import JsonOpt, fail, run_with
+from starters.cli_runbook import runbook_app
 from starters.cli_steer import COMMANDS
 from starters.incidents import IncidentNotFound
 from workflows.comms_models import PostmortemEdit
 
 app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
-runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
 app.add_typer(runbook_app, name="runbook")
 
 
@@ -62,19 +62,6 @@ def serve() -> None:
     configure_logging()
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
                 log_level="warning")
-
-
-def guess_format(body: bytes) -> str:
-    """Which webhook a payload is for, from its shape."""
-    try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return "generic"
-    if not isinstance(payload, dict):
-        return "generic"
-    if "groupKey" in payload:
-        return "grafana" if payload.get("version") == "1" else "alertmanager"
-    return "pagerduty" if "event" in payload else "generic"
 
 
 AlertFormat = Literal["alertmanager", "grafana", "pagerduty", "generic"]
@@ -175,23 +162,6 @@ def _read_edit(path: Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise typer.BadParameter("the edit file must be a mapping")
     return data
-
-
-@runbook_app.command("validate")
-def runbook_validate(files: Annotated[list[Path], typer.Argument(exists=True)]) -> None:
-    """Validate runbook files; print every error with file, line and field."""
-    failed = False
-    for file in files:
-        try:
-            rb = load_runbook_file(file)
-        except InvalidRunbook as exc:
-            failed = True
-            for err in exc.errors:
-                typer.echo(str(err), err=True)
-            continue
-        typer.echo(f"{file}: ok ({rb.name}: {len(rb.steps)} step(s))")
-    if failed:
-        raise typer.Exit(1)
 
 
 @app.command()

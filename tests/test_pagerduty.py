@@ -19,8 +19,7 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.settings import Settings
-from starters.alert_formats import BadAlert
-from starters.cli import guess_format
+from starters.alert_formats import BadAlert, guess_format
 from starters.incidents import Incidents
 from starters.pagerduty import parse_pagerduty, signed
 from tests.conftest import ServerThread
