@@ -30,6 +30,7 @@ class Snapshot:
     resolution: str = ""
     root_cause: str = "under investigation"
     review_at: datetime | None = None
+    runbook_link: str | None = None
 
 
 def status_word(phase: Phase, status: IncidentStatus) -> str:
@@ -63,6 +64,7 @@ def initial_alert(s: Snapshot, next_update_seconds: float) -> str:
         f"Current status: {status_word(s.phase, s.status)}",
         f"Incident Commander: {s.commander}",
         f"Channel: {channel(s)}",
+        *([f"Runbook: {s.runbook_link}"] if s.runbook_link else []),
         "",
         f"Next update in {_minutes(next_update_seconds)}.",
     ])

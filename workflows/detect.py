@@ -13,6 +13,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.saga import failure_message
     from workflows.timeline import Recorder
 
+STALE_AFTER_DAYS = 180
+
 
 def dedupe(alerts: list[Alert]) -> list[Alert]:
     """Latest state per alert fingerprint, in order of first appearance."""
@@ -32,6 +34,13 @@ def environment_of(opened: DetectResult) -> str:
     """Where the incident happens, for approval policy: the alert's environment label."""
     labels = opened.primary.labels
     return labels.get("environment") or labels.get("env") or "production"
+
+
+def runbook_link(opened: DetectResult) -> str | None:
+    """The human runbook: the alert's ``runbook_url`` annotation (Prometheus's
+    convention), else the matched runbook's ``url``."""
+    linked = opened.primary.annotations.get("runbook_url")
+    return linked or (opened.runbook.url if opened.runbook else None)
 
 
 @workflow.defn
@@ -55,8 +64,10 @@ class DetectWorkflow:
         runbook = await self._find_runbook(primary)
         await rec.add(
             "runbook.matched" if runbook else "runbook.none",
-            f"runbook {runbook.name}" if runbook else "no runbook matches: handing to humans",
+            runbook.provenance() if runbook else "no runbook matches: handing to humans",
         )
+        if runbook is not None:
+            await self._note_staleness(runbook)
         policy = await workflow.execute_activity_method(
             RunbookActivities.incident_policy, **LOOKUP
         )
@@ -64,6 +75,15 @@ class DetectWorkflow:
             title=title, service=service, primary=primary, alerts=alerts,
             runbook=runbook, policy=policy,
         )
+
+    async def _note_staleness(self, runbook: Runbook) -> None:
+        """Seed 04: "test runbooks regularly; outdated runbooks cause confusion"."""
+        if runbook.last_verified is None:
+            return
+        age = (workflow.now().date() - runbook.last_verified).days
+        if age > STALE_AFTER_DAYS:
+            await self._rec.add("runbook.stale", f"{runbook.name} last verified {age} days ago "
+                                f"(over {STALE_AFTER_DAYS}): re-test it")
 
     async def _find_runbook(self, alert: Alert) -> Runbook | None:
         labels = {"alertname": alert.name, **alert.labels}

@@ -39,6 +39,7 @@ class IncidentComms:
     _opened_at: datetime
     _title: str
     _service: str
+    _runbook_link: str | None
 
     def _init_comms(self) -> None:
         self._roles: dict[Role, str] = {}
@@ -158,7 +159,8 @@ class IncidentComms:
             title=self._title, service=self._service, severity=self.severity, phase=self._phase,
             status=self._status, started_at=self._opened_at, now=workflow.now(),
             commander=self._roles.get(Role.INCIDENT_COMMANDER, "unassigned"), actions=actions,
-            current_state=f"phase {self._phase}, status {self._status}", review_at=review_at)
+            current_state=f"phase {self._phase}, status {self._status}", review_at=review_at,
+            runbook_link=self._runbook_link)
 
     def review_due(self) -> datetime:
         seconds = self._announcer.policy.review_due_seconds[self.severity]

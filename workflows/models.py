@@ -5,7 +5,7 @@ Nouns only: validation and small derived properties, no behaviour.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal, Self
 
@@ -237,6 +237,18 @@ class Runbook(Contract):
     # Shadow mode for a new runbook: every step is planned (dry-run), nothing changes,
     # and the incident goes to humans with the plans in its timeline.
     dry_run: bool = False
+    # Seed 04's runbook practices: "date-stamp and version runbooks", "link from alert
+    # to runbook". ``url`` is the human-readable runbook; an alert's ``runbook_url``
+    # annotation wins over it.
+    version: str | None = Field(default=None, max_length=64)
+    last_verified: date | None = None
+    url: str | None = Field(default=None, max_length=2048)
+
+    def provenance(self) -> str:
+        """"runbook NAME vX, last verified DATE", as far as known."""
+        parts = [f"runbook {self.name}"] + ([f"v{self.version}"] if self.version else [])
+        verified = f", last verified {self.last_verified}" if self.last_verified else ""
+        return " ".join(parts) + verified
 
     @model_validator(mode="after")
     def _fallback_follows_steps(self) -> Self:

@@ -57,8 +57,4 @@ def comms(settings: Settings, slack: WebhookReceiver, smtp: SmtpReceiver,
         "sticky_timeout_seconds": 1.0})
 
 
-def _with(settings: Settings, **overrides: Any) -> Settings:
-    merged = {**settings.comms_overrides, **overrides}
-    return settings.model_copy(update={"comms_overrides": merged})
-
 

@@ -53,10 +53,6 @@ def _mine(receiver: WebhookReceiver, incident_id: str, kind: str) -> list[Any]:
     return [p for p in receiver.of_kind(kind) if p.body["incident_id"] == incident_id]
 
 
-def _mine(receiver: WebhookReceiver, incident_id: str, kind: str) -> list[Any]:
-    return [p for p in receiver.of_kind(kind) if p.body["incident_id"] == incident_id]
-
-
 
 
 async def _async(value: bool) -> bool:
