@@ -34,9 +34,20 @@ from workflows.models import AlertBatch, AlertStatus, Runbook
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
 
 
+def warnings(runbook: Runbook) -> list[str]:
+    """Seed 04's runbook best practices a valid runbook still misses (not errors)."""
+    found = [f"step {s.id} ({s.action}) cannot be undone: say so in the runbook's page"
+             for s in [*runbook.steps, *runbook.fallback_steps]
+             if lookup(s.action).undo_activity is None]
+    if runbook.version is None or runbook.last_verified is None:
+        found.append("no version/last_verified: date-stamp and version runbooks")
+    return found
+
+
 @runbook_app.command("validate")
 def validate(files: Annotated[list[Path], typer.Argument(exists=True)]) -> None:
-    """Validate runbook files; print every error with file, line and field."""
+    """Validate runbook files; print every error with file, line and field (exit 1), and
+    warnings where a runbook misses a best practice (exit 0)."""
     failed = False
     for file in files:
         try:
@@ -47,6 +58,8 @@ def validate(files: Annotated[list[Path], typer.Argument(exists=True)]) -> None:
                 typer.echo(str(err), err=True)
             continue
         typer.echo(f"{file}: ok ({rb.name}: {len(rb.steps)} step(s))")
+        for warning in warnings(rb):
+            typer.echo(f"{file}: warning: {warning}", err=True)
     if failed:
         raise typer.Exit(1)
 

@@ -71,3 +71,18 @@ def test_no_match_missing_label_and_bad_payload_are_said(tmp_path: Path) -> None
     assert code == 2 and "not an Alertmanager v4 webhook" in out
     code, out = _match(tmp_path, pagerduty_payload("PXYZ", event_type="pagey.ping"))
     assert code == 1 and "no incident: event type 'pagey.ping' is not acted on" in out
+
+
+def test_validate_warns_of_missing_best_practices_without_failing(tmp_path: Path) -> None:
+    runbook = tmp_path / "flush.yaml"
+    runbook.write_text(
+        "name: flush\nmatch: {alertname: X}\nsteps:\n"
+        "  - {id: wipe, action: cache.flush, params: {pattern: 'x:*'}}\n"
+        "verify: {checks: [{source: redis_key, target: k}]}\n")
+    done = runner.invoke(app, ["runbook", "validate", str(runbook)])
+    assert done.exit_code == 0
+    assert f"{runbook}: warning: step wipe (cache.flush) cannot be undone" in done.output
+    assert "no version/last_verified" in done.output
+    packaged = runner.invoke(app, ["runbook", "validate",
+                                   str(PACKAGED / "checkout-feature-flag.yaml")])
+    assert packaged.exit_code == 0 and "warning" not in packaged.output
