@@ -20,7 +20,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.baseline import incident_began
     from workflows.comms_models import CommsPolicy, Role
-    from workflows.detect import DetectWorkflow, environment_of, runbook_link
+    from workflows.detect import DetectWorkflow, environment_of
     from workflows.incident_comms import IncidentComms
     from workflows.mitigate import MitigateWorkflow
     from workflows.models import (
@@ -73,7 +73,6 @@ class IncidentWorkflow(IncidentComms):
         self._postmortem: str | None = None
         self._opened_at: datetime = workflow.now()
         self._title, self._service = "", ""
-        self._runbook_link: str | None = None
         # What the starter set at start (phase detect, status open) is already indexed.
         self._search = search.SearchAttributes()
         self._init_comms()
@@ -205,7 +204,6 @@ class IncidentWorkflow(IncidentComms):
         if phase == Phase.DETECT:
             self._opened = result
             self._title, self._service = result.title, result.service
-            self._runbook_link = runbook_link(result)
             self._desk.policy = result.policy.approvals
             self._search.update(service=result.service)
         return result

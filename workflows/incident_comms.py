@@ -15,6 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import comms, escalation
     from workflows.announcer import Announcer
     from workflows.comms_models import Acknowledgement, Audience, CommsPolicy, Role, RoleAssignment
+    from workflows.detect import runbook_link
     from workflows.models import (
         IncidentStatus,
         Phase,
@@ -23,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         Verdict,
     )
+    from workflows.phase_models import DetectResult
     from workflows.severity import SECURITY_CIRCLE, TABLE
 
 
@@ -39,7 +41,7 @@ class IncidentComms:
     _opened_at: datetime
     _title: str
     _service: str
-    _runbook_link: str | None
+    _opened: DetectResult | None
 
     def _init_comms(self) -> None:
         self._roles: dict[Role, str] = {}
@@ -160,7 +162,7 @@ class IncidentComms:
             status=self._status, started_at=self._opened_at, now=workflow.now(),
             commander=self._roles.get(Role.INCIDENT_COMMANDER, "unassigned"), actions=actions,
             current_state=f"phase {self._phase}, status {self._status}", review_at=review_at,
-            runbook_link=self._runbook_link)
+            runbook_link=runbook_link(self._opened) if self._opened else None)
 
     def review_due(self) -> datetime:
         seconds = self._announcer.policy.review_due_seconds[self.severity]
