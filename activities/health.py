@@ -14,17 +14,18 @@ import redis.asyncio as aioredis
 from temporalio import activity
 
 from activities.errors import MitigationRefused
-from activities.kubernetes_api import KubeApi
+from activities.kubernetes_api import KubeApi, check_allowed
 from activities.kubernetes_rollout import current_replica_set, name_of, rollout_progress
 from workflows.models import Check, CheckResult
 
 
 class HealthActivities:
     def __init__(self, redis_client: aioredis.Redis, http: httpx.AsyncClient,
-                 kube: KubeApi | None = None) -> None:
+                 kube: KubeApi | None = None, kube_allowlist: list[str] | None = None) -> None:
         self._redis = redis_client
         self._http = http
         self._kube = kube
+        self._kube_allowlist = kube_allowlist or []
 
     async def _redis_key(self, target: str, check: Check) -> tuple[bool, str]:
         raw = await self._redis.get(target)
@@ -46,9 +47,10 @@ class HealthActivities:
         if self._kube is None:
             return False, f"{target}: no Kubernetes API configured"
         try:
+            check_allowed(namespace, name, self._kube_allowlist)
             deployment = await self._kube.deployment(namespace, name)
             current = current_replica_set(deployment, await self._kube.replica_sets(deployment))
-        except MitigationRefused as exc:  # not found, forbidden, not configured
+        except MitigationRefused as exc:  # not allowed, not found, forbidden, not configured
             return False, f"{target}: {exc}"
         # Naming the current ReplicaSet lets a ProgressDeadlineExceeded rollout read "failed".
         state, summary = rollout_progress(deployment, name_of(current) if current else None)

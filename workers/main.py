@@ -99,7 +99,7 @@ def activities_for(
                         settings.asg_max_capacity, crash)
     lambdas = LambdaActivities(aws.lambda_, settings.lambda_allowlist, crash)
     kube_api = KubeApi.from_config(settings.kubeconfig, settings.kube_context)
-    health = HealthActivities(redis_client, http, kube_api)
+    health = HealthActivities(redis_client, http, kube_api, settings.kube_allowlist)
     kube = kube_activities(settings, kube_api, redis_client, crash)
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})

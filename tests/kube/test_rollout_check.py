@@ -18,7 +18,7 @@ from activities.kubernetes_api import KubeApi, KubeNotConfigured
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
-from tests.kube.conftest import Kube
+from tests.kube.conftest import ALLOWLIST, Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, new_name
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
@@ -37,16 +37,19 @@ async def test_stuck_is_unhealthy_and_rolled_out_is_healthy(
     deps, name = Deployments(kube.admin, NS), new_name()
     env = ActivityEnvironment()
     async with httpx.AsyncClient() as http:
-        health = HealthActivities(state, http, worker_api)
+        health = HealthActivities(state, http, worker_api, ALLOWLIST)
         await deps.create(name, GOOD)
         good = await env.run(health.check_health, _check(name))
         await deps.deploy(name, BAD)
         stuck = await env.run(health.check_health, _check(name))
         missing = await env.run(health.check_health, _check("no-such-deployment"))
-        forbidden = await env.run(health.check_health, _check(name, "kube-system"))
+        refused = await env.run(health.check_health, _check(name, "kube-system"))
+        # sandbox is allow-listed but not bound by deploy/rbac.yaml: the API server says no.
+        forbidden = await env.run(health.check_health, _check(name, "sandbox"))
     assert good.healthy and good.observed == f"{NS}/{name}: rolled out: 2 of 2 replicas available"
     assert not stuck.healthy and "has timed out progressing" in stuck.observed, stuck.observed
     assert not missing.healthy and "404" in missing.observed
+    assert not refused.healthy and "not on the allow-list" in refused.observed
     assert not forbidden.healthy and "403" in forbidden.observed
 
 
@@ -56,7 +59,7 @@ async def test_without_kubernetes_the_check_fails_with_the_reason(state: aioredi
 
     async with httpx.AsyncClient() as http:
         for kube_api in (None, KubeApi(unconfigured)):  # type: ignore[arg-type]
-            health = HealthActivities(state, http, kube_api)
+            health = HealthActivities(state, http, kube_api, ["*"])
             result = await ActivityEnvironment().run(health.check_health, _check("api"))
             assert not result.healthy and "Kubernetes" in result.observed
 
