@@ -81,22 +81,20 @@ class VerifyWorkflow:
         await self._rec.add("verify.window_started", live=True, detail=f"monitoring {window:g}s until "
                             f"{self._end:%H:%M:%S} UTC, every {interval:g}s")
         rounds = self._rounds
-        # The window closes when its last timer fires; the closing round's check
-        # latency is not part of it.
-        closed_at = started
+        # Only workflow time at or past the end leaves the loop (a timer may fire a few ms
+        # early), so the reported end is never before the scheduled one.
         while True:
             remaining = (self._end - workflow.now()).total_seconds()
             if remaining <= 0 and rounds:
                 break
             if remaining > 0:
                 await self._pause(min(interval, remaining))
-            closed_at = workflow.now()
             rounds.append([await self._check(c, inp.baselines) for c in spec.checks])
             await self._note_change(rounds)
         self._closed = True
         passed, detail = judge(rounds)
         return Verdict(passed=passed, detail=detail, checks=[r for rd in rounds for r in rd],
-                       window_started_at=started, window_ended_at=closed_at)
+                       window_started_at=started, window_ended_at=workflow.now())
 
     async def _pause(self, seconds: float) -> None:
         """A durable timer that a human ending the window cuts short."""

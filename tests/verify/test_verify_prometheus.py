@@ -43,7 +43,7 @@ async def test_error_rate_back_to_baseline_passes_after_the_window(
     assert view.verdict is not None and view.verdict.passed
     assert view.verdict.window_started_at and view.verdict.window_ended_at
     window = (view.verdict.window_ended_at - view.verdict.window_started_at).total_seconds()
-    assert WINDOW <= window <= WINDOW + 2 * INTERVAL
+    assert WINDOW <= window <= WINDOW + 2 * INTERVAL + 1.0  # + the closing check's latency
     assert "notification.resolution" in kinds and kinds.index("verify.passed") < kinds.index(
         "notification.resolution")
     all_clear = await eventually(

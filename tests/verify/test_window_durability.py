@@ -41,8 +41,9 @@ def _assert_on_schedule(view: IncidentView, opened: TimelineEntry) -> None:
     assert verdict.window_started_at == opened.at
     assert verdict.window_ended_at is not None
     elapsed = (verdict.window_ended_at - opened.at).total_seconds()
-    # Cut short: < WINDOW. Restarted at the crash: ≥ 1.3 × WINDOW.
-    assert WINDOW <= elapsed <= WINDOW + INTERVAL, elapsed
+    # Cut short: < WINDOW. Restarted at the crash: ≥ 1.3 × WINDOW. (The end includes the
+    # closing round's check, hence more than one interval of slack on a loaded machine.)
+    assert WINDOW <= elapsed < WINDOW * 1.3, elapsed
     assert [e.kind for e in view.timeline].count("verify.window_started") == 1
 
 

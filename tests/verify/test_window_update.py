@@ -55,8 +55,9 @@ async def test_cli_extends_the_window_and_the_timeline_says_who(
     assert view.verdict is not None and view.verdict.passed
     assert view.verdict.window_ended_at is not None
     elapsed = (view.verdict.window_ended_at - opened.at).total_seconds()
-    # Extended once by 3 s: not cut short, not extended twice (that would be ≥ +6 s).
-    assert WINDOW + 3 <= elapsed <= WINDOW + 3 + settings.verify_interval_seconds + 1.0, elapsed
+    # Extended once by 3 s: not cut short, not extended twice (that would be ≥ +6 s). The
+    # end includes the closing round's check, so allow for its latency on a loaded machine.
+    assert WINDOW + 3 <= elapsed < WINDOW + 6, elapsed
     refused = await asyncio.to_thread(_cli, settings, incident.id, "--end-now", "--as", "alice")
     assert refused.returncode == 1 and "no verify window open" in refused.stderr
 
