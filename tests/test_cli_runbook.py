@@ -86,3 +86,11 @@ def test_validate_warns_of_missing_best_practices_without_failing(tmp_path: Path
     packaged = runner.invoke(app, ["runbook", "validate",
                                    str(PACKAGED / "checkout-feature-flag.yaml")])
     assert packaged.exit_code == 0 and "warning" not in packaged.output
+
+
+@pytest.mark.parametrize("example", sorted((Path(__file__).parents[1] / "remediator" /
+                                            "examples").glob("*.json")), ids=lambda p: p.stem)
+def test_every_shipped_example_alert_gets_the_checkout_runbook(example: Path) -> None:
+    done = runner.invoke(app, ["runbook", "match", str(example), "--dir", str(PACKAGED)])
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines()[0].startswith("runbook checkout-feature-flag")
