@@ -92,7 +92,9 @@ async def test_a_security_alert_opens_a_p0_incident_that_pages_security_and_lega
 
     async def assembled() -> IncidentView | None:
         view = await incidents.view(incident_id)
-        return view if any(e.kind == "team.assembled" for e in view.timeline) else None
+        # The triage child's timeline can arrive before the parent takes its severity.
+        assembled = any(e.kind == "team.assembled" for e in view.timeline)
+        return view if assembled and view.severity is not None else None
 
     view = await eventually(assembled, timeout=60, what="response team")
     assert view.severity == "P0"
