@@ -44,11 +44,15 @@ class CheckoutService:
             self._stop.wait(self._period)
 
 
-def send_sample_alert(base_url: str, token: str | None) -> str:
-    """Post the sample Alertmanager payload; return the incident id."""
-    headers = {"authorization": f"Bearer {token}"} if token else {}
-    body = json.loads(SAMPLE_ALERT.read_text())
-    resp = httpx.post(f"{base_url}/v1/alerts/alertmanager", json=body, headers=headers, timeout=30)
+def sample_alert() -> dict[str, Any]:
+    """The packaged Alertmanager payload about the checkout service."""
+    payload: dict[str, Any] = json.loads(SAMPLE_ALERT.read_text())
+    return payload
+
+
+def send_alert(base_url: str, payload: dict[str, Any]) -> str:
+    """Post an Alertmanager payload to the (loopback, token-less) dev webhook; the incident id."""
+    resp = httpx.post(f"{base_url}/v1/alerts/alertmanager", json=payload, timeout=30)
     resp.raise_for_status()
     incident_id: str = resp.json()["incidents"][0]["id"]
     return incident_id

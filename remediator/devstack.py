@@ -15,9 +15,7 @@ import time
 from pathlib import Path
 from types import FrameType
 
-import httpx
-
-from remediator.demo import CheckoutService, follow, send_sample_alert
+from remediator.demo import CheckoutService, follow, sample_alert, send_alert
 from remediator.demo_rollout import (
     BAD,
     GOOD,
@@ -184,7 +182,7 @@ class DevStack:
         service = CheckoutService(redis_url)
         service.start()
         try:
-            incident_id = send_sample_alert(base, None)
+            incident_id = send_alert(base, sample_alert())
             _say(f"demo alert sent: incident {incident_id} "
                  f"(watch it in the UI, or: remediator status {incident_id})")
             self._finish(base, incident_id)
@@ -205,9 +203,7 @@ class DevStack:
         rollout = BadRollout(kube.cluster.api_client())
         _say(f"staging a bad rollout: {NAMESPACE}/{NAME} {GOOD} → {BAD}")
         rollout.stage()
-        resp = httpx.post(f"{base}/v1/alerts/alertmanager", json=rollout_alert(), timeout=30)
-        resp.raise_for_status()
-        incident_id = resp.json()["incidents"][0]["id"]
+        incident_id = send_alert(base, rollout_alert())
         _say(f"rollout alert sent: incident {incident_id}")
         wait_for_approval(base, incident_id, timeout=120)
         approve = [sys.executable, "-m", "starters.cli", "approve", incident_id,

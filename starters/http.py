@@ -76,18 +76,19 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
                      check: Callable[[Request, bytes], None] | None = None) -> JSONResponse:
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "Content-Type must be application/json"}, 415)
-        dry_run = DRY_RUN_VALUES.get(request.query_params.get("dry_run", "false").lower())
-        if dry_run is None:
-            return JSONResponse({"error": "dry_run must be true or false"}, 400)
         try:
             body = await read_body(request, settings.max_body_bytes)
             if check is not None:
                 check(request, body)
-            batch = parse(body)
         except BodyTooLarge:
             return JSONResponse({"error": f"body larger than {settings.max_body_bytes} bytes"}, 413)
         except Unauthenticated as exc:
             return JSONResponse({"error": str(exc)}, 401)
+        dry_run = DRY_RUN_VALUES.get(request.query_params.get("dry_run", "false").lower())
+        if dry_run is None:
+            return JSONResponse({"error": "dry_run must be true or false"}, 400)
+        try:
+            batch = parse(body)
         except BadAlert as exc:
             log.info("alert.rejected", reason=str(exc))
             return JSONResponse({"error": str(exc)}, 400)

@@ -121,7 +121,7 @@ class IncidentWorkflow(IncidentComms):
 
     async def _shadow(self, opened: DetectResult) -> None:
         """Dry run: plan every step (no approval needed, nothing changes), then hand over."""
-        assert opened.runbook is not None and self._severity is not None
+        assert opened.runbook is not None
         self._dry_run = True
         self._record("mitigation.dry_run", "dry run: every step is planned, nothing is changed")
         planned = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, self._mitigate_input(
