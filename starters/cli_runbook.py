@@ -29,7 +29,8 @@ from starters.alert_formats import (
 from starters.cli_common import JsonOpt, fail
 from starters.pagerduty import parse_pagerduty
 from workflows.catalogue import CATALOGUE, Action, lookup
-from workflows.models import AlertBatch, AlertStatus, Runbook
+from workflows.detect import primary_alert, runbook_labels
+from workflows.models import AlertBatch, Runbook
 
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
 
@@ -142,8 +143,7 @@ def match(
         runbooks = load_runbooks(directory or Settings().runbook_dir)
     except (BadAlert, InvalidRunbook) as exc:
         fail(str(exc), 2)
-    firing = [a for a in batch.alerts if a.status == AlertStatus.FIRING] or batch.alerts
-    labels = {"alertname": firing[0].name, **firing[0].labels}
+    labels = runbook_labels(primary_alert(batch.alerts))
     found = match_runbook(runbooks, labels)
     if found is None:
         fail(f"no runbook matches {labels}: the incident would go to humans")

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starters.alert_formats import BadAlert, explain, parse_json
 from workflows.models import Alert, AlertBatch, AlertStatus
 
-FIRING_EVENTS = {"incident.triggered": AlertStatus.FIRING, "incident.reopened": AlertStatus.FIRING,
+EVENT_STATUS = {"incident.triggered": AlertStatus.FIRING, "incident.reopened": AlertStatus.FIRING,
                  "incident.resolved": AlertStatus.RESOLVED}
 _PRIORITY = {"P1": "P0", "P2": "P1", "P3": "P2", "P4": "P3", "P5": "P3"}
 _URGENCY = {"high": "P1", "low": "P3"}
@@ -93,7 +93,7 @@ def parse_pagerduty(body: bytes, received_at: datetime) -> AlertBatch | str:
         hook = Webhook.model_validate(parse_json(body))
     except ValidationError as exc:
         raise BadAlert(f"not a PagerDuty V3 webhook: {explain(exc)}") from None
-    status = FIRING_EVENTS.get(hook.event.event_type)
+    status = EVENT_STATUS.get(hook.event.event_type)
     if status is None:
         return f"event type {hook.event.event_type!r} is not acted on"
     try:

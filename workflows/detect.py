@@ -36,6 +36,17 @@ def environment_of(opened: DetectResult) -> str:
     return labels.get("environment") or labels.get("env") or "production"
 
 
+def primary_alert(alerts: list[Alert]) -> Alert:
+    """The alert the incident is named after and its runbook matched by: the first firing."""
+    firing = [a for a in alerts if a.status == AlertStatus.FIRING] or alerts
+    return firing[0]
+
+
+def runbook_labels(alert: Alert) -> dict[str, str]:
+    """What a runbook's ``match`` and ``${labels.X}`` see: the labels, and the alert name."""
+    return {"alertname": alert.name, **alert.labels}
+
+
 def runbook_link(opened: DetectResult) -> str | None:
     """The human runbook: the alert's ``runbook_url`` annotation (Prometheus's
     convention), else the matched runbook's ``url``."""
@@ -57,8 +68,7 @@ class DetectWorkflow:
     async def _phase(self, inp: DetectInput) -> DetectResult:
         rec = self._rec
         alerts = dedupe(inp.alerts)
-        firing = [a for a in alerts if a.status == AlertStatus.FIRING] or alerts
-        primary = firing[0]
+        primary = primary_alert(alerts)
         title, service = describe(primary)
         await rec.add("incident.opened", f"{title} ({len(alerts)} distinct alert(s))")
         runbook = await self._find_runbook(primary)
@@ -86,7 +96,7 @@ class DetectWorkflow:
                                 f"(over {STALE_AFTER_DAYS}): re-test it")
 
     async def _find_runbook(self, alert: Alert) -> Runbook | None:
-        labels = {"alertname": alert.name, **alert.labels}
+        labels = runbook_labels(alert)
         try:
             return await workflow.execute_activity_method(
                 RunbookActivities.find_runbook, RunbookQuery(labels=labels), **LOOKUP
