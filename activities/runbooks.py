@@ -20,6 +20,8 @@ from workflows.phase_models import IncidentPolicy
 
 class RunbookQuery(Contract):
     labels: dict[str, str]
+    # A declared incident names its runbook instead of matching one.
+    name: str | None = None
 
 
 class RunbookActivities:
@@ -34,7 +36,9 @@ class RunbookActivities:
         Files are re-read on every call, so an edited runbook applies to the next incident.
         """
         try:
-            runbook = match_runbook(load_runbooks(self._directory), query.labels)
+            runbooks = load_runbooks(self._directory)
+            runbook = (match_runbook(runbooks, query.labels) if query.name is None
+                       else next((r for r in runbooks if r.name == query.name), None))
         except InvalidRunbook as exc:
             raise ApplicationError(f"invalid runbook: {exc}", non_retryable=True) from None
         if runbook is None:

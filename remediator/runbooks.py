@@ -128,7 +128,8 @@ def load_runbook_file(path: Path) -> Runbook:
 def load_runbooks(directory: Path) -> list[Runbook]:
     """All runbooks in a directory (``*.yaml``/``*.yml``), each fully validated."""
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
-    return [load_runbook_file(f) for f in files]
+    # correlation.yaml (remediator.correlation) lives beside the runbooks; it is not one.
+    return [load_runbook_file(f) for f in files if f.name != "correlation.yaml"]
 
 
 class _StandIn(dict[str, str]):

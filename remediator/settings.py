@@ -75,6 +75,11 @@ class Settings(BaseSettings):
         "redis://127.0.0.1:6379/0", validation_alias=AliasChoices("REDIS_URL", "redis_url")
     )
     http_addr: str = "127.0.0.1:8080"
+    # Alert groups: how long a group with nothing open remembers its occurrences (links
+    # a recurrence to the previous incident), and how often counted duplicates are
+    # passed on to their incident.
+    group_memory_seconds: float = Field(7 * 86_400.0, ge=0)
+    duplicate_flush_seconds: float = Field(2.0, gt=0)
     # Prometheus HTTP API for verification metrics (env PROMETHEUS_URL).
     prometheus_url: str = Field(
         "http://127.0.0.1:9090", validation_alias=AliasChoices("PROMETHEUS_URL", "prometheus_url")

@@ -21,7 +21,7 @@ def run_with(action: Callable[[Incidents], Awaitable[T]]) -> T:
     settings = Settings()
 
     async def go() -> T:
-        return await action(Incidents(await connect(settings), settings.task_queue))
+        return await action(Incidents.from_settings(await connect(settings), settings))
 
     return asyncio.run(go())
 

@@ -61,7 +61,7 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.incidents = incidents or Incidents(await connect(settings), settings.task_queue)
+        app.state.incidents = incidents or Incidents.from_settings(await connect(settings), settings)
         yield
 
     app = FastAPI(title="remediator", lifespan=lifespan)

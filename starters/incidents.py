@@ -8,31 +8,34 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import (
     Client,
+    WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
 )
-from temporalio.common import (
-    SearchAttributePair,
-    TypedSearchAttributes,
-    WorkflowIDConflictPolicy,
-    WorkflowIDReusePolicy,
-)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.incident_numbers import allocate_incident_id
+from remediator.correlation import CorrelationRules, load_rules
+from remediator.settings import Settings
 from starters.alert_formats import incident_id_for
+from starters.routes import route_of
 from workflows import search
+from workflows.alert_group import AlertGroupWorkflow
+from workflows.alert_group_models import GroupInput, IngestRequest
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest, PendingApproval
 from workflows.comms_models import Acknowledgement, PostmortemEdit, RoleAssignment
 from workflows.incident import IncidentWorkflow
-from workflows.models import AlertBatch, AlertStatus, IncidentStatus, Phase
+from workflows.models import AlertBatch, IncidentStatus
+from workflows.numbers import is_incident_id
 from workflows.options import CRITICAL_PATH
-from workflows.phase_models import IncidentInput, IncidentView
+from workflows.phase_models import Declaration, IncidentInput, IncidentView
 from workflows.postmortem import PostmortemWorkflow
 from workflows.verify_models import Resolution
 
@@ -65,48 +68,66 @@ class DecisionRefused(ValueError):
 
 
 class Incidents:
-    def __init__(self, client: Client, task_queue: str) -> None:
+    def __init__(self, client: Client, task_queue: str, rules: CorrelationRules | None = None,
+                 group_options: dict[str, float] | None = None) -> None:
         self._client = client
         self._task_queue = task_queue
+        self._rules = rules
+        self._group_options = group_options or {}
+
+    @classmethod
+    def from_settings(cls, client: Client, settings: Settings) -> Incidents:
+        """With the correlation rules beside the runbooks (an invalid file raises)."""
+        return cls(client, settings.task_queue, load_rules(settings.runbook_dir), {
+            "memory_seconds": settings.group_memory_seconds,
+            "flush_seconds": settings.duplicate_flush_seconds})
 
     async def open_or_join(self, batch: AlertBatch, dry_run: bool = False) -> Opened:
-        """Signal-with-start: the first alert of a group opens the incident, later ones join.
+        """The group's open incident takes the alerts; a group with none opens a numbered
+        one (a batch of only resolved alerts never does). ``dry_run`` applies to an
+        incident this batch opens (one already open keeps its mode)."""
+        legacy = await self._deliver_to_legacy(batch)
+        if legacy is not None:
+            return legacy
+        route = route_of(batch, self._rules)
+        start = WithStartWorkflowOperation(
+            AlertGroupWorkflow.run,
+            GroupInput(route=route.key, **self._group_options, **route.options),
+            id=route.workflow_id, task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=CRITICAL_PATH)
+        answer = await self._client.execute_update_with_start_workflow(
+            AlertGroupWorkflow.ingest, IngestRequest(batch=batch, dry_run=dry_run),
+            start_workflow_operation=start)
+        return Opened(answer.incident_id or "", answer.created, answer.note)
 
-        A batch with only resolved alerts never opens an incident: it is delivered
-        to an open one or dropped with a note. ``dry_run`` applies to an incident this
-        batch opens (one already open keeps its mode).
-        """
-        incident_id = incident_id_for(batch.alerts[0].source, batch.group_key)
-        if all(a.status == AlertStatus.RESOLVED for a in batch.alerts):
-            return await self._deliver_resolved(incident_id, batch)
-        handle = await self._client.start_workflow(
-            IncidentWorkflow.run, IncidentInput(incident_id=incident_id, dry_run=dry_run),
-            id=incident_id, task_queue=self._task_queue,
-            start_signal="alerts", start_signal_args=[batch],
-            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
-            search_attributes=search_attributes_at_open(),
-            priority=CRITICAL_PATH,
-        )
-        response = getattr(handle, "_start_workflow_response", None)
-        return Opened(incident_id, bool(getattr(response, "started", False)))
-
-    async def _deliver_resolved(self, incident_id: str, batch: AlertBatch) -> Opened:
-        handle = self._client.get_workflow_handle(incident_id)
+    async def _deliver_to_legacy(self, batch: AlertBatch) -> Opened | None:
+        """A group whose incident was opened before numbering (id derived from the group)
+        keeps it until it closes."""
+        legacy_id = incident_id_for(batch.alerts[0].source, batch.group_key)
         try:
-            await handle.signal(IncidentWorkflow.alerts, batch)
+            await self._client.get_workflow_handle(legacy_id).signal(IncidentWorkflow.alerts, batch)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:
                 raise
-            return Opened(incident_id, False, "resolved alert for no open incident: ignored")
-        return Opened(incident_id, False)
+            return None
+        return Opened(legacy_id, False)
+
+    async def declare(self, declaration: Declaration) -> Opened:
+        """A human opens an incident: a new number, no alert group."""
+        incident_id = await allocate_incident_id(self._client, datetime.now(UTC).year)
+        await self._client.start_workflow(
+            IncidentWorkflow.run, IncidentInput(incident_id=incident_id, declared=declaration),
+            id=incident_id, task_queue=self._task_queue,
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=search.at_open(), priority=CRITICAL_PATH)
+        return Opened(incident_id, True)
 
     def handle(self, incident_id: str) -> WorkflowHandle[IncidentWorkflow, IncidentView]:
         return self._client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
 
     async def view(self, incident_id: str) -> IncidentView:
         """The incident's state from its ``status`` query; IncidentNotFound if none."""
-        if not incident_id.startswith("inc-"):
+        if not is_incident_id(incident_id):
             raise IncidentNotFound(incident_id)
         try:
             return await self.handle(incident_id).query(
@@ -197,13 +218,6 @@ class Incidents:
                 started=wf.start_time.isoformat(),
             ))
         return out
-
-
-def search_attributes_at_open() -> TypedSearchAttributes:
-    return TypedSearchAttributes([
-        SearchAttributePair(search.PHASE, Phase.DETECT.value),
-        SearchAttributePair(search.STATUS, IncidentStatus.OPEN.value),
-    ])
 
 
 def _status_of(status: WorkflowExecutionStatus | None) -> str:

@@ -23,6 +23,7 @@ from activities.boto import AwsClients
 from activities.feature_flags import FlagActivities, FlagStore, RedisFlagStore
 from activities.flag_stores import SsmFlagStore
 from activities.health import HealthActivities
+from activities.incident_numbers import NumberActivities
 from activities.kubernetes import RolloutActivities
 from activities.kubernetes_api import KubeApi
 from activities.kubernetes_scale import ScaleActivities
@@ -37,11 +38,13 @@ from remediator.settings import Settings
 from remediator.temporal import connect
 from workers.log_context import LogContextInterceptor
 from workers.search_attributes import ensure_search_attributes
+from workflows.alert_group import AlertGroupWorkflow
 from workflows.approval_models import ApprovalPolicy
 from workflows.detect import DetectWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.mitigate import MitigateWorkflow
 from workflows.models import Severity
+from workflows.numbers import NUMBERS_TASK_QUEUE, IncidentNumbersWorkflow
 from workflows.phase_models import IncidentPolicy, Timings
 from workflows.postmortem import PostmortemWorkflow
 from workflows.triage import TriageWorkflow
@@ -54,8 +57,8 @@ PASSTHROUGH = ("activities", "remediator", "httpx", "redis", "structlog", "yaml"
                "boto3", "botocore", "opentelemetry", "fastapi", "starlette")
 
 WORKFLOWS = [
-    IncidentWorkflow, DetectWorkflow, TriageWorkflow, MitigateWorkflow, VerifyWorkflow,
-    PostmortemWorkflow,
+    AlertGroupWorkflow, IncidentWorkflow, DetectWorkflow, TriageWorkflow, MitigateWorkflow,
+    VerifyWorkflow, PostmortemWorkflow,
 ]
 
 
@@ -84,9 +87,10 @@ def policy_from(settings: Settings) -> IncidentPolicy:
 
 
 def activities_for(
-    settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient
+    settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client
 ) -> list[object]:
     crash = CrashPoints(settings.crash_at)
+    numbers = NumberActivities(client)
     aws = AwsClients.from_environment(settings.aws_region)
     flag_stores: dict[str, FlagStore] = {"redis": RedisFlagStore(redis_client),
                    "ssm": SsmFlagStore(aws.ssm, settings.ssm_flag_prefix)}
@@ -112,6 +116,7 @@ def activities_for(
         runbooks.find_runbook, runbooks.incident_policy, store.store_postmortem,
         cache.flush_cache, asg.set_asg_capacity, asg.restore_asg_capacity,
         lambdas.rollback_lambda_alias, lambdas.restore_lambda_alias, *kube,
+        numbers.allocate_incident_number,
     ]
 
 
@@ -140,20 +145,23 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A started worker with its clients; everything is closed on exit."""
     redis_client = aioredis.Redis.from_url(settings.redis_url)
+    sticky = timedelta(seconds=settings.sticky_timeout_seconds)
     async with httpx.AsyncClient() as http:
         worker = Worker(
             client,
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
-            activities=activities_for(settings, redis_client, http),  # type: ignore[arg-type]
+            activities=activities_for(settings, redis_client, http, client),  # type: ignore[arg-type]
             interceptors=[LogContextInterceptor()],
-            sticky_queue_schedule_to_start_timeout=timedelta(
-                seconds=settings.sticky_timeout_seconds
-            ),
+            sticky_queue_schedule_to_start_timeout=sticky,
         )
+        # Every worker also serves the namespace's incident counters (their own queue).
+        numbers = Worker(client, task_queue=NUMBERS_TASK_QUEUE,
+                         workflows=[IncidentNumbersWorkflow], workflow_runner=workflow_runner(),
+                         sticky_queue_schedule_to_start_timeout=sticky)
         try:
-            async with worker:
+            async with worker, numbers:
                 yield worker
         finally:
             await redis_client.aclose()

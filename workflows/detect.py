@@ -71,7 +71,8 @@ class DetectWorkflow:
         primary = primary_alert(alerts)
         title, service = describe(primary)
         await rec.add("incident.opened", f"{title} ({len(alerts)} distinct alert(s))")
-        runbook = await self._find_runbook(primary)
+        runbook = None if inp.declared and inp.runbook_name is None else (
+            await self._find_runbook(primary, inp.runbook_name))
         await rec.add(
             "runbook.matched" if runbook else "runbook.none",
             runbook.provenance() if runbook else "no runbook matches: handing to humans",
@@ -95,11 +96,11 @@ class DetectWorkflow:
             await self._rec.add("runbook.stale", f"{runbook.name} last verified {age} days ago "
                                 f"(over {STALE_AFTER_DAYS}): re-test it")
 
-    async def _find_runbook(self, alert: Alert) -> Runbook | None:
+    async def _find_runbook(self, alert: Alert, name: str | None) -> Runbook | None:
         labels = runbook_labels(alert)
         try:
             return await workflow.execute_activity_method(
-                RunbookActivities.find_runbook, RunbookQuery(labels=labels), **LOOKUP
+                RunbookActivities.find_runbook, RunbookQuery(labels=labels, name=name), **LOOKUP
             )
         except ActivityError as err:
             await self._rec.add("runbook.error", failure_message(err))

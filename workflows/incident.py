@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.exceptions import FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from workflows import search
+    from workflows.alert_group_models import DUPLICATES, INCIDENT_CLOSED, IncidentClosed
     from workflows.approval import APPROVAL_REQUESTED, SEVERITY_RAISED
     from workflows.approval_desk import ApprovalDesk
     from workflows.approval_models import (
@@ -35,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         TimelineEntry,
         Verdict,
     )
+    from workflows.occurrence import declared_alert, recurrence_note
     from workflows.options import CRITICAL_PATH, MITIGATION, PAPERWORK
     from workflows.phase_models import (
         DetectInput,
@@ -79,12 +83,25 @@ class IncidentWorkflow(IncidentComms):
         self._desk = ApprovalDesk(self._id, self._record)
         self._resolution: Resolution | None = None
         self._dry_run = False
+        self._duplicates = 0
+        self._recurrence = inp.recurrence
+        self._declared = inp.declared
+        if inp.declared is not None:
+            self._record("incident.declared", f"by {inp.declared.by}: {inp.declared.title}")
+            self.alerts(AlertBatch(group_key=self._id, alerts=[
+                declared_alert(self._id, inp.declared, workflow.now())]))
+        elif inp.alerts:
+            self.alerts(AlertBatch(group_key=inp.group_key or self._id, alerts=inp.alerts))
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
         await workflow.wait_condition(lambda: bool(self._all_alerts))
-        opened = await self._phase_run(Phase.DETECT, DetectWorkflow.run,
-                                       DetectInput(incident_id=self._id, alerts=self._all_alerts))
+        if inp.recurrence is not None:
+            self._record("incident.recurrence", recurrence_note(inp.recurrence, workflow.now()))
+        declared = inp.declared
+        opened = await self._phase_run(Phase.DETECT, DetectWorkflow.run, DetectInput(
+            incident_id=self._id, alerts=self._all_alerts, declared=declared is not None,
+            runbook_name=declared.runbook if declared else None))
         triaged = await self._phase_run(Phase.TRIAGE, TriageWorkflow.run, TriageInput(
             incident_id=self._id, title=opened.title, alerts=opened.alerts, runbook=opened.runbook))
         self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
@@ -97,6 +114,7 @@ class IncidentWorkflow(IncidentComms):
             await self._shadow(opened)
         else:
             await self._mitigate_and_verify(opened)
+        await self._tell_group_closed(inp.group)
         review_at = self.review_due()
         self._close_comms(review_at)
         await self._write_postmortem(review_at, opened.policy.comms)
@@ -185,6 +203,20 @@ class IncidentWorkflow(IncidentComms):
         by_human = self._resolution
         self._record("incident.resolved", f"declared by {by_human.by}: {by_human.reason}"
                      if by_human else "all alerts of the group resolved")
+
+    async def _tell_group_closed(self, group: str | None) -> None:
+        """The alert group that opened this incident: the next alert opens a new one."""
+        if group is None:  # declared, or opened before alert groups existed
+            return
+        # A group that has ended routes nothing to this incident anymore: nothing to tell.
+        with contextlib.suppress(FailureError):
+            await workflow.get_external_workflow_handle(group).signal(
+                INCIDENT_CLOSED, IncidentClosed(id=self._id, resolved_at=workflow.now()))
+
+    @workflow.signal(name=DUPLICATES)
+    def duplicates(self, count: int) -> None:
+        """Repeats that changed nothing, counted at the edge and passed on in batches."""
+        self._duplicates += max(count, 0)
 
     @workflow.signal
     def resolve(self, resolution: Resolution) -> None:
@@ -297,4 +329,6 @@ class IncidentWorkflow(IncidentComms):
             alerts=len(self._alerts), timeline=self._timeline, steps=self._steps,
             verdict=self._verdict, postmortem=self._postmortem,
             roles={str(role): user for role, user in self._roles.items()},
-            acknowledged_by=self._acked_by, dry_run=self._dry_run)
+            acknowledged_by=self._acked_by, dry_run=self._dry_run, duplicates=self._duplicates,
+            previous=self._recurrence.previous_id if self._recurrence else None,
+            declared_by=self._declared.by if self._declared else None)

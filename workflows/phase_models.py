@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from workflows.alert_group_models import Recurrence
 from workflows.approval_models import ApprovalPolicy
 from workflows.comms_models import ActionItem, CommsPolicy
 from workflows.models import (
@@ -22,6 +24,8 @@ from workflows.models import (
     VerifySpec,
 )
 from workflows.verify_models import Baseline
+
+LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
 
 class Timings(Contract):
@@ -44,9 +48,38 @@ class Timings(Contract):
         return self.verify_window_p2_p3_seconds
 
 
+class Declaration(Contract):
+    """A human opened the incident, with no alert (seed 05's user and team reports,
+    seed 02's ``/incident-declare``)."""
+
+    title: str = Field(min_length=1, max_length=256)
+    service: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:/-]*$")
+    severity: Severity
+    runbook: str | None = Field(default=None, min_length=1, max_length=128)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
+    by: str = Field(min_length=1, max_length=128)
+
+    @field_validator("labels")
+    @classmethod
+    def _bounded(cls, labels: dict[str, str]) -> dict[str, str]:
+        for key, value in labels.items():
+            if not LABEL_NAME.match(key) or len(value) > 1024:
+                raise ValueError(f"label {key[:40]!r}: names are [A-Za-z_][A-Za-z0-9_]* "
+                                 "(at most 128), values at most 1024 characters")
+        return labels
+
+
 class IncidentInput(Contract):
     incident_id: str
     dry_run: bool = False
+    # The alerts that opened it (incidents opened by an alert group); older incidents
+    # got their first batch with the start signal instead.
+    alerts: list[Alert] = Field(default_factory=list)
+    group_key: str = ""
+    # The AlertGroupWorkflow that opened it, told when the incident closes.
+    group: str | None = None
+    recurrence: Recurrence | None = None
+    declared: Declaration | None = None
 
 
 class IncidentPolicy(Contract):
@@ -61,6 +94,9 @@ class IncidentPolicy(Contract):
 class DetectInput(Contract):
     incident_id: str
     alerts: list[Alert]
+    # Declared incidents: the runbook is named by the human (None: no runbook at all).
+    declared: bool = False
+    runbook_name: str | None = None
 
 
 class DetectResult(Contract):
@@ -173,4 +209,8 @@ class IncidentView(Contract):
     roles: dict[str, str] = Field(default_factory=dict)
     acknowledged_by: str | None = None
     dry_run: bool = False
+    # Repeats that changed nothing (same alert, same status), counted, not recorded.
+    duplicates: int = 0
+    previous: str | None = None
+    declared_by: str | None = None
 

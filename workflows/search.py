@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
 PHASE = SearchAttributeKey.for_keyword("RemediatorPhase")
 SEVERITY = SearchAttributeKey.for_keyword("RemediatorSeverity")
@@ -32,3 +32,9 @@ class SearchAttributes:
             self._current.update(changed)
             workflow.upsert_search_attributes(
                 [self._KEYS[name].value_set(value) for name, value in changed.items()])
+
+
+def at_open() -> TypedSearchAttributes:
+    """What a new incident is indexed under before its workflow runs."""
+    return TypedSearchAttributes([SearchAttributePair(PHASE, "detect"),
+                                  SearchAttributePair(STATUS, "open")])

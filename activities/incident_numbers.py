@@ -1,0 +1,35 @@
+"""Allocating an incident number: an Update to the year's counter workflow."""
+
+from __future__ import annotations
+
+from temporalio import activity
+from temporalio.client import Client, WithStartWorkflowOperation
+from temporalio.common import WorkflowIDConflictPolicy
+
+from workflows.numbers import (
+    NUMBERS_TASK_QUEUE,
+    CounterState,
+    IncidentNumbersWorkflow,
+    counter_id,
+)
+
+
+async def allocate_incident_id(client: Client, year: int) -> str:
+    """``INC-<year>-<n>``, unique in the namespace; starts the year's counter if needed."""
+    start = WithStartWorkflowOperation(
+        IncidentNumbersWorkflow.run, CounterState(year=year), id=counter_id(year),
+        task_queue=NUMBERS_TASK_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
+    incident_id: str = await client.execute_update_with_start_workflow(
+        IncidentNumbersWorkflow.allocate, start_workflow_operation=start)
+    return incident_id
+
+
+class NumberActivities:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    @activity.defn
+    async def allocate_incident_number(self, year: int) -> str:
+        """The next incident id of ``year``. A retry after a crash may skip a number
+        (a gap), never repeat one."""
+        return await allocate_incident_id(self._client, year)

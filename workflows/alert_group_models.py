@@ -1,0 +1,72 @@
+"""Contracts of the alert group (``AlertGroupWorkflow``) and what it tells an incident."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from workflows.models import AlertBatch, AlertStatus, Contract
+
+# Signals between an alert group and the incidents it opened.
+INCIDENT_CLOSED = "incident_closed"
+DUPLICATES = "duplicates"
+
+DAY_SECONDS = 86_400.0
+
+
+class Recurrence(Contract):
+    """The group fired again after an earlier occurrence had closed."""
+
+    previous_id: str
+    previous_resolved_at: datetime
+    occurrences_24h: int = Field(ge=2)
+
+
+class OpenIncident(Contract):
+    id: str
+    opened_at: datetime
+    # fingerprint → the status last forwarded: what makes the next alert a duplicate.
+    alerts: dict[str, AlertStatus] = Field(default_factory=dict)
+
+
+class Occurrence(Contract):
+    id: str
+    opened_at: datetime
+    resolved_at: datetime
+
+
+class GroupState(Contract):
+    """Everything an alert group remembers; carried across continue-as-new."""
+
+    open: list[OpenIncident] = Field(default_factory=list)
+    closed: list[Occurrence] = Field(default_factory=list)
+    duplicates: dict[str, int] = Field(default_factory=dict)
+
+
+class GroupInput(Contract):
+    route: str
+    # Correlation: a new alert joins an open incident only if it opened this recently
+    # (None: any open incident of the group, today's grouping).
+    window_seconds: float | None = Field(default=None, gt=0)
+    # How long a group with nothing open remembers its occurrences (recurrence links).
+    memory_seconds: float = Field(default=7 * DAY_SECONDS, ge=0)
+    # Duplicates are passed on to the incident in batches, at most this often.
+    flush_seconds: float = Field(default=2.0, gt=0)
+    state: GroupState = Field(default_factory=GroupState)
+
+
+class IngestRequest(Contract):
+    batch: AlertBatch
+    dry_run: bool = False
+
+
+class IngestAnswer(Contract):
+    incident_id: str | None
+    created: bool
+    note: str | None = None
+
+
+class IncidentClosed(Contract):
+    id: str
+    resolved_at: datetime
