@@ -6,6 +6,7 @@ from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
+from remediator.chaos import CrashPoints
 from workflows.numbers import (
     NUMBERS_TASK_QUEUE,
     CounterState,
@@ -25,11 +26,14 @@ async def allocate_incident_id(client: Client, year: int) -> str:
 
 
 class NumberActivities:
-    def __init__(self, client: Client) -> None:
+    def __init__(self, client: Client, crash: CrashPoints | None = None) -> None:
         self._client = client
+        self._crash = crash or CrashPoints(None)
 
     @activity.defn
     async def allocate_incident_number(self, year: int) -> str:
         """The next incident id of ``year``. A retry after a crash may skip a number
         (a gap), never repeat one."""
-        return await allocate_incident_id(self._client, year)
+        incident_id = await allocate_incident_id(self._client, year)
+        self._crash.reach("incident_number.allocated")
+        return incident_id

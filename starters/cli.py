@@ -22,6 +22,7 @@ from remediator.settings import Settings
 from starters import pagerduty
 from starters.alert_formats import guess_format
 from starters.cli_common import JsonOpt, fail, run_with
+from starters.cli_declare import declare
 from starters.cli_runbook import runbook_app
 from starters.cli_steer import COMMANDS
 from starters.incidents import IncidentNotFound
@@ -177,6 +178,7 @@ def dev(
     sys.exit(DevStack(state_dir, demo=demo, once=once).run())
 
 
+app.command()(declare)
 for command in COMMANDS:  # after this module's own, for the order of --help
     app.command()(command)
 

@@ -16,7 +16,14 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters import pagerduty
-from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic, parse_grafana
+from starters.alert_formats import (
+    BadAlert,
+    parse_alertmanager,
+    parse_generic,
+    parse_grafana,
+    parse_json,
+)
+from starters.declarations import BadDeclaration, declaration_from
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from starters.webhook_auth import Unauthenticated, WebhookAuth
 from workflows.approval_models import ApprovalRequest
@@ -133,10 +140,32 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
             return JSONResponse({"error": f"no incident {incident_id}"}, 404)
         return JSONResponse(view.model_dump(mode="json"))
 
+    def api_user(request: Request) -> str | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return settings.user_for_token(token) if scheme.lower() == "bearer" else None
+
+    @app.post("/v1/incidents", status_code=201)
+    async def declare(request: Request) -> JSONResponse:
+        """Open an incident with no alert; the declarer is the token's user."""
+        user = api_user(request)
+        if user is None:
+            return JSONResponse({"error": "declaring needs a valid API bearer token"}, 401)
+        try:
+            fields = parse_json(await read_body(request, 16_384))
+            if not isinstance(fields, dict):
+                raise BadDeclaration("the body is a JSON object")
+            declaration = declaration_from(fields, user, settings.runbook_dir)
+        except BodyTooLarge:
+            return JSONResponse({"error": "body larger than 16384 bytes"}, 413)
+        except (BadAlert, BadDeclaration) as exc:
+            return JSONResponse({"error": f"bad declaration: {exc}"}, 400)
+        opened = await request.app.state.incidents.declare(declaration)
+        log.info("incident.declared", incident_id=opened.id, by=user)
+        return JSONResponse({"id": opened.id, "created": True}, 201)
+
     @app.post("/v1/incidents/{incident_id}/approvals")
     async def approvals(incident_id: str, request: Request) -> JSONResponse:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        user = settings.user_for_token(token) if scheme.lower() == "bearer" else None
+        user = api_user(request)
         if user is None:
             return JSONResponse({"error": "approvals need a valid API bearer token"}, 401)
         try:

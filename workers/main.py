@@ -90,7 +90,7 @@ def activities_for(
     settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client
 ) -> list[object]:
     crash = CrashPoints(settings.crash_at)
-    numbers = NumberActivities(client)
+    numbers = NumberActivities(client, crash)
     aws = AwsClients.from_environment(settings.aws_region)
     flag_stores: dict[str, FlagStore] = {"redis": RedisFlagStore(redis_client),
                    "ssm": SsmFlagStore(aws.ssm, settings.ssm_flag_prefix)}

@@ -1,0 +1,55 @@
+"""A human's declaration (CLI ``declare``, ``POST /v1/incidents``) checked before anything
+starts: the fields, and that a named runbook exists and fills in from the labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from remediator.runbooks import InvalidRunbook, MissingLabel, load_runbooks, render_runbook
+from starters.alert_formats import explain
+from workflows.detect import runbook_labels
+from workflows.occurrence import declared_alert
+from workflows.phase_models import Declaration
+
+# The fields a request names; the declarer is who authenticated, never the body.
+BODY_FIELDS = ("title", "service", "severity", "runbook", "labels")
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the check renders labels only
+
+
+class BadDeclaration(ValueError):
+    """The declaration cannot open an incident; the message says why."""
+
+
+def declaration_from(fields: dict[str, Any], by: str, runbook_dir: Path) -> Declaration:
+    unknown = sorted(set(fields) - set(BODY_FIELDS))
+    if unknown:
+        raise BadDeclaration(f"unknown field(s): {', '.join(unknown)}")
+    try:
+        declaration = Declaration.model_validate({**fields, "by": by})
+    except ValidationError as exc:
+        raise BadDeclaration(explain(exc)) from None
+    if declaration.runbook is not None:
+        _check_runbook(declaration, runbook_dir)
+    return declaration
+
+
+def _check_runbook(declaration: Declaration, runbook_dir: Path) -> None:
+    try:
+        runbooks = {r.name: r for r in load_runbooks(runbook_dir)}
+    except InvalidRunbook as exc:
+        raise BadDeclaration(f"the runbooks do not load: {exc}") from None
+    runbook = runbooks.get(declaration.runbook or "")
+    if runbook is None:
+        raise BadDeclaration(f"no runbook {declaration.runbook!r}; known: "
+                             + (", ".join(sorted(runbooks)) or "none"))
+    alert = declared_alert("INC-check", declaration, _EPOCH)
+    try:
+        render_runbook(runbook, runbook_labels(alert))
+    except MissingLabel as exc:
+        raise BadDeclaration(f"runbook {runbook.name}: {exc} (add it with --label / labels)") from None
