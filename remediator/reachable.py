@@ -45,6 +45,7 @@ async def until_reachable(
         before_sleep=log_failure,
         reraise=True,
     )
+
     async def once() -> T:
         # A coroutine function: tenacity would not await what a plain lambda returns.
         return await attempt()

@@ -92,7 +92,7 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         finally:
             if connecting is not None:
                 connecting.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
                     await connecting
 
     app = FastAPI(title="remediator", lifespan=lifespan)

@@ -41,7 +41,13 @@ class TemporalLink:
 
     async def connect(self) -> None:
         """Wait until Temporal answers, then serve incidents through it."""
-        client = await connect_when_ready(self._settings)
+        try:
+            client = await connect_when_ready(self._settings)
+        except Exception as exc:
+            # Not an outage (e.g. refused TLS): serve stays up, 503s and says why here.
+            log.error("serve.connect_failed", temporal=self._settings.temporal_address,
+                      error=str(exc))
+            raise
         self._client = client
         self._incidents = Incidents(client, self._settings.task_queue)
         log.info("serve.connected", temporal=self._settings.temporal_address)
