@@ -151,6 +151,10 @@ class Settings(BaseSettings):
     baseline_gap_seconds: float = Field(15 * 60, ge=0)
     # After a worker dies, its cached workflows move to another worker after this long.
     sticky_timeout_seconds: float = 10.0
+    # Start-up order does not matter: worker and serve wait for Temporal and Redis,
+    # retrying after 1 s, 2 s, 4 s … at most this long apart
+    # (REMEDIATOR_CONNECT_RETRY_MAX_SECONDS).
+    connect_retry_max_seconds: float = Field(30.0, gt=0)
 
     # Communications: sinks (JSON, see SinkConfig; URLs are secrets, never logged), who is
     # on call, and overrides of CommsPolicy's cadences and escalation timings as JSON

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -12,9 +14,10 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.service import RPCError
 
 from remediator.settings import Settings
-from remediator.temporal import connect
+from remediator.temporal import temporal_unreachable
 from starters import pagerduty
 from starters.alert_formats import (
     BadAlert,
@@ -25,6 +28,13 @@ from starters.alert_formats import (
 )
 from starters.declarations import BadDeclaration, declaration_from
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
+from starters.readiness import (
+    IncidentsWhenConnected,
+    Probe,
+    TemporalLink,
+    TemporalNotConnected,
+    unreachable,
+)
 from starters.webhook_auth import Unauthenticated, WebhookAuth
 from workflows.approval_models import ApprovalRequest
 from workflows.models import AlertBatch
@@ -33,6 +43,11 @@ log = structlog.get_logger()
 
 
 DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
+# Alertmanager and PagerDuty retry a 503; this is the pause we suggest.
+RETRY_AFTER_SECONDS = 5
+# How long serve's start waits for its first Temporal attempt before it listens anyway:
+# started after Temporal, it should answer the first alert rather than 503 it.
+FIRST_CONNECT_SECONDS = 1.0
 
 
 class BodyTooLarge(Exception):
@@ -63,21 +78,54 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def unavailable(reason: str) -> JSONResponse:
+    return JSONResponse({"error": reason}, 503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAPI:
-    """The FastAPI app; connects to Temporal at startup unless ``incidents`` is given."""
+    """The FastAPI app. It listens at once and connects to Temporal in the background
+    (unless ``incidents`` is given); until Temporal answers, incident endpoints say 503."""
+    link = TemporalLink(settings, incidents)
+    # Dependencies /healthz reports on; one line per dependency serve uses.
+    probes: dict[str, Probe] = {"temporal": link.probe}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.incidents = incidents or Incidents.from_settings(await connect(settings), settings)
-        yield
+        connecting = asyncio.create_task(link.connect()) if incidents is None else None
+        if connecting is not None:
+            await asyncio.wait([connecting], timeout=FIRST_CONNECT_SECONDS)
+        try:
+            yield
+        finally:
+            if connecting is not None:
+                connecting.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await connecting
 
     app = FastAPI(title="remediator", lifespan=lifespan)
+    # Call sites use app.state.incidents as an ``Incidents``; before serve has reached
+    # Temporal each use raises TemporalNotConnected, answered 503 below.
+    app.state.incidents = IncidentsWhenConnected(link)
     auth = WebhookAuth(settings)
     authenticated = Depends(auth.require_bearer)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code)
+
+    @app.exception_handler(TemporalNotConnected)
+    async def not_connected(_: Request, exc: TemporalNotConnected) -> JSONResponse:
+        return unavailable(f"{exc}; retry later")
+
+    @app.exception_handler(RPCError)
+    async def temporal_error(request: Request, exc: RPCError) -> JSONResponse:
+        # Nothing was acknowledged: a 2xx is only sent after Temporal took the start/signal.
+        if temporal_unreachable(exc):
+            log.warning("temporal.unreachable", path=request.url.path, error=exc.message)
+            return unavailable("Temporal is not reachable; retry later")
+        log.error("temporal.error", path=request.url.path, status=exc.status.name,
+                  error=exc.message)
+        return JSONResponse({"error": f"Temporal refused the request: {exc.message}"}, 500)
 
     async def accept(request: Request, parse: Callable[[bytes], AlertBatch | str],
                      check: Callable[[Request, bytes], None] | None = None) -> JSONResponse:
@@ -183,7 +231,10 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         return JSONResponse(answer.model_dump(mode="json"))
 
     @app.get("/healthz")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    async def healthz() -> JSONResponse:
+        down = await unreachable(probes)
+        if down:
+            return JSONResponse({"status": "unavailable", "unreachable": down}, 503)
+        return JSONResponse({"status": "ok"})
 
     return app

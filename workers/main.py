@@ -34,8 +34,9 @@ from activities.postmortem_store import PostmortemActivities
 from activities.redis_cache import CacheActivities
 from activities.runbooks import RunbookActivities
 from remediator.chaos import CrashPoints
+from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
-from remediator.temporal import connect
+from remediator.temporal import connect_when_ready, temporal_unreachable
 from workers.log_context import LogContextInterceptor
 from workers.search_attributes import ensure_search_attributes
 from workflows.alert_group import AlertGroupWorkflow
@@ -167,9 +168,24 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             await redis_client.aclose()
 
 
+async def wait_for_dependencies(settings: Settings) -> Client:
+    """A Temporal client once Temporal and Redis both answer; started before either, the
+    worker waits (with capped backoff, a log line per attempt) instead of exiting."""
+    client = await connect_when_ready(settings)
+    await until_reachable(
+        "temporal", settings.temporal_address,
+        lambda: ensure_search_attributes(client, settings.temporal_namespace),
+        unreachable=temporal_unreachable, max_seconds=settings.connect_retry_max_seconds)
+    redis_client = aioredis.Redis.from_url(settings.redis_url)
+    try:
+        await redis_when_ready(redis_client, settings.redis_url, settings.connect_retry_max_seconds)
+    finally:
+        await redis_client.aclose()
+    return client
+
+
 async def run_worker(settings: Settings) -> None:
-    client = await connect(settings)
-    await ensure_search_attributes(client, settings.temporal_namespace)
+    client = await wait_for_dependencies(settings)
     async with running_worker(client, settings):
         log.info("worker.started", task_queue=settings.task_queue,
                  temporal=settings.temporal_address)
