@@ -27,7 +27,7 @@ from starters.alert_formats import (
     parse_json,
 )
 from starters.declarations import BadDeclaration, declaration_from
-from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
+from starters.incidents import DecisionRefused, IncidentNotFound, Incidents, NotRouted
 from starters.readiness import (
     IncidentsWhenConnected,
     Probe,
@@ -115,6 +115,11 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
 
     @app.exception_handler(TemporalNotConnected)
     async def not_connected(_: Request, exc: TemporalNotConnected) -> JSONResponse:
+        return unavailable(f"{exc}; retry later")
+
+    @app.exception_handler(NotRouted)
+    async def not_routed(_: Request, exc: NotRouted) -> JSONResponse:
+        log.warning("alert.not_routed", error=str(exc))
         return unavailable(f"{exc}; retry later")
 
     @app.exception_handler(RPCError)

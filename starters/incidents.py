@@ -17,6 +17,7 @@ from temporalio.client import (
     WorkflowExecutionStatus,
     WorkflowHandle,
     WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
@@ -40,6 +41,8 @@ from workflows.postmortem import PostmortemWorkflow
 from workflows.verify_models import Resolution
 
 QUERY_TIMEOUT = timedelta(seconds=5)
+# The alert's group answers once a worker has routed it (the answer names the incident).
+ROUTE_TIMEOUT = timedelta(seconds=15)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,11 @@ class Summary:
 
 class IncidentNotFound(LookupError):
     pass
+
+
+class NotRouted(RuntimeError):
+    """No worker routed the alert in time; nothing was acknowledged (the sender retries,
+    and a retry of an alert that did get through meanwhile is a duplicate)."""
 
 
 class DecisionRefused(ValueError):
@@ -95,9 +103,13 @@ class Incidents:
             GroupInput(route=route.key, **self._group_options, **route.options),
             id=route.workflow_id, task_queue=self._task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=CRITICAL_PATH)
-        answer = await self._client.execute_update_with_start_workflow(
-            AlertGroupWorkflow.ingest, IngestRequest(batch=batch, dry_run=dry_run),
-            start_workflow_operation=start)
+        try:
+            answer = await self._client.execute_update_with_start_workflow(
+                AlertGroupWorkflow.ingest, IngestRequest(batch=batch, dry_run=dry_run),
+                start_workflow_operation=start, rpc_timeout=ROUTE_TIMEOUT)
+        except WorkflowUpdateRPCTimeoutOrCancelledError:
+            raise NotRouted(f"no worker routed the alert within {ROUTE_TIMEOUT.seconds} s "
+                            "(is a worker running?)") from None
         return Opened(answer.incident_id or "", answer.created, answer.note)
 
     async def _deliver_to_legacy(self, batch: AlertBatch) -> Opened | None:

@@ -121,8 +121,19 @@ async def test_worker_and_serve_started_before_temporal_carry_on_when_it_appears
 
 async def test_alert_while_temporal_is_down_is_refused_then_accepted(
     own_settings: Settings, temporal_later: TemporalDevServer, serve: PythonProcess,
-    http: httpx.AsyncClient,
+    http: httpx.AsyncClient, moto: MotoServer, tmp_path: Path,
 ) -> None:
+    worker = PythonProcess("worker", tmp_path / "logs", ["workers.main"],
+                           settings_env(own_settings))
+    worker.start()
+    try:
+        await _refused_then_accepted(own_settings, temporal_later, http)
+    finally:
+        worker.stop()
+
+
+async def _refused_then_accepted(own_settings: Settings, temporal_later: TemporalDevServer,
+                                 http: httpx.AsyncClient) -> None:
     temporal_later.start()
     await eventually(lambda: _status(http, 200), timeout=30, what="/healthz 200")
     temporal_later.stop()
