@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Literal
 
+import redis.asyncio as aioredis
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -35,6 +36,7 @@ from starters.readiness import (
     TemporalNotConnected,
     unreachable,
 )
+from starters.shield import StormShield
 from starters.webhook_auth import Unauthenticated, WebhookAuth
 from workflows.approval_models import ApprovalRequest
 from workflows.models import AlertBatch
@@ -85,22 +87,35 @@ def unavailable(reason: str) -> JSONResponse:
 def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAPI:
     """The FastAPI app. It listens at once and connects to Temporal in the background
     (unless ``incidents`` is given); until Temporal answers, incident endpoints say 503."""
-    link = TemporalLink(settings, incidents)
+    # Exact duplicates are answered from Redis (lazily connected; steps aside when down).
+    redis_client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
+                                           socket_connect_timeout=2)
+    shield = StormShield(redis_client) if incidents is None else None
+    link = TemporalLink(settings, incidents, shield)
     # Dependencies /healthz reports on; one line per dependency serve uses.
     probes: dict[str, Probe] = {"temporal": link.probe}
+    if shield is not None:
+        probes["redis"] = shield.ping
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        connecting = asyncio.create_task(link.connect()) if incidents is None else None
-        if connecting is not None:
+        tasks = []
+        if incidents is None:
+            connecting = asyncio.create_task(link.connect())
             await asyncio.wait([connecting], timeout=FIRST_CONNECT_SECONDS)
+            tasks.append(connecting)
+        if shield is not None:
+            tasks.append(asyncio.create_task(shield.flush_forever(
+                lambda incident_id, count: link.incidents().signal_duplicates(incident_id, count),
+                settings.duplicate_flush_seconds)))
         try:
             yield
         finally:
-            if connecting is not None:
-                connecting.cancel()
+            for task in tasks:
+                task.cancel()
                 with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await connecting
+                    await task
+            await redis_client.aclose()
 
     app = FastAPI(title="remediator", lifespan=lifespan)
     # Call sites use app.state.incidents as an ``Incidents``; before serve has reached

@@ -26,10 +26,11 @@ from activities.incident_numbers import allocate_incident_id
 from remediator.correlation import CorrelationRules, load_rules
 from remediator.settings import Settings
 from starters.alert_formats import incident_id_for
-from starters.routes import route_of
+from starters.routes import Route, route_of
+from starters.shield import StormShield
 from workflows import search
 from workflows.alert_group import AlertGroupWorkflow
-from workflows.alert_group_models import GroupInput, IngestRequest
+from workflows.alert_group_models import DUPLICATES, GroupInput, IngestRequest
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest, PendingApproval
 from workflows.comms_models import Acknowledgement, PostmortemEdit, RoleAssignment
 from workflows.incident import IncidentWorkflow
@@ -77,27 +78,37 @@ class DecisionRefused(ValueError):
 
 class Incidents:
     def __init__(self, client: Client, task_queue: str, rules: CorrelationRules | None = None,
-                 group_options: dict[str, float] | None = None) -> None:
+                 group_options: dict[str, float] | None = None,
+                 shield: StormShield | None = None) -> None:
         self._client = client
         self._task_queue = task_queue
         self._rules = rules
         self._group_options = group_options or {}
+        self._shield = shield
 
     @classmethod
-    def from_settings(cls, client: Client, settings: Settings) -> Incidents:
+    def from_settings(cls, client: Client, settings: Settings,
+                      shield: StormShield | None = None) -> Incidents:
         """With the correlation rules beside the runbooks (an invalid file raises)."""
         return cls(client, settings.task_queue, load_rules(settings.runbook_dir), {
             "memory_seconds": settings.group_memory_seconds,
-            "flush_seconds": settings.duplicate_flush_seconds})
+            "flush_seconds": settings.duplicate_flush_seconds}, shield)
 
     async def open_or_join(self, batch: AlertBatch, dry_run: bool = False) -> Opened:
         """The group's open incident takes the alerts; a group with none opens a numbered
         one (a batch of only resolved alerts never does). ``dry_run`` applies to an
         incident this batch opens (one already open keeps its mode)."""
-        legacy = await self._deliver_to_legacy(batch)
-        if legacy is not None:
-            return legacy
         route = route_of(batch, self._rules)
+        if self._shield is not None:
+            known = await self._shield.admit(route.workflow_id, batch)
+            if known is not None:
+                return Opened(known, False)
+        opened = await self._deliver_to_legacy(batch) or await self._route(route, batch, dry_run)
+        if self._shield is not None and opened.id:
+            await self._shield.remember(route.workflow_id, batch, opened.id)
+        return opened
+
+    async def _route(self, route: Route, batch: AlertBatch, dry_run: bool) -> Opened:
         start = WithStartWorkflowOperation(
             AlertGroupWorkflow.run,
             GroupInput(route=route.key, **self._group_options, **route.options),
@@ -123,6 +134,16 @@ class Incidents:
                 raise
             return None
         return Opened(legacy_id, False)
+
+    async def signal_duplicates(self, incident_id: str, count: int) -> bool:
+        """Counted duplicates to their incident; False if it has ended (they are dropped)."""
+        try:
+            await self._client.get_workflow_handle(incident_id).signal(DUPLICATES, count)
+        except RPCError as exc:
+            if exc.status != RPCStatusCode.NOT_FOUND:
+                raise
+            return False
+        return True
 
     async def declare(self, declaration: Declaration) -> Opened:
         """A human opens an incident: a new number, no alert group."""

@@ -19,6 +19,7 @@ from temporalio.client import Client
 from remediator.settings import Settings
 from remediator.temporal import connect_when_ready
 from starters.incidents import Incidents
+from starters.shield import StormShield
 
 log = structlog.get_logger()
 
@@ -34,10 +35,12 @@ class TemporalNotConnected(RuntimeError):
 class TemporalLink:
     """Serve's connection to Temporal, made in the background."""
 
-    def __init__(self, settings: Settings, incidents: Incidents | None = None) -> None:
+    def __init__(self, settings: Settings, incidents: Incidents | None = None,
+                 shield: StormShield | None = None) -> None:
         self._settings = settings
         self._client: Client | None = None
         self._incidents = incidents
+        self._shield = shield
 
     async def connect(self) -> None:
         """Wait until Temporal answers, then serve incidents through it."""
@@ -49,7 +52,7 @@ class TemporalLink:
                       error=str(exc))
             raise
         self._client = client
-        self._incidents = Incidents.from_settings(client, self._settings)
+        self._incidents = Incidents.from_settings(client, self._settings, self._shield)
         log.info("serve.connected", temporal=self._settings.temporal_address)
 
     def incidents(self) -> Incidents:

@@ -18,6 +18,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.alert_shield import ShieldActivities
 from activities.aws import AsgActivities, LambdaActivities
 from activities.boto import AwsClients
 from activities.feature_flags import FlagActivities, FlagStore, RedisFlagStore
@@ -92,6 +93,7 @@ def activities_for(
 ) -> list[object]:
     crash = CrashPoints(settings.crash_at)
     numbers = NumberActivities(client, crash)
+    shield = ShieldActivities(redis_client)
     aws = AwsClients.from_environment(settings.aws_region)
     flag_stores: dict[str, FlagStore] = {"redis": RedisFlagStore(redis_client),
                    "ssm": SsmFlagStore(aws.ssm, settings.ssm_flag_prefix)}
@@ -117,7 +119,7 @@ def activities_for(
         runbooks.find_runbook, runbooks.incident_policy, store.store_postmortem,
         cache.flush_cache, asg.set_asg_capacity, asg.restore_asg_capacity,
         lambdas.rollback_lambda_alias, lambdas.restore_lambda_alias, *kube,
-        numbers.allocate_incident_number,
+        numbers.allocate_incident_number, shield.forget_open_incident,
     ]
 
 

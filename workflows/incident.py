@@ -7,10 +7,11 @@ from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.exceptions import ActivityError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
+    from activities.alert_shield import ForgetRequest, ShieldActivities
     from workflows import search
     from workflows.alert_group_models import DUPLICATES, INCIDENT_CLOSED, IncidentClosed
     from workflows.approval import APPROVAL_REQUESTED, SEVERITY_RAISED
@@ -39,7 +40,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from workflows.occurrence import declared_alert, recurrence_note
-    from workflows.options import CRITICAL_PATH, MITIGATION, PAPERWORK
+    from workflows.options import CRITICAL_PATH, MITIGATION, PAPERWORK, side_effect
     from workflows.phase_models import (
         DetectInput,
         DetectResult,
@@ -208,6 +209,12 @@ class IncidentWorkflow(IncidentComms):
         """The alert group that opened this incident: the next alert opens a new one."""
         if group is None:  # declared, or opened before alert groups existed
             return
+        # The storm shield must stop answering for this incident before the group may
+        # open the next one; if Redis is away its entry expires by itself.
+        with contextlib.suppress(ActivityError):
+            await workflow.execute_activity_method(
+                ShieldActivities.forget_open_incident, ForgetRequest(group=group, incident_id=self._id),
+                **side_effect(10, attempts=3))
         # A group that has ended routes nothing to this incident anymore: nothing to tell.
         with contextlib.suppress(FailureError):
             await workflow.get_external_workflow_handle(group).signal(
