@@ -159,8 +159,11 @@ class Settings(BaseSettings):
     # Communications: sinks (JSON, see SinkConfig; URLs are secrets, never logged), who is
     # on call, and overrides of CommsPolicy's cadences and escalation timings as JSON
     # (REMEDIATOR_COMMS_OVERRIDES='{"cadence_seconds": {"P2": 600}, "page_again_seconds": 300}').
+    # Each message's delivery to a sink, retries included, gets up to
+    # REMEDIATOR_DELIVERY_BUDGET_SECONDS; then it is recorded as failed in the timeline.
     sinks: list[SinkConfig] = Field(default_factory=list)
     oncall: str = "on-call engineer"
+    delivery_budget_seconds: float = Field(600.0, gt=0)
     comms_overrides: dict[str, Any] = Field(default_factory=dict)
     postmortem_bucket: str | None = None
 
@@ -198,7 +201,8 @@ class Settings(BaseSettings):
         return self.cache_redis_url or self.redis_url
 
     def comms_policy(self) -> CommsPolicy:
-        base = CommsPolicy(sinks=[s.ref() for s in self.sinks], oncall=self.oncall)
+        base = CommsPolicy(sinks=[s.ref() for s in self.sinks], oncall=self.oncall,
+                           delivery_budget_seconds=self.delivery_budget_seconds)
         return CommsPolicy.model_validate({**base.model_dump(), **self.comms_overrides})
 
     @property

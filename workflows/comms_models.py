@@ -56,10 +56,14 @@ class Acknowledgement(Contract):
 
 
 class CommsPolicy(Contract):
-    """Cadences and escalation timings (seconds), sinks, and the on-call engineer."""
+    """Cadences and escalation timings (seconds), sinks, and the on-call engineer.
+
+    ``delivery_budget_seconds`` bounds each message's delivery to one sink, retries
+    included: past it the send is recorded as failed and the incident goes on."""
 
     sinks: list[SinkRef] = Field(default_factory=list)
     oncall: str = "on-call engineer"
+    delivery_budget_seconds: float = Field(600.0, gt=0)
     cadence_seconds: dict[Severity, float] = Field(default_factory=lambda: {
         Severity.P0: 900.0, Severity.P1: 1800.0, Severity.P2: 7200.0, Severity.P3: 86400.0})
     customer_cadence_seconds: float = 3600.0

@@ -23,10 +23,13 @@ class Received:
 
 
 class WebhookReceiver:
-    """An HTTP server that records every JSON POST (like a Slack incoming webhook)."""
+    """An HTTP server that records every JSON POST (like a Slack incoming webhook).
 
-    def __init__(self, fail_first: int = 0) -> None:
+    It answers the first ``fail_first`` posts with ``fail_status`` (kept in ``refused``)."""
+
+    def __init__(self, fail_first: int = 0, fail_status: int = 503) -> None:
         self.posts: list[Received] = []
+        self.refused: list[Received] = []
         self.fail_first = fail_first
         receiver = self
 
@@ -36,7 +39,8 @@ class WebhookReceiver:
                 body = json.loads(self.rfile.read(length))
                 if receiver.fail_first > 0:
                     receiver.fail_first -= 1
-                    self.send_response(503)
+                    receiver.refused.append(Received(time.time(), body))
+                    self.send_response(fail_status)
                 else:
                     receiver.posts.append(Received(time.time(), body))
                     self.send_response(200)
