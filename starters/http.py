@@ -174,8 +174,9 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         entry: dict[str, object] = {"id": opened.id, "created": opened.created}
         if opened.note:
             entry["note"] = opened.note
-        log.info("alert.accepted", incident_id=opened.id, created=opened.created,
-                 alerts=len(batch.alerts))
+        if not opened.duplicate:  # a storm's duplicates are counted, not logged one by one
+            log.info("alert.accepted", incident_id=opened.id, created=opened.created,
+                     alerts=len(batch.alerts))
         return JSONResponse({"incidents": [entry]}, 202)
 
     def now() -> datetime:

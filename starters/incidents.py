@@ -7,6 +7,8 @@ everything else happens in the workflow.
 from __future__ import annotations
 
 import asyncio
+import random
+import weakref
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -44,6 +46,7 @@ from workflows.verify_models import Resolution
 QUERY_TIMEOUT = timedelta(seconds=5)
 # The alert's group answers once a worker has routed it (the answer names the incident).
 ROUTE_TIMEOUT = timedelta(seconds=15)
+BUSY_RETRIES = 6
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,8 @@ class Opened:
     id: str
     created: bool
     note: str | None = None
+    # Answered at the edge as an exact duplicate (counted, not forwarded).
+    duplicate: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,8 @@ class Incidents:
         self._rules = rules
         self._group_options = group_options or {}
         self._shield = shield
+        self._route_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
+            weakref.WeakValueDictionary())
 
     @classmethod
     def from_settings(cls, client: Client, settings: Settings,
@@ -102,13 +109,27 @@ class Incidents:
         if self._shield is not None:
             known = await self._shield.admit(route.workflow_id, batch)
             if known is not None:
-                return Opened(known, False)
+                return Opened(known, False, duplicate=True)
         opened = await self._deliver_to_legacy(batch) or await self._route(route, batch, dry_run)
         if self._shield is not None and opened.id:
             await self._shield.remember(route.workflow_id, batch, opened.id)
         return opened
 
     async def _route(self, route: Route, batch: AlertBatch, dry_run: bool) -> Opened:
+        """One update at a time per group from this process (Temporal admits only a few
+        in flight per workflow); other replicas' updates are retried briefly."""
+        lock = self._route_locks.setdefault(route.workflow_id, asyncio.Lock())
+        async with lock:
+            for attempt in range(BUSY_RETRIES):
+                try:
+                    return await self._route_once(route, batch, dry_run)
+                except RPCError as exc:
+                    if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
+                        raise
+                    await asyncio.sleep(random.uniform(0.05, 0.1) * 2**attempt)
+        raise NotRouted("the alert group is busy (too many alerts in flight)")
+
+    async def _route_once(self, route: Route, batch: AlertBatch, dry_run: bool) -> Opened:
         start = WithStartWorkflowOperation(
             AlertGroupWorkflow.run,
             GroupInput(route=route.key, **self._group_options, **route.options),
