@@ -16,8 +16,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters import pagerduty
-from starters.alert_formats import BadAlert, parse_alertmanager, parse_generic, parse_grafana
+from starters.alert_formats import (
+    AlertmanagerWebhook,
+    BadAlert,
+    GenericAlert,
+    GrafanaWebhook,
+    parse_alertmanager,
+    parse_generic,
+    parse_grafana,
+)
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
+from starters.openapi import json_body, pagerduty_schema, schema_of
 from starters.webhook_auth import Unauthenticated, WebhookAuth
 from workflows.approval_models import ApprovalRequest
 from workflows.models import AlertBatch
@@ -106,21 +115,24 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     def now() -> datetime:
         return datetime.now(UTC)
 
-    @app.post("/v1/alerts/alertmanager", dependencies=[authenticated])
+    @app.post("/v1/alerts/alertmanager", dependencies=[authenticated],
+              openapi_extra=json_body(schema_of(AlertmanagerWebhook)))
     async def alertmanager(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_alertmanager(
             body, now(), settings.max_alerts_per_request))
 
-    @app.post("/v1/alerts/grafana", dependencies=[authenticated])
+    @app.post("/v1/alerts/grafana", dependencies=[authenticated],
+              openapi_extra=json_body(schema_of(GrafanaWebhook)))
     async def grafana(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_grafana(
             body, now(), settings.max_alerts_per_request))
 
-    @app.post("/v1/alerts/generic", dependencies=[authenticated])
+    @app.post("/v1/alerts/generic", dependencies=[authenticated],
+              openapi_extra=json_body(schema_of(GenericAlert)))
     async def generic(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_generic(body, now()))
 
-    @app.post("/v1/alerts/pagerduty")
+    @app.post("/v1/alerts/pagerduty", openapi_extra=json_body(pagerduty_schema()))
     async def pagerduty_webhook(request: Request) -> JSONResponse:
         return await accept(request, lambda body: pagerduty.parse_pagerduty(body, now()),
                             check=auth.pagerduty)
@@ -133,7 +145,8 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
             return JSONResponse({"error": f"no incident {incident_id}"}, 404)
         return JSONResponse(view.model_dump(mode="json"))
 
-    @app.post("/v1/incidents/{incident_id}/approvals")
+    @app.post("/v1/incidents/{incident_id}/approvals",
+              openapi_extra=json_body(schema_of(DecisionBody)))
     async def approvals(incident_id: str, request: Request) -> JSONResponse:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         user = settings.user_for_token(token) if scheme.lower() == "bearer" else None

@@ -18,8 +18,8 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from starters.alert_formats import BadAlert, explain, parse_json
-from workflows.models import Alert, AlertBatch, AlertStatus
+from starters.alert_formats import MAX_NAME, BadAlert, batch_of, explain, parse_json, plausible_start
+from workflows.models import AlertBatch, AlertStatus
 
 EVENT_STATUS = {"incident.triggered": AlertStatus.FIRING, "incident.reopened": AlertStatus.FIRING,
                  "incident.resolved": AlertStatus.RESOLVED}
@@ -69,8 +69,9 @@ def signature(body: bytes, secret: str) -> str:
 def signed(body: bytes, header: str, secrets: list[str]) -> bool:
     """Whether ``X-PagerDuty-Signature`` carries the signature of ``body`` by one of
     ``secrets`` (PagerDuty sends several signatures while a secret rotates)."""
-    offered = [s.strip() for s in header.split(",")]
-    return any(hmac.compare_digest(signature(body, secret), o)
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str.
+    offered = [s.strip().encode() for s in header.split(",")]
+    return any(hmac.compare_digest(signature(body, secret).encode(), o)
                for secret in secrets for o in offered)
 
 
@@ -104,8 +105,11 @@ def parse_pagerduty(body: bytes, received_at: datetime) -> AlertBatch | str:
                    "pagerduty_event": hook.event.id}
     if inc.incident_key:
         annotations["incident_key"] = inc.incident_key
-    alert = Alert(source="pagerduty", name=inc.title, labels=_labels(inc),
-                  annotations={k: v for k, v in annotations.items() if v}, status=status,
-                  fingerprint=inc.id, starts_at=inc.created_at or hook.event.occurred_at,
-                  received_at=received_at)
-    return AlertBatch(group_key=f"pagerduty:{inc.id}", alerts=[alert])
+    # A PagerDuty title is free text (up to 1,024 characters): it names the alert cut
+    # to an alert name's length, and stays whole in the summary and the alertname label.
+    started = plausible_start(inc.created_at or hook.event.occurred_at, received_at)
+    alert: dict[str, object] = dict(
+        source="pagerduty", name=inc.title[:MAX_NAME], labels=_labels(inc),
+        annotations={k: v for k, v in annotations.items() if v}, status=status,
+        fingerprint=inc.id, starts_at=started, received_at=received_at)
+    return batch_of(f"pagerduty:{inc.id}", [alert])
