@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Literal, TypeVar
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
@@ -22,6 +22,9 @@ MAX_NAME = 256  # Alert.name's bound: an alert name longer than this is refused
 # year 1 or 9999 would overflow the baseline's arithmetic inside the incident workflow.
 STARTED_AT_MOST_BEFORE = timedelta(days=366)
 STARTED_AT_MOST_AFTER = timedelta(minutes=5)
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class BadAlert(ValueError):
@@ -46,7 +49,9 @@ LABELS_SCHEMA: dict[str, JsonValue] = {
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_max_length=MAX_VALUE)
+    # strict: JSON types as documented (a datetime is a string, not a unix number), so
+    # the OpenAPI schema derived from these models says exactly what is accepted.
+    model_config = ConfigDict(extra="ignore", str_max_length=MAX_VALUE, strict=True)
 
 
 class AmAlert(_Strict):
@@ -112,6 +117,13 @@ def parse_json(body: bytes) -> object:
         raise BadAlert(f"body is not valid JSON: {exc}") from None
 
 
+def validated(model: type[M], body: bytes) -> M:
+    """``body`` as ``model`` (strict, from JSON), BadAlert when it is not JSON at all;
+    a ValidationError for the caller to name its payload in."""
+    parse_json(body)
+    return model.model_validate_json(body)
+
+
 def plausible_start(started: datetime | None, received_at: datetime) -> datetime | None:
     """``started`` as an aware UTC time, or None (= "when it arrived") when it is
     implausibly far from the arrival time."""
@@ -151,7 +163,7 @@ def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
                        shape: type[AlertmanagerWebhook] = AlertmanagerWebhook,
                        source: str = "alertmanager") -> AlertBatch:
     try:
-        hook = shape.model_validate(parse_json(body))
+        hook = validated(shape, body)
     except ValidationError as exc:
         what = "an Alertmanager v4" if source == "alertmanager" else f"a {source}"
         raise BadAlert(f"not {what} webhook: {explain(exc)}") from None
@@ -171,7 +183,7 @@ def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
 
 def parse_generic(body: bytes, received_at: datetime) -> AlertBatch:
     try:
-        g = GenericAlert.model_validate(parse_json(body))
+        g = validated(GenericAlert, body)
     except ValidationError as exc:
         raise BadAlert(f"not a generic alert: {explain(exc)}") from None
     fingerprint = g.fingerprint or _digest(g.name, *sorted(f"{k}={v}" for k, v in g.labels.items()))[:16]

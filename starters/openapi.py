@@ -33,10 +33,13 @@ def schema_of(model: type[BaseModel]) -> dict[str, Any]:
 
 
 def pagerduty_schema() -> dict[str, Any]:
-    """The V3 webhook, with ``event.data`` described as the incident it acts on
-    (the model keeps it open because other event types carry other data)."""
+    """The V3 webhook; for the event types it acts on, ``event.data`` is the incident
+    (the model keeps ``data`` open because other event types carry other data)."""
     schema = schema_of(pagerduty.Webhook)
-    schema["properties"]["event"]["properties"]["data"] = schema_of(pagerduty.IncidentData)
+    schema["properties"]["event"]["if"] = {
+        "properties": {"event_type": {"enum": list(pagerduty.EVENT_STATUS)}}}
+    schema["properties"]["event"]["then"] = {
+        "properties": {"data": schema_of(pagerduty.IncidentData)}}
     return schema
 
 

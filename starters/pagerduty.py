@@ -16,9 +16,10 @@ import hashlib
 import hmac
 from datetime import datetime
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from starters.alert_formats import MAX_NAME, BadAlert, batch_of, explain, parse_json, plausible_start
+from starters.alert_formats import MAX_NAME, BadAlert, batch_of, explain, plausible_start, validated
 from workflows.models import AlertBatch, AlertStatus
 
 EVENT_STATUS = {"incident.triggered": AlertStatus.FIRING, "incident.reopened": AlertStatus.FIRING,
@@ -28,7 +29,8 @@ _URGENCY = {"high": "P1", "low": "P3"}
 
 
 class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_max_length=4096)
+    # strict: JSON types as documented, as in starters.alert_formats.
+    model_config = ConfigDict(extra="ignore", str_max_length=4096, strict=True)
 
 
 class Reference(_Loose):
@@ -91,14 +93,15 @@ def _labels(inc: IncidentData) -> dict[str, str]:
 def parse_pagerduty(body: bytes, received_at: datetime) -> AlertBatch | str:
     """The batch for an incident event, or why the event is ignored."""
     try:
-        hook = Webhook.model_validate(parse_json(body))
+        hook = validated(Webhook, body)
     except ValidationError as exc:
         raise BadAlert(f"not a PagerDuty V3 webhook: {explain(exc)}") from None
     status = EVENT_STATUS.get(hook.event.event_type)
     if status is None:
         return f"event type {hook.event.event_type!r} is not acted on"
     try:
-        inc = IncidentData.model_validate(hook.event.data)
+        # Back to JSON: strict validation reads datetimes from JSON strings only.
+        inc = IncidentData.model_validate_json(pydantic_core.to_json(hook.event.data))
     except ValidationError as exc:
         raise BadAlert(f"not a PagerDuty incident: event.data.{explain(exc)}") from None
     annotations = {"summary": inc.title, "pagerduty_url": inc.html_url,
