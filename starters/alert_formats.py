@@ -7,16 +7,24 @@ rejected with a message naming the field, before any workflow is touched.
 from __future__ import annotations
 
 import hashlib
-import json
-from datetime import datetime
-from typing import Literal
+from datetime import UTC, datetime, timedelta
+from typing import Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+import pydantic_core
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
 
 from workflows.models import Alert, AlertBatch, AlertStatus
 
 MAX_LABELS = 64
 MAX_VALUE = 4096
+MAX_NAME = 256  # Alert.name's bound: an alert name longer than this is refused
+# A start time outside this window around arrival is taken as "not said": a start in
+# year 1 or 9999 would overflow the baseline's arithmetic inside the incident workflow.
+STARTED_AT_MOST_BEFORE = timedelta(days=366)
+STARTED_AT_MOST_AFTER = timedelta(minutes=5)
+
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class BadAlert(ValueError):
@@ -32,14 +40,24 @@ def _bounded(d: dict[str, str]) -> dict[str, str]:
     return d
 
 
+# What ``_bounded`` and ``_has_name`` check, said in the JSON schema (the OpenAPI document).
+BOUNDED_SCHEMA: dict[str, JsonValue] = {
+    "maxProperties": MAX_LABELS, "propertyNames": {"minLength": 1, "maxLength": 256}}
+LABELS_SCHEMA: dict[str, JsonValue] = {
+    **BOUNDED_SCHEMA, "required": ["alertname"],
+    "properties": {"alertname": {"type": "string", "minLength": 1, "maxLength": MAX_NAME}}}
+
+
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_max_length=MAX_VALUE)
+    # strict: JSON types as documented (a datetime is a string, not a unix number), so
+    # the OpenAPI schema derived from these models says exactly what is accepted.
+    model_config = ConfigDict(extra="ignore", str_max_length=MAX_VALUE, strict=True)
 
 
 class AmAlert(_Strict):
     status: Literal["firing", "resolved"]
-    labels: dict[str, str]
-    annotations: dict[str, str] = Field(default_factory=dict)
+    labels: dict[str, str] = Field(json_schema_extra=LABELS_SCHEMA)
+    annotations: dict[str, str] = Field(default_factory=dict, json_schema_extra=BOUNDED_SCHEMA)
     startsAt: datetime | None = None
     endsAt: datetime | None = None
     generatorURL: str = ""
@@ -52,6 +70,8 @@ class AmAlert(_Strict):
     def _has_name(cls, labels: dict[str, str]) -> dict[str, str]:
         if not labels.get("alertname"):
             raise ValueError("every alert needs an 'alertname' label")
+        if len(labels["alertname"]) > MAX_NAME:
+            raise ValueError(f"'alertname' is longer than {MAX_NAME} characters")
         return labels
 
 
@@ -68,9 +88,9 @@ class AlertmanagerWebhook(_Strict):
 
 class GenericAlert(_Strict):
     source: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=256)
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    labels: dict[str, str] = Field(default_factory=dict, json_schema_extra=BOUNDED_SCHEMA)
+    annotations: dict[str, str] = Field(default_factory=dict, json_schema_extra=BOUNDED_SCHEMA)
     status: Literal["firing", "resolved"] = "firing"
     fingerprint: str | None = Field(default=None, min_length=1, max_length=128)
 
@@ -87,10 +107,41 @@ def incident_id_for(source: str, group_key: str) -> str:
 
 
 def parse_json(body: bytes) -> object:
+    """The decoded body. pydantic's parser (not ``json``) because it refuses, as a
+    ValueError, what ``json`` turns into other exceptions or into unsendable values:
+    nesting past 200 levels (RecursionError), integers past 4,300 digits, lone UTF-16
+    surrogates (which no Temporal payload can carry)."""
     try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return pydantic_core.from_json(body)
+    except ValueError as exc:
         raise BadAlert(f"body is not valid JSON: {exc}") from None
+
+
+def validated(model: type[M], body: bytes) -> M:
+    """``body`` as ``model`` (strict, from JSON), BadAlert when it is not JSON at all;
+    a ValidationError for the caller to name its payload in."""
+    parse_json(body)
+    return model.model_validate_json(body)
+
+
+def plausible_start(started: datetime | None, received_at: datetime) -> datetime | None:
+    """``started`` as an aware UTC time, or None (= "when it arrived") when it is
+    implausibly far from the arrival time."""
+    if started is None:
+        return None
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    earliest, latest = received_at - STARTED_AT_MOST_BEFORE, received_at + STARTED_AT_MOST_AFTER
+    return started if earliest <= started <= latest else None
+
+
+def batch_of(group_key: str, alerts: list[dict[str, object]]) -> AlertBatch:
+    """The batch, or BadAlert: what passed a webhook model but still cannot be an
+    ``Alert`` is refused here rather than escaping as a server error."""
+    try:
+        return AlertBatch(group_key=group_key, alerts=[Alert.model_validate(a) for a in alerts])
+    except ValidationError as exc:
+        raise BadAlert(f"not an acceptable alert: {explain(exc)}") from None
 
 
 def explain(exc: ValidationError) -> str:
@@ -112,42 +163,42 @@ def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
                        shape: type[AlertmanagerWebhook] = AlertmanagerWebhook,
                        source: str = "alertmanager") -> AlertBatch:
     try:
-        hook = shape.model_validate(parse_json(body))
+        hook = validated(shape, body)
     except ValidationError as exc:
         what = "an Alertmanager v4" if source == "alertmanager" else f"a {source}"
         raise BadAlert(f"not {what} webhook: {explain(exc)}") from None
     if len(hook.alerts) > max_alerts:
         raise BadAlert(f"too many alerts in one request ({len(hook.alerts)} > {max_alerts})")
-    alerts = [
-        Alert(
+    alerts: list[dict[str, object]] = [
+        dict(
             source=source, name=a.labels["alertname"], labels=a.labels,
             annotations=a.annotations, status=AlertStatus(a.status),
             fingerprint=a.fingerprint or _digest(*sorted(f"{k}={v}" for k, v in a.labels.items()))[:16],
-            starts_at=a.startsAt, received_at=received_at,
+            starts_at=plausible_start(a.startsAt, received_at), received_at=received_at,
         )
         for a in hook.alerts
     ]
-    return AlertBatch(group_key=hook.groupKey, alerts=alerts)
+    return batch_of(hook.groupKey, alerts)
 
 
 def parse_generic(body: bytes, received_at: datetime) -> AlertBatch:
     try:
-        g = GenericAlert.model_validate(parse_json(body))
+        g = validated(GenericAlert, body)
     except ValidationError as exc:
         raise BadAlert(f"not a generic alert: {explain(exc)}") from None
     fingerprint = g.fingerprint or _digest(g.name, *sorted(f"{k}={v}" for k, v in g.labels.items()))[:16]
-    alert = Alert(
+    alert: dict[str, object] = dict(
         source=g.source, name=g.name, labels=g.labels, annotations=g.annotations,
         status=AlertStatus(g.status), fingerprint=fingerprint, received_at=received_at,
     )
-    return AlertBatch(group_key=f"{g.source}:{fingerprint}", alerts=[alert])
+    return batch_of(f"{g.source}:{fingerprint}", [alert])
 
 
 def guess_format(body: bytes) -> str:
     """Which webhook a payload is for, from its shape."""
     try:
-        payload = json.loads(body)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        payload = parse_json(body)
+    except BadAlert:
         return "generic"
     if not isinstance(payload, dict):
         return "generic"

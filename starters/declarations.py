@@ -7,16 +7,25 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from remediator.runbooks import InvalidRunbook, MissingLabel, load_runbooks, render_runbook
 from starters.alert_formats import explain
 from workflows.detect import runbook_labels
+from workflows.models import Severity
 from workflows.occurrence import declared_alert
 from workflows.phase_models import Declaration
 
-# The fields a request names; the declarer is who authenticated, never the body.
-BODY_FIELDS = ("title", "service", "severity", "runbook", "labels")
+
+class DeclareBody(BaseModel):
+    """``POST /v1/incidents``: the declarer is who authenticated, never the body."""
+
+    model_config = ConfigDict(extra="forbid")
+    title: str = Field(min_length=1, max_length=256)
+    service: str = Field(min_length=1, max_length=128)
+    severity: Severity
+    runbook: str | None = Field(default=None, min_length=1, max_length=128)
+    labels: dict[str, str] = Field(default_factory=dict, max_length=32)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # the check renders labels only
@@ -27,7 +36,7 @@ class BadDeclaration(ValueError):
 
 
 def declaration_from(fields: dict[str, Any], by: str, runbook_dir: Path) -> Declaration:
-    unknown = sorted(set(fields) - set(BODY_FIELDS))
+    unknown = sorted(set(fields) - set(DeclareBody.model_fields))
     if unknown:
         raise BadDeclaration(f"unknown field(s): {', '.join(unknown)}")
     try:

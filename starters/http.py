@@ -21,14 +21,18 @@ from remediator.settings import Settings
 from remediator.temporal import temporal_unreachable
 from starters import pagerduty
 from starters.alert_formats import (
+    AlertmanagerWebhook,
     BadAlert,
+    GenericAlert,
+    GrafanaWebhook,
     parse_alertmanager,
     parse_generic,
     parse_grafana,
     parse_json,
 )
-from starters.declarations import BadDeclaration, declaration_from
+from starters.declarations import BadDeclaration, DeclareBody, declaration_from
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents, NotRouted
+from starters.openapi import json_body, pagerduty_schema, schema_of
 from starters.readiness import (
     IncidentsWhenConnected,
     Probe,
@@ -182,21 +186,24 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     def now() -> datetime:
         return datetime.now(UTC)
 
-    @app.post("/v1/alerts/alertmanager", dependencies=[authenticated])
+    @app.post("/v1/alerts/alertmanager", dependencies=[authenticated],
+              openapi_extra=json_body(schema_of(AlertmanagerWebhook)))
     async def alertmanager(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_alertmanager(
             body, now(), settings.max_alerts_per_request))
 
-    @app.post("/v1/alerts/grafana", dependencies=[authenticated])
+    @app.post("/v1/alerts/grafana", dependencies=[authenticated],
+              openapi_extra=json_body(schema_of(GrafanaWebhook)))
     async def grafana(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_grafana(
             body, now(), settings.max_alerts_per_request))
 
-    @app.post("/v1/alerts/generic", dependencies=[authenticated])
+    @app.post("/v1/alerts/generic", dependencies=[authenticated],
+              openapi_extra=json_body(schema_of(GenericAlert)))
     async def generic(request: Request) -> JSONResponse:
         return await accept(request, lambda body: parse_generic(body, now()))
 
-    @app.post("/v1/alerts/pagerduty")
+    @app.post("/v1/alerts/pagerduty", openapi_extra=json_body(pagerduty_schema()))
     async def pagerduty_webhook(request: Request) -> JSONResponse:
         return await accept(request, lambda body: pagerduty.parse_pagerduty(body, now()),
                             check=auth.pagerduty)
@@ -213,7 +220,8 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
         return settings.user_for_token(token) if scheme.lower() == "bearer" else None
 
-    @app.post("/v1/incidents", status_code=201)
+    @app.post("/v1/incidents", status_code=201,
+              openapi_extra=json_body(schema_of(DeclareBody)))
     async def declare(request: Request) -> JSONResponse:
         """Open an incident with no alert; the declarer is the token's user."""
         user = api_user(request)
@@ -232,7 +240,8 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         log.info("incident.declared", incident_id=opened.id, by=user)
         return JSONResponse({"id": opened.id, "created": True}, 201)
 
-    @app.post("/v1/incidents/{incident_id}/approvals")
+    @app.post("/v1/incidents/{incident_id}/approvals",
+              openapi_extra=json_body(schema_of(DecisionBody)))
     async def approvals(incident_id: str, request: Request) -> JSONResponse:
         user = api_user(request)
         if user is None:

@@ -16,10 +16,11 @@ import hashlib
 import hmac
 from datetime import datetime
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from starters.alert_formats import BadAlert, explain, parse_json
-from workflows.models import Alert, AlertBatch, AlertStatus
+from starters.alert_formats import MAX_NAME, BadAlert, batch_of, explain, plausible_start, validated
+from workflows.models import AlertBatch, AlertStatus
 
 EVENT_STATUS = {"incident.triggered": AlertStatus.FIRING, "incident.reopened": AlertStatus.FIRING,
                  "incident.resolved": AlertStatus.RESOLVED}
@@ -28,7 +29,8 @@ _URGENCY = {"high": "P1", "low": "P3"}
 
 
 class _Loose(BaseModel):
-    model_config = ConfigDict(extra="ignore", str_max_length=4096)
+    # strict: JSON types as documented, as in starters.alert_formats.
+    model_config = ConfigDict(extra="ignore", str_max_length=4096, strict=True)
 
 
 class Reference(_Loose):
@@ -69,8 +71,9 @@ def signature(body: bytes, secret: str) -> str:
 def signed(body: bytes, header: str, secrets: list[str]) -> bool:
     """Whether ``X-PagerDuty-Signature`` carries the signature of ``body`` by one of
     ``secrets`` (PagerDuty sends several signatures while a secret rotates)."""
-    offered = [s.strip() for s in header.split(",")]
-    return any(hmac.compare_digest(signature(body, secret), o)
+    # Bytes, not str: compare_digest raises TypeError on a non-ASCII str.
+    offered = [s.strip().encode() for s in header.split(",")]
+    return any(hmac.compare_digest(signature(body, secret).encode(), o)
                for secret in secrets for o in offered)
 
 
@@ -90,22 +93,26 @@ def _labels(inc: IncidentData) -> dict[str, str]:
 def parse_pagerduty(body: bytes, received_at: datetime) -> AlertBatch | str:
     """The batch for an incident event, or why the event is ignored."""
     try:
-        hook = Webhook.model_validate(parse_json(body))
+        hook = validated(Webhook, body)
     except ValidationError as exc:
         raise BadAlert(f"not a PagerDuty V3 webhook: {explain(exc)}") from None
     status = EVENT_STATUS.get(hook.event.event_type)
     if status is None:
         return f"event type {hook.event.event_type!r} is not acted on"
     try:
-        inc = IncidentData.model_validate(hook.event.data)
+        # Back to JSON: strict validation reads datetimes from JSON strings only.
+        inc = IncidentData.model_validate_json(pydantic_core.to_json(hook.event.data))
     except ValidationError as exc:
         raise BadAlert(f"not a PagerDuty incident: event.data.{explain(exc)}") from None
     annotations = {"summary": inc.title, "pagerduty_url": inc.html_url,
                    "pagerduty_event": hook.event.id}
     if inc.incident_key:
         annotations["incident_key"] = inc.incident_key
-    alert = Alert(source="pagerduty", name=inc.title, labels=_labels(inc),
-                  annotations={k: v for k, v in annotations.items() if v}, status=status,
-                  fingerprint=inc.id, starts_at=inc.created_at or hook.event.occurred_at,
-                  received_at=received_at)
-    return AlertBatch(group_key=f"pagerduty:{inc.id}", alerts=[alert])
+    # A PagerDuty title is free text (up to 1,024 characters): it names the alert cut
+    # to an alert name's length, and stays whole in the summary and the alertname label.
+    started = plausible_start(inc.created_at or hook.event.occurred_at, received_at)
+    alert: dict[str, object] = dict(
+        source="pagerduty", name=inc.title[:MAX_NAME], labels=_labels(inc),
+        annotations={k: v for k, v in annotations.items() if v}, status=status,
+        fingerprint=inc.id, starts_at=started, received_at=received_at)
+    return batch_of(f"pagerduty:{inc.id}", [alert])

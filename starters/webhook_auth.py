@@ -24,8 +24,9 @@ class WebhookAuth:
         """True when no token is configured (loopback only) or the request carries it."""
         if self._token is None:
             return True
-        expected = f"Bearer {self._token.get_secret_value()}"
-        return hmac.compare_digest(request.headers.get("authorization", ""), expected)
+        expected = f"Bearer {self._token.get_secret_value()}".encode()
+        # Bytes, not str: compare_digest raises TypeError on a non-ASCII str.
+        return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
 
     def require_bearer(self, request: Request) -> None:
         """A FastAPI dependency for the alert endpoints."""

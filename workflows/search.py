@@ -14,6 +14,20 @@ SERVICE = SearchAttributeKey.for_keyword("RemediatorService")
 
 ALL = (PHASE, SEVERITY, STATUS, SERVICE)
 
+# Temporal refuses a search-attribute value over 2,048 bytes by *terminating* the
+# workflow, and SQL visibility stores a keyword in VARCHAR(255): every value is cut to
+# fit both, on a character boundary. The incident's own state keeps the whole value.
+MAX_CHARS = 255
+MAX_BYTES = 1024
+BOUNDED_PATCH = "search-attributes-bounded"
+
+
+def bounded(value: str, max_chars: int = MAX_CHARS, max_bytes: int = MAX_BYTES) -> str:
+    """``value`` cut to at most ``max_chars`` characters and ``max_bytes`` UTF-8 bytes,
+    never inside a character (and never leaving a lone surrogate to fail encoding)."""
+    cut = value[:max_chars].encode("utf-8", "replace")[:max_bytes]
+    return cut.decode("utf-8", "ignore")
+
 
 class SearchAttributes:
     """The incident's keyword attributes, upserted only when one changes (each upsert is
@@ -26,12 +40,21 @@ class SearchAttributes:
         self._current: dict[str, str] = {}
 
     def update(self, **values: str | None) -> None:
-        changed = {name: str(value) for name, value in values.items()
+        changed = {name: self._fit(str(value)) for name, value in values.items()
                    if value is not None and self._current.get(name) != str(value)}
         if changed:
-            self._current.update(changed)
+            self._current.update({name: str(values[name]) for name in changed})
             workflow.upsert_search_attributes(
                 [self._KEYS[name].value_set(value) for name, value in changed.items()])
+
+    @staticmethod
+    def _fit(value: str) -> str:
+        # Patched only where cutting changes the value, so that histories with short
+        # values replay unchanged and an old one holding a long value replays it whole.
+        fitted = bounded(value)
+        if fitted != value and workflow.patched(BOUNDED_PATCH):
+            return fitted
+        return value
 
 
 def at_open() -> TypedSearchAttributes:
