@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -47,6 +48,8 @@ from starters.incidents import Incidents
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload, pagerduty_payload
 from tests.support.incidents import wait_done
+from tests.support.moto import MotoServer
+from tests.support.worker_proc import WorkerProcess
 from workflows import search
 from workflows.models import AlertBatch
 
@@ -192,10 +195,14 @@ async def test_non_ascii_token_or_signature_is_401_and_starts_nothing(
 
 
 @pytest.fixture
-def fuzzed_server(settings: Settings) -> Iterator[tuple[ServerThread, Settings]]:
+def fuzzed_server(settings: Settings, moto: MotoServer,
+                  tmp_path: Path) -> Iterator[tuple[ServerThread, Settings]]:
     """The real app (bearer token, API token and PagerDuty secret set) under uvicorn,
-    for a synchronous test: schemathesis drives hypothesis, which runs no event loop."""
+    for a synchronous test: schemathesis drives hypothesis, which runs no event loop.
+    A worker process routes the alerts (an alert's answer names its incident)."""
     secured = _secured(settings)
+    worker = WorkerProcess(secured, tmp_path / "logs")
+    worker.start()
     server = ServerThread(secured)
     server.thread.start()
     deadline = time.monotonic() + 30
@@ -205,6 +212,7 @@ def fuzzed_server(settings: Settings) -> Iterator[tuple[ServerThread, Settings]]
     yield server, secured
     server.server.should_exit = True
     server.thread.join(10)
+    worker.kill()
 
 
 def test_every_endpoint_answers_below_500_and_refuses_invalid_bodies(
@@ -234,6 +242,8 @@ def test_every_endpoint_answers_below_500_and_refuses_invalid_bodies(
                     assert isinstance(response.json()["error"], str)
                 elif "/v1/alerts/" in case.operation.path:
                     created.update(i["id"] for i in response.json()["incidents"] if i["created"])
+                elif case.operation.path == "/v1/incidents":  # declared
+                    created.add(response.json()["id"])
 
             exchange()
 
