@@ -20,7 +20,7 @@ def test_demo_runs_both_incidents_to_a_postmortem(tmp_path: Path) -> None:
                            "--state-dir", str(state)], env=env, capture_output=True, text=True,
                           timeout=600)
     assert done.returncode == 0, done.stdout + done.stderr
-    finished = re.findall(r"incident (inc-\w+): resolved; postmortem: (\S+)", done.stdout)
+    finished = re.findall(r"incident (INC-\d{4}-\d{4,}): resolved; postmortem: (\S+)", done.stdout)
     assert finished, done.stdout
     for _, postmortem in finished:
         assert Path(postmortem).read_text().startswith("# Post-Incident Review")

@@ -265,7 +265,7 @@ class IncidentWorkflow(IncidentComms):
             self._alerts[alert.fingerprint] = alert.status
             self._all_alerts.append(alert)
             if known != alert.status:
-                self._record(f"alert.{alert.status}", f"{alert.name} {alert.labels}")
+                self._record(f"alert.{alert.status}", f"{alert.name} from {alert.source} {alert.labels}")
 
     @workflow.signal(name=RECORD_SIGNAL)
     def record(self, entries: list[TimelineEntry]) -> None:
