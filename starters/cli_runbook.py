@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from remediator.correlation import is_rules_file, parse_rules
 from remediator.runbooks import (
     InvalidRunbook,
     MissingLabel,
@@ -47,11 +48,16 @@ def warnings(runbook: Runbook) -> list[str]:
 
 @runbook_app.command("validate")
 def validate(files: Annotated[list[Path], typer.Argument(exists=True)]) -> None:
-    """Validate runbook files; print every error with file, line and field (exit 1), and
-    warnings where a runbook misses a best practice (exit 0)."""
+    """Validate runbook files (and correlation.yaml, the correlation rules beside them);
+    print every error with file, line and field (exit 1), and warnings where a runbook
+    misses a best practice (exit 0)."""
     failed = False
     for file in files:
         try:
+            if is_rules_file(file):
+                rules = parse_rules(file.read_text(encoding="utf-8"), str(file))
+                typer.echo(f"{file}: ok ({len(rules.rules)} correlation rule(s))")
+                continue
             rb = load_runbook_file(file)
         except InvalidRunbook as exc:
             failed = True

@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import shutil
+import subprocess
+import sys
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,3 +95,22 @@ async def test_without_rules_each_group_keeps_its_own_incident(
     first = await incidents.open_or_join(parse_alertmanager(_alertmanager(service), now, 10))
     second = await incidents.open_or_join(parse_generic(_generic(service), now))
     assert first.created and second.created and first.id != second.id
+
+
+def test_runbook_validate_checks_correlation_rules(tmp_path: Path) -> None:
+    good = tmp_path / "ok" / "correlation.yaml"
+    good.parent.mkdir()
+    good.write_text(RULES.format(window=600))
+    bad = tmp_path / "correlation.yaml"
+    bad.write_text("rules:\n  - name: by-service\n    join_on: []\n    window_seconds: -1\n")
+
+    def validate(path: Path) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "starters.cli", "runbook", "validate",
+                               str(path)], capture_output=True, text=True, timeout=60)
+
+    ok = validate(good)
+    assert ok.returncode == 0 and "1 correlation rule(s)" in ok.stdout
+    refused = validate(bad)
+    assert refused.returncode == 1
+    assert f"{bad}:3: rules[0].join_on" in refused.stderr
+    assert f"{bad}:4: rules[0].window_seconds" in refused.stderr
