@@ -26,25 +26,31 @@ from temporalio.worker import Replayer
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
+from starters.routes import route_of
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workers.main import WORKFLOWS, running_worker, workflow_runner
 from workflows.approval_models import ApprovalRequest
+from workflows.numbers import IncidentNumbersWorkflow, counter_id
 from workflows.verify import VerifyWorkflow
 from workflows.verify_models import WindowChange
 
 HISTORIES = Path(__file__).parent / "histories"
+# Recordings of each code generation are kept: "approved-*" are incidents of the first
+# (ids derived from the alert group), "numbered-*" of numbered occurrences.
+RECORDING = "numbered"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 
 
 def _replayer() -> Replayer:
-    return Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner(),
+    return Replayer(workflows=[*WORKFLOWS, IncidentNumbersWorkflow],
+                    workflow_runner=workflow_runner(),
                     data_converter=pydantic_data_converter)
 
 
 async def _approved_incident(client: Client, settings: Settings,
-                             redis_client: aioredis.Redis) -> str:
+                             redis_client: aioredis.Redis) -> tuple[str, str]:
     """An incident that touches most workflow paths: a risky step approved by Update,
     a verify window extended by Update, notifications, the postmortem draft."""
     case = uuid.uuid4().hex[:8]
@@ -53,6 +59,7 @@ async def _approved_incident(client: Client, settings: Settings,
     payload = alertmanager_payload("TestApprovalAlert", case=case)
     batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
     incident_id = (await incidents.open_or_join(batch)).id
+    group_id = route_of(batch).workflow_id
 
     async def pending() -> str | None:
         waiting = await incidents.pending(incident_id)
@@ -73,12 +80,15 @@ async def _approved_incident(client: Client, settings: Settings,
 
     await eventually(extended, timeout=60, what="verify window extended")
     await wait_done(incidents, incident_id)
-    return incident_id
+    return incident_id, group_id
 
 
-async def _histories(client: Client, incident_id: str) -> list[WorkflowHistory]:
-    return [await client.get_workflow_handle(incident_id + phase).fetch_history()
-            for phase in PHASES]
+async def _histories(client: Client, incident_id: str, group_id: str) -> list[WorkflowHistory]:
+    """The incident's and its phases' histories, then its alert group's and the year's
+    incident counter's."""
+    ids = [incident_id + phase for phase in PHASES]
+    ids += [group_id, counter_id(datetime.now(UTC).year)]
+    return [await client.get_workflow_handle(workflow_id).fetch_history() for workflow_id in ids]
 
 
 @pytest.fixture
@@ -90,17 +100,17 @@ async def test_a_fresh_incident_replays_on_the_current_code(
     approving: Settings, client: Client, redis_client: aioredis.Redis,
 ) -> None:
     async with running_worker(client, approving):
-        incident_id = await _approved_incident(client, approving, redis_client)
-    histories = await _histories(client, incident_id)
+        incident_id, group_id = await _approved_incident(client, approving, redis_client)
+    histories = await _histories(client, incident_id, group_id)
     assert all(h.events for h in histories)
     kinds = {e.WhichOneof("attributes") for h in histories for e in h.events}
     assert "workflow_execution_update_accepted_event_attributes" in kinds
     for history in histories:
         await _replayer().replay_workflow(history)
     if os.environ.get("REMEDIATOR_RECORD_HISTORIES"):
-        for history, phase in zip(histories, PHASES, strict=True):
-            name = "incident" + phase.replace("/", "-")
-            (HISTORIES / f"approved-{name}.json").write_text(history.to_json())
+        names = ["incident" + phase.replace("/", "-") for phase in PHASES]
+        for history, name in zip(histories, [*names, "alert-group", "counter"], strict=True):
+            (HISTORIES / f"{RECORDING}-{name}.json").write_text(history.to_json())
 
 
 def _recorded() -> list[Path]:
