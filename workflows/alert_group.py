@@ -14,7 +14,8 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.exceptions import FailureError
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -138,17 +139,24 @@ class AlertGroupWorkflow:
         return None
 
     async def _open(self, batch: AlertBatch, dry_run: bool) -> OpenIncident:
-        incident_id = await workflow.execute_local_activity_method(
-            NumberActivities.allocate_incident_number, workflow.now().year,
-            start_to_close_timeout=LOOKUP["start_to_close_timeout"],
-            retry_policy=LOOKUP["retry_policy"])
-        await workflow.start_child_workflow(
-            IncidentWorkflow.run, IncidentInput(
-                incident_id=incident_id, dry_run=dry_run, alerts=batch.alerts,
-                group_key=batch.group_key, group=workflow.info().workflow_id,
-                recurrence=self._recurrence()),
-            id=incident_id, parent_close_policy=ParentClosePolicy.ABANDON,
-            search_attributes=search.at_open(), priority=CRITICAL_PATH)
+        while True:
+            incident_id = await workflow.execute_local_activity_method(
+                NumberActivities.allocate_incident_number, workflow.now().year,
+                start_to_close_timeout=LOOKUP["start_to_close_timeout"],
+                retry_policy=LOOKUP["retry_policy"])
+            try:
+                await workflow.start_child_workflow(
+                    IncidentWorkflow.run, IncidentInput(
+                        incident_id=incident_id, dry_run=dry_run, alerts=batch.alerts,
+                        group_key=batch.group_key, group=workflow.info().workflow_id,
+                        recurrence=self._recurrence()),
+                    id=incident_id, parent_close_policy=ParentClosePolicy.ABANDON,
+                    # A number is never used twice, even if its counter were reset.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                    search_attributes=search.at_open(), priority=CRITICAL_PATH)
+                break
+            except WorkflowAlreadyStartedError:
+                continue
         opened = OpenIncident(id=incident_id, opened_at=workflow.now(),
                               alerts={a.fingerprint: a.status for a in batch.alerts})
         self._state.open.append(opened)

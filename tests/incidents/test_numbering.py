@@ -23,6 +23,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.env import settings_env
 from tests.support.moto import MotoServer
 from tests.support.worker_proc import WorkerProcess
+from workflows.numbers import counter_id
 
 AM = "/v1/alerts/alertmanager"
 
@@ -105,3 +106,16 @@ async def test_worker_killed_during_allocation_leaves_a_gap_never_a_duplicate(
     assert skipped >= 2, "the number handed to the dead worker is never used again"
     assert number(after.id) > number(crashed.id)
     assert view.alerts == 1, "the incident got its alert"
+
+
+async def test_a_reset_counter_never_hands_out_a_used_number(
+    settings: Settings, client: Client, worker: None,
+) -> None:
+    """Should the year's counter be lost (terminated by hand, say), the alert group skips
+    numbers whose incidents still exist rather than reusing them."""
+    incidents = Incidents(client, settings.task_queue)
+    first = await send(incidents, alertmanager_payload("TestUnmatchedAlert", case="r1"))
+    counter = client.get_workflow_handle(counter_id(datetime.now(UTC).year))
+    await counter.terminate(reason="test: counter lost")
+    second = await send(incidents, alertmanager_payload("TestUnmatchedAlert", case="r2"))
+    assert second.created and number(second.id) > number(first.id)
