@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -18,7 +19,9 @@ from starters.incidents import Incidents
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
+from tests.support.moto import MotoServer
 from tests.support.polling import eventually
+from tests.support.worker_proc import WorkerProcess
 from workflows.approval_models import ApprovalRequest
 
 AM = "/v1/alerts/alertmanager"
@@ -120,3 +123,63 @@ async def test_without_redis_duplicates_still_join_and_stay_out_of_the_incident(
     grown = await _events(client, incident_id) - before
     assert grown <= 40, f"150 duplicates added {grown} events to the incident"
     await _approve_and_finish(incidents, incident_id)
+
+
+async def test_worker_killed_mid_storm_loses_no_duplicate_count(
+    settings: Settings, client: Client, moto: MotoServer, redis_client: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    """Without Redis the alert group counts duplicates in its own (durable) state; a
+    worker SIGKILLed in the middle of the storm and restarted counts each one once.
+    A 503 (not routed in time) is retried, as Alertmanager does; such a retry may be
+    counted twice if the first attempt got through meanwhile — never lost."""
+    case = uuid.uuid4().hex[:8]
+    await redis_client.set(f"health:{case}", "ok")
+    quick = settings.model_copy(update={"sticky_timeout_seconds": 1.0})
+    no_redis = quick.model_copy(update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    incidents = Incidents(client, quick.task_queue)
+    payload = alertmanager_payload("TestApprovalAlert", case=case)
+    retried = 0
+    worker = WorkerProcess(quick, tmp_path / "logs")
+    worker.start()
+    try:
+        async with ServerThread(no_redis) as server, httpx.AsyncClient(
+                base_url=server.base, timeout=60) as http:
+            incident_id = await _opened_and_waiting(server.base, incidents, payload)
+            answered = 0
+
+            async def one() -> None:
+                nonlocal answered, retried
+                while (resp := await http.post(AM, json=payload)).status_code == 503:
+                    retried += 1
+                assert resp.status_code == 202, resp.text
+                assert resp.json()["incidents"][0]["id"] == incident_id
+                answered += 1
+
+            gate = asyncio.Semaphore(10)
+
+            async def gated() -> None:
+                async with gate:
+                    await one()
+
+            storm = asyncio.gather(*(gated() for _ in range(120)))
+            await eventually(lambda: _true(answered >= 30), timeout=60, what="storm under way")
+            worker.kill()
+            worker = WorkerProcess(quick, tmp_path / "logs")
+            worker.start()
+            await storm
+        await eventually(lambda: _at_least(incidents, incident_id, 120), timeout=60,
+                         what="every duplicate counted")
+        counted = (await incidents.view(incident_id)).duplicates
+        assert 120 <= counted <= 120 + retried
+        await _approve_and_finish(incidents, incident_id)
+    finally:
+        worker.kill()
+
+
+async def _true(value: bool) -> bool:
+    return value
+
+
+async def _at_least(incidents: Incidents, incident_id: str, n: int) -> bool:
+    return (await incidents.view(incident_id)).duplicates >= n
