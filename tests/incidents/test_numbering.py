@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -13,9 +14,11 @@ from pathlib import Path
 import httpx
 import pytest
 from temporalio.client import Client
+from temporalio.service import RPCError
 
-from remediator.servers import PythonProcess, free_port
+from remediator.servers import PythonProcess, TemporalDevServer, free_port
 from remediator.settings import Settings
+from remediator.temporal import connect
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents, NotRouted, Opened
 from tests.incidents.helpers import number, send
@@ -23,6 +26,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.env import settings_env
 from tests.support.moto import MotoServer
 from tests.support.worker_proc import WorkerProcess
+from workers.main import running_worker
 from workflows.numbers import counter_id
 
 AM = "/v1/alerts/alertmanager"
@@ -119,3 +123,41 @@ async def test_a_reset_counter_never_hands_out_a_used_number(
     await counter.terminate(reason="test: counter lost")
     second = await send(incidents, alertmanager_payload("TestUnmatchedAlert", case="r2"))
     assert second.created and number(second.id) > number(first.id)
+
+
+async def test_temporal_server_killed_during_allocations_never_duplicates_a_number(
+    settings: Settings, tmp_path: Path,
+) -> None:
+    """A burst of new groups while the Temporal server is SIGKILLed and restarted:
+    senders retry what was refused; every group ends with one incident, and no number
+    is shared."""
+    server = TemporalDevServer(tmp_path / "own-temporal", port=free_port(), ui_port=None)
+    server.start()
+    try:
+        own = settings.model_copy(update={"temporal_address": server.address})
+        client = await connect(own)
+        incidents = Incidents(client, own.task_queue)
+        groups = [alertmanager_payload("TestUnmatchedAlert", case=f"k{i}") for i in range(16)]
+
+        async def open_as_a_sender_would(payload: dict[str, object]) -> Opened:
+            batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
+            while True:
+                try:
+                    return await incidents.open_or_join(batch)
+                except (RPCError, NotRouted):
+                    await asyncio.sleep(0.5)  # Alertmanager's retry, shortened
+
+        async with running_worker(client, own):
+            burst = asyncio.gather(*(open_as_a_sender_would(g) for g in groups))
+            await asyncio.sleep(0.3)  # let some allocations be in flight
+            assert server.proc is not None
+            server.proc.send_signal(signal.SIGKILL)
+            server.proc.wait()
+            server.start()
+            opened = await asyncio.wait_for(burst, timeout=120)
+            again = [await open_as_a_sender_would(g) for g in groups]
+        assert [o.id for o in again] == [o.id for o in opened], "one incident per group"
+        numbers = [number(o.id) for o in opened]
+        assert len(set(numbers)) == len(groups)
+    finally:
+        server.stop()
