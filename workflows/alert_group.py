@@ -38,8 +38,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import CRITICAL_PATH, LOOKUP
     from workflows.phase_models import IncidentInput
 
-# History stays far below Temporal's limits: a fresh run after this many ingests.
-ROLLOVER_AFTER = 1_000
 # Occurrences remembered, at most (recurrence links need the last one and a day's count).
 REMEMBERED = 50
 
@@ -73,7 +71,7 @@ class AlertGroupWorkflow:
         return bool(self._state.duplicates) or idle or self._rollover_due()
 
     def _rollover_due(self) -> bool:
-        return (self._ingests >= ROLLOVER_AFTER
+        return (self._ingests >= self._inp.rollover_after
                 or workflow.info().is_continue_as_new_suggested())
 
     async def _remember(self) -> bool:

@@ -53,6 +53,8 @@ class GroupInput(Contract):
     memory_seconds: float = Field(default=7 * DAY_SECONDS, ge=0)
     # Duplicates are passed on to the incident in batches, at most this often.
     flush_seconds: float = Field(default=2.0, gt=0)
+    # History stays far below Temporal's limits: a fresh run after this many ingests.
+    rollover_after: int = Field(default=1_000, ge=1)
     state: GroupState = Field(default_factory=GroupState)
 
 

@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from remediator.servers import free_port
 from remediator.settings import Settings
+from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
+from starters.routes import route_of
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
@@ -183,3 +188,32 @@ async def _true(value: bool) -> bool:
 
 async def _at_least(incidents: Incidents, incident_id: str, n: int) -> bool:
     return (await incidents.view(incident_id)).duplicates >= n
+
+
+async def test_an_alert_group_continues_as_new_and_keeps_routing(
+    settings: Settings, client: Client, worker: None, redis_client: aioredis.Redis,
+) -> None:
+    """Every alert reaching the group (no Redis in front) costs its history a few events:
+    it starts afresh every ``rollover_after`` alerts, carrying its open incident, the
+    alerts it knows and the uncounted duplicates."""
+    case = uuid.uuid4().hex[:8]
+    await redis_client.set(f"health:{case}", "ok")
+    incidents = Incidents(client, settings.task_queue, group_options={"rollover_after": 4})
+    payload = alertmanager_payload("TestApprovalAlert", case=case)
+    batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
+    opened = await incidents.open_or_join(batch)
+    for _ in range(13):
+        again = await incidents.open_or_join(batch)
+        assert (again.id, again.created) == (opened.id, False)
+    group = route_of(batch).workflow_id
+    first_run = (await client.get_workflow_handle(group).describe()).run_id
+
+    async def continued() -> bool:
+        return (await client.get_workflow_handle(group).describe()).run_id != first_run
+
+    await eventually(continued, timeout=30, what="the group continued as new")
+    history = await client.get_workflow_handle(group, run_id=first_run).fetch_history()
+    assert history.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
+    assert len(history.events) < 120
+    await _counted(incidents, opened.id, 13)
+    await _approve_and_finish(incidents, opened.id)
