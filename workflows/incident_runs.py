@@ -65,13 +65,15 @@ class IncidentRuns(IncidentComms):
             "alerts": [], "carried": self._carry()}))
 
     def _history_full(self) -> bool:
-        """Time to hand on: past the threshold with no send in flight (a send in flight is
-        waited for, unless a sink is down long enough to reach twice the threshold)."""
+        """Time to hand on: past the threshold (or the server suggests it, at some 4,000
+        events by default) at a moment with no send in flight. A sink down long enough for
+        the run to reach twice the threshold no longer holds it back: the run then waits
+        for those sends (one delivery budget at most) with its clocks stopped."""
         assert self._opened is not None
         info = workflow.info()
         events, limit = info.get_current_history_length(), self._opened.policy.history_events_per_run
-        return (info.is_continue_as_new_suggested() or events >= 2 * limit
-                or (events >= limit and self._announcer.idle))
+        full = events >= limit or info.is_continue_as_new_suggested()
+        return (full and self._announcer.idle) or events >= 2 * limit
 
     def _carry(self) -> IncidentCarry:
         assert self._opened is not None and self._severity is not None
