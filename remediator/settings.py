@@ -149,6 +149,10 @@ class Settings(BaseSettings):
     # mean over the lookback that ends the gap before the first alert started.
     baseline_lookback_seconds: float = Field(3600.0, gt=0)
     baseline_gap_seconds: float = Field(15 * 60, ge=0)
+    # A handed-over incident continues as new (same id, state carried) whenever its run's
+    # history passes this many events (REMEDIATOR_HISTORY_EVENTS_PER_RUN), far below
+    # Temporal's 51,200-event limit; taken when the incident opens.
+    history_events_per_run: int = Field(10_000, ge=50, le=40_000)
     # After a worker dies, its cached workflows move to another worker after this long.
     sticky_timeout_seconds: float = 10.0
     # Start-up order does not matter: worker and serve wait for Temporal and Redis,

@@ -78,7 +78,8 @@ def approvals_from(settings: Settings) -> ApprovalPolicy:
 
 def policy_from(settings: Settings) -> IncidentPolicy:
     return IncidentPolicy(approvals=approvals_from(settings), comms=settings.comms_policy(),
-                          dry_run=settings.dry_run, timings=Timings(
+                          dry_run=settings.dry_run,
+                          history_events_per_run=settings.history_events_per_run, timings=Timings(
         verify_interval_seconds=settings.verify_interval_seconds,
         verify_window_p0_p1_seconds=settings.verify_window_p0_p1_seconds,
         verify_window_p2_p3_seconds=settings.verify_window_p2_p3_seconds,

@@ -5,6 +5,9 @@ while the incident goes on, within a delivery budget (``CommsPolicy.delivery_bud
 schedule-to-close). A send that fails for good — out of budget, or refused — is recorded
 in the timeline as ``notification.failed``; ``drain`` waits for the sends still in flight,
 so a sink that never answers delays the end of the incident by one budget at most.
+Finished sends are forgotten as new ones start, so a days-long incident keeps only the
+sends in flight; ``sent`` numbers the messages (their ids are idempotency keys) and is
+carried over when the incident continues as new, so no id is ever used twice.
 """
 
 from __future__ import annotations
@@ -40,10 +43,10 @@ class _Send:
 
 
 class Announcer:
-    def __init__(self, incident_id: str, record: Callable[[str, str], None]) -> None:
+    def __init__(self, incident_id: str, record: Callable[[str, str], None], sent: int = 0) -> None:
         self._incident_id = incident_id
         self._record = record
-        self._seq = 0
+        self._seq = sent
         self._sends: list[_Send] = []
         self.policy = CommsPolicy()
 
@@ -51,6 +54,7 @@ class Announcer:
                  audience: Audience = Audience.INTERNAL) -> None:
         """Send ``text`` to every sink configured for this severity and audience."""
         self._seq += 1
+        self._sends = [s for s in self._sends if not (s.delivery.done() and s.outcome.done())]
         sinks = self.policy.sinks_for(severity, audience)
         budget = self.policy.delivery_budget_seconds
         for sink in sinks:
@@ -83,6 +87,16 @@ class Announcer:
                 else "the sink refused it"
             self._record("notification.failed",
                          f"{msg.kind} (message {msg.message_id}) to sink {msg.sink}: {why}")
+
+    @property
+    def sent(self) -> int:
+        """How many messages were announced so far (the last message number)."""
+        return self._seq
+
+    @property
+    def idle(self) -> bool:
+        """No send is in flight and every failure is recorded."""
+        return all(s.delivery.done() and s.outcome.done() for s in self._sends)
 
     async def drain(self) -> None:
         """Wait for the sends in flight (each ends within its budget) and their outcomes."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal
 
@@ -111,3 +111,34 @@ class PostmortemEdit(Contract):
     action_items: list[NewActionItem] = Field(default_factory=list)
     close_action_items: list[str] = Field(default_factory=list)
     review_done: bool = False
+
+
+class Deadline(Contract):
+    """When a clock acts next, and at which severity it started counting."""
+
+    at: datetime
+    level: Severity | None = None
+
+
+class ClockProgress(Contract):
+    """Where the incident's clocks stand: kept as they go, so that an incident that
+    continues as new resumes them where they were instead of from zero.
+
+    ``due`` holds each running clock's next deadline by clock name; ``matrix_done``
+    counts the escalation matrix's entries already dealt with (paged or skipped)."""
+
+    due: dict[str, Deadline] = Field(default_factory=dict)
+    matrix_done: int = 0
+
+    def remaining(self, clock: str, now: datetime, seconds: float,
+                  level: Severity | None = None) -> float:
+        """Seconds until ``clock`` is due; a clock with no deadline (or one counted at
+        another severity) starts counting ``seconds`` from ``now``."""
+        due = self.due.get(clock)
+        if due is None or due.level != level:
+            due = self.due[clock] = Deadline(at=now + timedelta(seconds=seconds), level=level)
+        return (due.at - now).total_seconds()
+
+    def passed(self, clock: str) -> None:
+        """``clock`` acted: its next wait counts from then."""
+        self.due.pop(clock, None)

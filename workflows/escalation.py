@@ -5,6 +5,9 @@
 - escalation matrix: 15 min engineering lead; SEV-1 also 30 min VP Eng, 1 h CTO, 2 h CEO;
 - update cadence: a status update every 15 min (P0) … daily (P3); customers hourly (P0/P1).
 All waits are Temporal timers, so a crashed worker neither skips nor repeats a step.
+Each clock keeps its next deadline in a ``ClockProgress``, so an incident that continues
+as new resumes its clocks where they stood (a clock stops, without acting, when the
+incident is ``closed`` — which includes the moment a run hands on to the next).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.comms_models import CommsPolicy
+    from workflows.comms_models import ClockProgress, CommsPolicy
     from workflows.models import Severity
     from workflows.severity import raise_one
 
@@ -50,25 +53,31 @@ def _closed_or_changed(inc: Watched, level: Severity) -> Callable[[], bool]:
     return lambda: inc.closed or inc.severity != level
 
 
-async def severity_ladder(inc: Watched, policy: CommsPolicy) -> None:
+async def severity_ladder(inc: Watched, policy: CommsPolicy, progress: ClockProgress) -> None:
     while not inc.closed:
         level = inc.severity
         after = policy.escalate_after_seconds.get(level)
         changed = _closed_or_changed(inc, level)
         if after is None:
             await workflow.wait_condition(changed)
-        elif not await _wait(changed, after):
+        elif not await _wait(changed, progress.remaining("ladder", workflow.now(), after, level)):
+            progress.passed("ladder")
             inc.escalate(raise_one(level), f"unresolved for {after:g}s at {level}")
 
 
-async def page_again(inc: Watched, policy: CommsPolicy) -> None:
-    inc.page(policy.oncall, "incident declared")
-    while not await _wait(lambda: inc.closed or inc.acknowledged, policy.page_again_seconds):
-        inc.page(policy.oncall, f"not acknowledged after {policy.page_again_seconds:g}s")
+async def page_again(inc: Watched, policy: CommsPolicy, progress: ClockProgress) -> None:
+    every = policy.page_again_seconds
+    if "page" not in progress.due:  # no deadline yet: the incident was just declared
+        inc.page(policy.oncall, "incident declared")
+    while not await _wait(lambda: inc.closed or inc.acknowledged,
+                          progress.remaining("page", workflow.now(), every)):
+        progress.passed("page")
+        inc.page(policy.oncall, f"not acknowledged after {every:g}s")
 
 
-async def escalation_matrix(inc: Watched, policy: CommsPolicy) -> None:
-    for offset, who, sev1_only in sorted(policy.matrix):
+async def escalation_matrix(inc: Watched, policy: CommsPolicy, progress: ClockProgress) -> None:
+    # Entries already dealt with in an earlier run are skipped: nobody is paged twice.
+    for offset, who, sev1_only in sorted(policy.matrix)[progress.matrix_done:]:
         due = inc.opened_at + timedelta(seconds=offset)
         remaining = (due - workflow.now()).total_seconds()
         if remaining > 0 and await _wait(lambda: inc.closed, remaining):
@@ -77,14 +86,19 @@ async def escalation_matrix(inc: Watched, policy: CommsPolicy) -> None:
             return
         if not sev1_only or inc.severity == Severity.P0:
             inc.page(who, f"escalation matrix: unresolved after {offset:g}s")
+        progress.matrix_done += 1
 
 
-async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool) -> None:
+async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool,
+                         progress: ClockProgress) -> None:
+    clock = "customer_update" if customers else "status_update"
     while not inc.closed:
         level = inc.severity
         if customers and level not in (Severity.P0, Severity.P1):
             await workflow.wait_condition(_closed_or_changed(inc, level))
             continue
         every = policy.customer_cadence_seconds if customers else policy.cadence_seconds[level]
-        if not await _wait(_closed_or_changed(inc, level), every):
+        if not await _wait(_closed_or_changed(inc, level),
+                           progress.remaining(clock, workflow.now(), every, level)):
+            progress.passed(clock)
             inc.post_update(customers)

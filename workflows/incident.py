@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.baseline import incident_began
     from workflows.comms_models import CommsPolicy, Role
     from workflows.detect import DetectWorkflow, environment_of
-    from workflows.incident_comms import IncidentComms
+    from workflows.incident_runs import IncidentRuns
     from workflows.mitigate import MitigateWorkflow
     from workflows.models import (
         Alert,
@@ -61,12 +61,12 @@ with workflow.unsafe.imports_passed_through():
 
 
 @workflow.defn
-class IncidentWorkflow(IncidentComms):
+class IncidentWorkflow(IncidentRuns):
     """One incident per alert group, from the first alert to the postmortem."""
 
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
-        self._id = inp.incident_id
+        self._id, self._input, self._runs = inp.incident_id, inp, 1
         self._alerts: dict[str, AlertStatus] = {}
         self._all_alerts: list[Alert] = []
         self._timeline: list[TimelineEntry] = []
@@ -87,7 +87,9 @@ class IncidentWorkflow(IncidentComms):
         self._duplicates = 0
         self._recurrence = inp.recurrence
         self._declared = inp.declared
-        if inp.declared is not None:
+        if inp.carried is not None:
+            self._restore(inp.carried)
+        elif inp.declared is not None:
             self._record("incident.declared", f"by {inp.declared.by}: {inp.declared.title}")
             self.alerts(AlertBatch(group_key=self._id, alerts=[
                 declared_alert(self._id, inp.declared, workflow.now())]))
@@ -96,6 +98,22 @@ class IncidentWorkflow(IncidentComms):
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
+        if inp.carried is not None:  # handed over in an earlier run: the wait goes on
+            self._run_clocks(inp.carried.opened.policy.comms)
+            await self._await_resolution()
+        else:
+            await self._respond(inp)
+        assert self._opened is not None
+        await self._tell_group_closed(inp.group)
+        review_at = self.review_due()
+        self._close_comms(review_at)
+        await self._write_postmortem(review_at, self._opened.policy.comms)
+        self._set(phase=Phase.DONE)
+        await self._finish_comms()
+        return self.status()
+
+    async def _respond(self, inp: IncidentInput) -> None:
+        """Detect, triage, then mitigate and verify (or hand over) — until resolved."""
         await workflow.wait_condition(lambda: bool(self._all_alerts))
         if inp.recurrence is not None:
             self._record("incident.recurrence", recurrence_note(inp.recurrence, workflow.now()))
@@ -115,13 +133,6 @@ class IncidentWorkflow(IncidentComms):
             await self._shadow(opened)
         else:
             await self._mitigate_and_verify(opened)
-        await self._tell_group_closed(inp.group)
-        review_at = self.review_due()
-        self._close_comms(review_at)
-        await self._write_postmortem(review_at, opened.policy.comms)
-        self._set(phase=Phase.DONE)
-        await self._finish_comms()
-        return self.status()
 
     async def _write_postmortem(self, review_at: datetime, policy: CommsPolicy) -> None:
         """Start the review (it outlives the incident: edits, reminders) and await its draft."""
@@ -199,7 +210,10 @@ class IncidentWorkflow(IncidentComms):
         self._set(status=IncidentStatus.ESCALATED)
         self._record("incident.handed_over",
                      f"{why}; waiting for the alerts to resolve or a human to resolve it")
-        await workflow.wait_condition(lambda: self._all_resolved() or self._resolution is not None)
+        await self._await_resolution()
+
+    async def _await_resolution(self) -> None:
+        await self._until_resolved()  # may continue as new: the next run comes back here
         self._set(status=IncidentStatus.RESOLVED)
         by_human = self._resolution
         self._record("incident.resolved", f"declared by {by_human.by}: {by_human.reason}"
@@ -231,9 +245,6 @@ class IncidentWorkflow(IncidentComms):
         if self._resolution is None:
             self._resolution = resolution
             self._record("incident.resolve", f"by {resolution.by}: {resolution.reason}")
-
-    def _all_resolved(self) -> bool:
-        return bool(self._alerts) and all(s == AlertStatus.RESOLVED for s in self._alerts.values())
 
     async def _phase_run(self, phase: Phase, run: Any, arg: Any) -> Any:
         self._set(phase=phase)

@@ -14,7 +14,14 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from workflows import comms, escalation
     from workflows.announcer import Announcer
-    from workflows.comms_models import Acknowledgement, Audience, CommsPolicy, Role, RoleAssignment
+    from workflows.comms_models import (
+        Acknowledgement,
+        Audience,
+        ClockProgress,
+        CommsPolicy,
+        Role,
+        RoleAssignment,
+    )
     from workflows.detect import runbook_link
     from workflows.models import (
         IncidentStatus,
@@ -47,7 +54,10 @@ class IncidentComms:
         self._roles: dict[Role, str] = {}
         self._acked_by: str | None = None
         self._closed = False
+        # True while this run stops its clocks to continue as new (they resume there).
+        self._handing_on = False
         self._clocks: list[asyncio.Task[None]] = []
+        self._progress = ClockProgress()
         self._announcer = Announcer(self._id, self._record)
 
     def _record(self, kind: str, detail: str, phase: Phase | None = None) -> None:
@@ -65,7 +75,8 @@ class IncidentComms:
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        """The clocks stop: the incident closed, or this run is handing on to the next."""
+        return self._closed or self._handing_on
 
     @property
     def acknowledged(self) -> bool:
@@ -124,11 +135,25 @@ class IncidentComms:
             self._announcer.announce("customer_update", f"{self._service} status update",
                                      comms.customer_update(snap, policy.customer_cadence_seconds),
                                      self.severity, Audience.CUSTOMER)
+        self._run_clocks(policy)
+
+    def _run_clocks(self, policy: CommsPolicy) -> None:
+        """Start the clocks, each from where ``self._progress`` says it stands."""
+        self._announcer.policy = policy
+        progress = self._progress
         self._clocks = [asyncio.create_task(clock) for clock in (
-            escalation.severity_ladder(self, policy), escalation.page_again(self, policy),
-            escalation.escalation_matrix(self, policy),
-            escalation.update_cadence(self, policy, customers=False),
-            escalation.update_cadence(self, policy, customers=True))]
+            escalation.severity_ladder(self, policy, progress),
+            escalation.page_again(self, policy, progress),
+            escalation.escalation_matrix(self, policy, progress),
+            escalation.update_cadence(self, policy, False, progress),
+            escalation.update_cadence(self, policy, True, progress))]
+
+    async def _stop_clocks(self) -> None:
+        """Stop the clocks where they stand (their progress is kept) and let every send in
+        flight finish: this run is about to continue as new."""
+        self._handing_on = True
+        await asyncio.gather(*self._clocks)
+        await self._announcer.drain()
 
     def _announce_phase(self) -> None:
         if self._clocks and not self._closed:

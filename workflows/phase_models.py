@@ -9,9 +9,10 @@ from pydantic import Field, field_validator
 
 from workflows.alert_group_models import Recurrence
 from workflows.approval_models import ApprovalPolicy
-from workflows.comms_models import ActionItem, CommsPolicy
+from workflows.comms_models import ActionItem, ClockProgress, CommsPolicy, Role
 from workflows.models import (
     Alert,
+    AlertStatus,
     Contract,
     IncidentStatus,
     MitigationStep,
@@ -23,7 +24,7 @@ from workflows.models import (
     Verdict,
     VerifySpec,
 )
-from workflows.verify_models import Baseline
+from workflows.verify_models import Baseline, Resolution
 
 LABEL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 
@@ -80,6 +81,8 @@ class IncidentInput(Contract):
     group: str | None = None
     recurrence: Recurrence | None = None
     declared: Declaration | None = None
+    # Set when an earlier run of this incident continued as new: it goes on from there.
+    carried: IncidentCarry | None = None
 
 
 class IncidentPolicy(Contract):
@@ -89,6 +92,9 @@ class IncidentPolicy(Contract):
     approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
     comms: CommsPolicy = Field(default_factory=CommsPolicy)
     dry_run: bool = False
+    # A handed-over incident continues as new once its run's history passes this many
+    # events (or the server suggests it), far below Temporal's 51,200-event limit.
+    history_events_per_run: int = Field(10_000, ge=50, le=40_000)
 
 
 class DetectInput(Contract):
@@ -214,3 +220,34 @@ class IncidentView(Contract):
     previous: str | None = None
     declared_by: str | None = None
 
+
+
+class IncidentCarry(Contract):
+    """A handed-over incident's state, from one run to the next (continue-as-new): all
+    that ``status``, the comms clocks and the postmortem need, so that the runs read as
+    one incident. ``alerts`` keeps at most the first ``MAX_CARRIED_ALERTS``."""
+
+    opened: DetectResult
+    opened_at: datetime
+    phase: Phase
+    status: IncidentStatus
+    severity: Severity
+    timeline: list[TimelineEntry]
+    alert_statuses: dict[str, AlertStatus]
+    alerts: list[Alert]
+    steps: list[StepOutcome] = Field(default_factory=list)
+    verdict: Verdict | None = None
+    roles: dict[Role, str] = Field(default_factory=dict)
+    acknowledged_by: str | None = None
+    duplicates: int = 0
+    dry_run: bool = False
+    resolution: Resolution | None = None
+    # Messages announced so far: message ids (idempotency keys) continue from here.
+    messages_sent: int = 0
+    clocks: ClockProgress = Field(default_factory=ClockProgress)
+    # How many runs came before this one.
+    runs: int = 1
+
+
+MAX_CARRIED_ALERTS = 500
+IncidentInput.model_rebuild()

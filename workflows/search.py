@@ -36,8 +36,9 @@ class SearchAttributes:
     _KEYS: ClassVar[dict[str, SearchAttributeKey[str]]] = {
         "phase": PHASE, "severity": SEVERITY, "status": STATUS, "service": SERVICE}
 
-    def __init__(self) -> None:
-        self._current: dict[str, str] = {}
+    def __init__(self, **known: str | None) -> None:
+        """``known``: values already indexed (set at start, or carried by continue-as-new)."""
+        self._current: dict[str, str] = {k: str(v) for k, v in known.items() if v is not None}
 
     def update(self, **values: str | None) -> None:
         changed = {name: self._fit(str(value)) for name, value in values.items()
