@@ -81,7 +81,7 @@ class AsgActivities:
         params = validated(AsgCapacityParams, req.params)
         _check_allowed("Auto Scaling group", params.group, self._allowlist,
                        "REMEDIATOR_ASG_ALLOWLIST")
-        key = f"{req.incident_id}:{req.step_id}"
+        key = req.key
         with refusals_non_retryable():
             group = await self._group(params.group)
             current = int(group["DesiredCapacity"])
@@ -170,7 +170,7 @@ class LambdaActivities:
         params = validated(LambdaAliasParams, req.params)
         self._check(params.function)
         where = f"{params.function}:{params.alias}"
-        tag = step_tag("rollback", f"{req.incident_id}:{req.step_id}", 120)
+        tag = step_tag("rollback", req.key, 120)
         with refusals_non_retryable():
             alias = await self._alias(params.function, params.alias)
             await call(self._lambda.get_function, FunctionName=params.function,

@@ -168,7 +168,7 @@ class FlagActivities:
                     detail=f"would set flag {params.flag} in {where}: "
                            f"{current!r} → {params.value!r}",
                 )
-            key = f"{req.incident_id}:{req.step_id}"
+            key = req.key
             change = await store.set_once(env, params.flag, params.value, key, "mitigation")
         self._crash.reach("feature_flags.set_flag.after_write")
         log.info("mitigation.applied", action="feature_flag.set", flag=params.flag,
@@ -191,7 +191,7 @@ class FlagActivities:
             store = self._store(str(req.undo.get("store", "redis")))
             state, current = await store.restore_if_unchanged(
                 env, flag, str(req.undo["expected"]), None if old is None else str(old),
-                f"{req.incident_id}:{req.step_id}", "undo",
+                req.key, "undo",
             )
         if state == "conflict":
             detail = (f"flag {flag} was changed to {current!r} since the mitigation; "

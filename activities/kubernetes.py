@@ -131,7 +131,7 @@ class RolloutActivities:
         """
         params = validated(RolloutUndoParams, req.params)
         ns, name = params.namespace, params.deployment
-        key = f"{req.incident_id}:{req.step_id}"
+        key = req.key
         with refusals_non_retryable():
             check_allowed(ns, name, self._allowlist)
             if req.dry_run:

@@ -67,7 +67,7 @@ class ScaleActivities:
         write with dryRun=All. Refused: off the allow-list, missing, or RBAC."""
         params = validated(KubeScaleParams, req.params)
         ns, name = params.namespace, params.deployment
-        key = f"{req.incident_id}:{req.step_id}"
+        key = req.key
         target, note = self._capped(params.replicas)
         with refusals_non_retryable():
             check_allowed(ns, name, self._allowlist)
@@ -141,7 +141,7 @@ class ScaleActivities:
         rollout. Dry-run sends the patch with dryRun=All. Cannot be undone."""
         params = validated(KubeRestartParams, req.params)
         ns, name = params.namespace, params.deployment
-        key = f"{req.incident_id}:{req.step_id}"
+        key = req.key
         with refusals_non_retryable():
             check_allowed(ns, name, self._allowlist)
             if req.dry_run:

@@ -163,7 +163,7 @@ class CacheActivities:
         """
         params = validated(CacheFlushParams, req.params)
         db = self._default_db if params.db is None else params.db
-        key = f"{req.incident_id}:{req.step_id}"
+        key = req.key
         with refusals_non_retryable(), redis_errors():
             self._check_allowed(params, db)
             async with self._database(db) as cache:

@@ -101,12 +101,20 @@ class MitigationStep(Contract):
 
 
 class MitigationRequest(Contract):
-    """Input of every apply activity; (incident_id, step_id) is the idempotency key."""
+    """Input of every apply activity; ``key`` (the occurrence and the step) is its
+    idempotency key."""
 
     incident_id: str
     step_id: str
     params: dict[str, Any]
     dry_run: bool = False
+    # The occurrence, unique beyond one Temporal namespace (the incident's run): two
+    # deployments sharing one Redis, or a dev stack started afresh, never share a key.
+    occurrence: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.occurrence or self.incident_id}:{self.step_id}"
 
 
 class MitigationResult(Contract):
@@ -124,6 +132,11 @@ class UndoRequest(Contract):
     incident_id: str
     step_id: str
     undo: dict[str, Any]
+    occurrence: str = ""
+
+    @property
+    def key(self) -> str:
+        return f"{self.occurrence or self.incident_id}:{self.step_id}"
 
 
 class UndoResult(Contract):

@@ -25,6 +25,13 @@ def failure_message(err: ActivityError) -> str:
     return str(cause or err)
 
 
+def occurrence(incident_id: str) -> str:
+    """The incident id and the run of the incident that runs this phase: unique even
+    across Temporal namespaces or servers that share the systems being changed."""
+    parent = workflow.info().parent
+    return f"{incident_id}@{parent.run_id}" if parent else incident_id
+
+
 def _options(action: Action, timeout: float) -> ActivityOptions:
     return side_effect(action.start_to_close(timeout), heartbeat_seconds=action.heartbeat(timeout))
 
@@ -36,8 +43,8 @@ async def apply_step(
     action = lookup(step.action)
     risk = action.risk_of(step)
     request = MitigationRequest(
-        incident_id=incident_id, step_id=step.id, params=step.params, dry_run=dry_run
-    )
+        incident_id=incident_id, step_id=step.id, params=step.params, dry_run=dry_run,
+        occurrence=occurrence(incident_id))
     try:
         result = await workflow.execute_activity(
             action.apply_activity, request, result_type=MitigationResult,
@@ -57,7 +64,8 @@ async def undo_step(incident_id: str, outcome: StepOutcome, timeout: float) -> S
     """Reverse one applied step with the undo data it recorded."""
     if outcome.undo is None or outcome.undo_action is None:
         return outcome.model_copy(update={"detail": outcome.detail + "; no undo available"})
-    request = UndoRequest(incident_id=incident_id, step_id=outcome.step_id, undo=outcome.undo)
+    request = UndoRequest(incident_id=incident_id, step_id=outcome.step_id, undo=outcome.undo,
+                          occurrence=occurrence(incident_id))
     try:
         result = await workflow.execute_activity(
             outcome.undo_action, request, result_type=UndoResult,
