@@ -27,7 +27,7 @@ class WebhookAuth:
         expected = f"Bearer {self._token.get_secret_value()}"
         return hmac.compare_digest(request.headers.get("authorization", ""), expected)
 
-    def require_bearer(self, request: Request) -> None:
+    async def require_bearer(self, request: Request) -> None:
         """A FastAPI dependency for the alert endpoints."""
         if not self.bearer_ok(request):
             raise HTTPException(401, "missing or wrong bearer token")
