@@ -97,7 +97,7 @@ async def test_webhook_token_is_required_when_configured(
 
 
 async def test_same_alert_fifty_times_concurrently_opens_one_incident(
-    settings: Settings, client: Client, http_base: str
+    settings: Settings, client: Client, worker: None, http_base: str
 ) -> None:
     body = json.dumps(alertmanager_payload(group_key="{}:{alertname=\"Dedup\"}")).encode()
     async with httpx.AsyncClient(timeout=30) as http:
@@ -121,7 +121,7 @@ async def test_unknown_incident_is_404(http_base: str) -> None:
 
 
 async def test_grafana_webhook_opens_an_incident_and_alertmanager_shape_is_refused_there(
-    settings: Settings, client: Client, http_base: str
+    settings: Settings, client: Client, worker: None, http_base: str
 ) -> None:
     grafana = alertmanager_payload("GrafanaCheckoutErrors", group_key="grafana-group-1")
     grafana.update({"version": "1", "orgId": 1, "title": "[FIRING:1] checkout",
