@@ -419,7 +419,7 @@ def main() -> None:
     parser.add_argument("--duplicates", type=int, default=10_000)
     parser.add_argument("--distinct", type=int, default=300)
     parser.add_argument("--in-flight", type=int, default=100)
-    parser.add_argument("--phase-timeout", type=float, default=300.0,
+    parser.add_argument("--phase-timeout", type=float, default=600.0,
                         help="seconds each wait may take (the storm's count, the mitigations)")
     parser.add_argument("--json", action="store_true", help="the report as JSON")
     parser.add_argument("--logs", type=Path, metavar="DIR",
