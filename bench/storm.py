@@ -416,9 +416,12 @@ def markdown(r: dict[str, Any]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duplicates", type=int, default=10_000)
-    parser.add_argument("--distinct", type=int, default=300)
-    parser.add_argument("--in-flight", type=int, default=100)
+    parser.add_argument("--duplicates", type=int, default=10_000,
+                        help="copies of one alert after the first (default 10,000)")
+    parser.add_argument("--distinct", type=int, default=300,
+                        help="new alert groups in the burst (default 300)")
+    parser.add_argument("--in-flight", type=int, default=100,
+                        help="requests outstanding at once (default 100)")
     parser.add_argument("--phase-timeout", type=float, default=600.0,
                         help="seconds each wait may take (the storm's count, the mitigations)")
     parser.add_argument("--json", action="store_true", help="the report as JSON")
