@@ -1,5 +1,5 @@
 # The two commands of the README: `make demo` and `make test`.
-.PHONY: setup demo test lint bench kube
+.PHONY: setup demo test lint bench bench-storm kube
 
 setup:
 	bash scripts/setup.sh
@@ -19,3 +19,6 @@ lint: setup
 
 bench: setup
 	.venv/bin/python bench/pipeline.py
+
+bench-storm: setup
+	.venv/bin/python bench/storm.py

@@ -16,7 +16,6 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -29,6 +28,7 @@ from temporalio.client import Client
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.measure import RssSampler, pct  # noqa: E402
 from remediator.logging import configure_logging  # noqa: E402
 from remediator.servers import RedisServer, TemporalDevServer, free_port  # noqa: E402
 from remediator.settings import Settings  # noqa: E402
@@ -36,33 +36,6 @@ from remediator.temporal import connect  # noqa: E402
 from tests.conftest import ServerThread  # noqa: E402
 from tests.support.alerts import alertmanager_payload  # noqa: E402
 from tests.support.env import settings_env  # noqa: E402
-
-
-class RssSampler:
-    """Peak resident memory of a process, sampled every 50 ms."""
-
-    def __init__(self, pid: int) -> None:
-        self.proc, self.peak = psutil.Process(pid), 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.05):
-            try:
-                self.peak = max(self.peak, self.proc.memory_info().rss)
-            except psutil.NoSuchProcess:
-                return
-
-    def stop(self) -> float:
-        self._stop.set()
-        self._thread.join()
-        return self.peak / 2**20
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 async def bare(address: str, n: int, workdir: Path) -> dict[str, float]:

@@ -54,6 +54,9 @@ RETRY_AFTER_SECONDS = 5
 # How long serve's start waits for its first Temporal attempt before it listens anyway:
 # started after Temporal, it should answer the first alert rather than 503 it.
 FIRST_CONNECT_SECONDS = 1.0
+# Redis connections of one webhook server (the storm shield; each alert holds one for a
+# round trip or two).
+REDIS_CONNECTIONS = 100
 
 
 class BodyTooLarge(Exception):
@@ -92,8 +95,12 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     """The FastAPI app. It listens at once and connects to Temporal in the background
     (unless ``incidents`` is given); until Temporal answers, incident endpoints say 503."""
     # Exact duplicates are answered from Redis (lazily connected; steps aside when down).
-    redis_client = aioredis.Redis.from_url(settings.redis_url, socket_timeout=2,
-                                           socket_connect_timeout=2)
+    # A blocking pool: past its size a request waits for a connection, where redis-py's
+    # default pool raises "Too many connections" and the shield would step aside in the
+    # middle of a storm (seen with 100 alerts in flight plus the flusher).
+    redis_client = aioredis.Redis.from_pool(aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=2, socket_timeout=2,
+        socket_connect_timeout=2))
     shield = StormShield(redis_client) if incidents is None else None
     link = TemporalLink(settings, incidents, shield)
     # Dependencies /healthz reports on; one line per dependency serve uses.

@@ -28,7 +28,7 @@ class WebhookAuth:
         # Bytes, not str: compare_digest raises TypeError on a non-ASCII str.
         return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
 
-    def require_bearer(self, request: Request) -> None:
+    async def require_bearer(self, request: Request) -> None:
         """A FastAPI dependency for the alert endpoints."""
         if not self.bearer_ok(request):
             raise HTTPException(401, "missing or wrong bearer token")
