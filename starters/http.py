@@ -15,7 +15,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from remediator.settings import Settings
 from remediator.temporal import temporal_unreachable
@@ -154,6 +154,9 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         if temporal_unreachable(exc):
             log.warning("temporal.unreachable", path=request.url.path, error=exc.message)
             return unavailable("Temporal is not reachable; retry later")
+        if exc.status == RPCStatusCode.RESOURCE_EXHAUSTED:  # Temporal sheds load: retry
+            log.warning("temporal.busy", path=request.url.path, error=exc.message)
+            return unavailable(f"Temporal is busy ({exc.message}); retry later")
         log.error("temporal.error", path=request.url.path, status=exc.status.name,
                   error=exc.message)
         return JSONResponse({"error": f"Temporal refused the request: {exc.message}"}, 500)

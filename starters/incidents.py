@@ -106,27 +106,37 @@ class Incidents:
         one (a batch of only resolved alerts never does). ``dry_run`` applies to an
         incident this batch opens (one already open keeps its mode)."""
         route = route_of(batch, self._rules)
-        if self._shield is not None:
-            known = await self._shield.admit(route.workflow_id, batch)
+        known = await self._admitted(route, batch)
+        if known is not None:
+            return known
+        # One alert per group at a time from this process goes on to Temporal (it admits
+        # only a few updates in flight per workflow); the others wait, then usually find
+        # what the first one taught the shield and stay at the edge.
+        async with self._route_locks.setdefault(route.workflow_id, asyncio.Lock()):
+            known = await self._admitted(route, batch)
             if known is not None:
-                return Opened(known, False, duplicate=True)
-        opened = await self._deliver_to_legacy(batch) or await self._route(route, batch, dry_run)
-        if self._shield is not None and opened.id:
-            await self._shield.remember(route.workflow_id, batch, opened.id)
-        return opened
+                return known
+            opened = (await self._deliver_to_legacy(batch)
+                      or await self._route(route, batch, dry_run))
+            if self._shield is not None and opened.id:
+                await self._shield.remember(route.workflow_id, batch, opened.id)
+            return opened
+
+    async def _admitted(self, route: Route, batch: AlertBatch) -> Opened | None:
+        if self._shield is None:
+            return None
+        known = await self._shield.admit(route.workflow_id, batch)
+        return None if known is None else Opened(known, False, duplicate=True)
 
     async def _route(self, route: Route, batch: AlertBatch, dry_run: bool) -> Opened:
-        """One update at a time per group from this process (Temporal admits only a few
-        in flight per workflow); other replicas' updates are retried briefly."""
-        lock = self._route_locks.setdefault(route.workflow_id, asyncio.Lock())
-        async with lock:
-            for attempt in range(BUSY_RETRIES):
-                try:
-                    return await self._route_once(route, batch, dry_run)
-                except RPCError as exc:
-                    if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
-                        raise
-                    await asyncio.sleep(random.uniform(0.05, 0.1) * 2**attempt)
+        """The group's update; other replicas' updates in flight are waited out briefly."""
+        for attempt in range(BUSY_RETRIES):
+            try:
+                return await self._route_once(route, batch, dry_run)
+            except RPCError as exc:
+                if exc.status != RPCStatusCode.RESOURCE_EXHAUSTED:
+                    raise
+                await asyncio.sleep(random.uniform(0.05, 0.1) * 2**attempt)
         raise NotRouted("the alert group is busy (too many alerts in flight)")
 
     async def _route_once(self, route: Route, batch: AlertBatch, dry_run: bool) -> Opened:
