@@ -161,11 +161,11 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             sticky_queue_schedule_to_start_timeout=sticky,
         )
         # Every worker also serves the namespace's incident counters (their own queue).
-        # Not cached: a counter is shared by every worker, and a sticky task would wait
-        # for a worker that died instead of going to any live one.
+        # A counter is shared by every worker: its sticky tasks wait only a moment for a
+        # worker that may have died before any live one takes them.
         numbers = Worker(client, task_queue=NUMBERS_TASK_QUEUE,
                          workflows=[IncidentNumbersWorkflow], workflow_runner=workflow_runner(),
-                         max_cached_workflows=0)
+                         sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
         try:
             async with worker, numbers:
                 yield worker

@@ -19,9 +19,8 @@ with workflow.unsafe.imports_passed_through():
 # Not the incidents' task queue: every worker of the namespace serves the counter, so
 # an allocation never waits for one particular deployment.
 NUMBERS_TASK_QUEUE = "remediator-numbers"
-# An execution's history stays small (workers replay it for every allocation: they
-# do not cache the counter): a fresh run every so many allocations.
-ROLLOVER_AFTER = 200
+# An execution's history stays small: a fresh run every so many allocations.
+ROLLOVER_AFTER = 500
 
 INCIDENT_ID = re.compile(r"^INC-(\d{4})-(\d{4,})$")
 # Ids of incidents opened before numbering (one per alert group): still served.
