@@ -137,8 +137,20 @@ class Settings(BaseSettings):
     approval_deadline_p1_seconds: float = 30 * 60
     approval_deadline_p2_seconds: float = 2 * 3600
     approval_deadline_p3_seconds: float = 24 * 3600
-    # Identities for the HTTP approval endpoint: "user=token,user2=token2" (secret).
+    # Identities: "user=token,user2=token2" (secret). The HTTP API and the CLI
+    # authenticate users by these tokens, and each token is also its user's signing key
+    # for decisions: the worker needs the same list to check signed approvals.
     api_tokens: SecretStr | None = None
+    # The CLI's own token (REMEDIATOR_API_TOKEN), else the file REMEDIATOR_API_TOKEN_FILE
+    # (default ~/.config/remediator/token).
+    api_token: SecretStr | None = None
+    api_token_file: Path = Path("~/.config/remediator/token")
+    # Accept unsigned approve/reject signals and decide updates, trusting the approver
+    # named in them: only when Temporal itself authenticates and authorizes every
+    # client (mTLS + an authorizer that limits who may signal). Default: refuse them.
+    trust_temporal_identity: bool = False
+    # A signed decision older than this (or issued in the future) is refused.
+    decision_max_age_seconds: float = Field(3600.0, gt=0)
 
     # Timings (seconds). Production waits minutes; tests configure seconds.
     verify_interval_seconds: float = 30.0
@@ -193,6 +205,26 @@ class Settings(BaseSettings):
             if secret and hmac.compare_digest(secret.encode(), token.encode()):
                 found = user
         return found
+
+    def secret_for(self, user: str) -> str | None:
+        """The user's API token, which also keys the signatures of their decisions."""
+        if self.api_tokens is None:
+            return None
+        for pair in self.api_tokens.get_secret_value().split(","):
+            name, _, secret = pair.strip().partition("=")
+            if name == user and secret:
+                return secret
+        return None
+
+    def cli_token(self) -> str | None:
+        """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else None."""
+        if self.api_token is not None and self.api_token.get_secret_value().strip():
+            return self.api_token.get_secret_value().strip()
+        path = self.api_token_file.expanduser()
+        try:
+            return path.read_text().strip() or None
+        except OSError:
+            return None
 
     def pagerduty_secret_list(self) -> list[str]:
         if self.pagerduty_secrets is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -12,9 +13,10 @@ from pydantic import ValidationError
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError
 
+from remediator.approval_proof import sign
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters.cli_common import AsOpt, JsonOpt, ReasonOpt, StepOpt, fail, run_with
+from starters.cli_common import JsonOpt, ReasonOpt, StepOpt, fail, run_with
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest
 from workflows.comms_models import Acknowledgement, Role, RoleAssignment
@@ -49,8 +51,26 @@ def assign(
     typer.echo(f"{incident_id}: {role} is {user}")
 
 
-def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str | None,
-            approve: bool) -> None:
+def _identity(settings: Settings, claimed: str | None) -> tuple[str, str]:
+    """The CLI user and their token: the token proves the user (the worker checks the
+    signature it keys), ``--as`` only names them where this machine cannot tell."""
+    token = settings.cli_token()
+    if token is None:
+        fail("approving needs your API token: set REMEDIATOR_API_TOKEN or write it to "
+             f"{settings.api_token_file} (REMEDIATOR_API_TOKEN_FILE)", 2)
+    user = settings.user_for_token(token)
+    if user is not None and claimed not in (None, user):
+        fail(f"--as {claimed} does not match the token's user {user}", 2)
+    user = user or claimed
+    if user is None:
+        fail("say who you are with --as (the token is checked against that user)", 2)
+    return user, token
+
+
+def _decide(incident_id: str, step: str, claimed: str | None, reason: str,
+            plan_hash: str | None, approve: bool) -> None:
+    user, token = _identity(Settings(), claimed)
+
     async def go(incidents: Incidents) -> ApprovalAnswer:
         digest = plan_hash
         if digest is None and approve:
@@ -59,8 +79,10 @@ def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str 
                 raise DecisionRefused(f"step {step!r} is not waiting for approval")
             typer.echo(f"plan: {waiting[step].plan}\nplan hash: {waiting[step].plan_hash}")
             digest = waiting[step].plan_hash
-        return await incidents.decide(incident_id, ApprovalRequest(
-            step=step, approver=user, plan_hash=digest, reason=reason, approve=approve))
+        request = ApprovalRequest(step=step, approver=user, plan_hash=digest, reason=reason,
+                                  approve=approve, via="cli")
+        return await incidents.decide(incident_id,
+                                      sign(incident_id, request, token, datetime.now(UTC)))
 
     try:
         answer = run_with(go)
@@ -71,17 +93,36 @@ def _decide(incident_id: str, step: str, user: str, reason: str, plan_hash: str 
     typer.echo(f"{answer.step}: {answer.detail} ({len(answer.approvals)}/{answer.required})")
 
 
+AsUser = Annotated[str | None, typer.Option(
+    "--as", help="Who decides; must be the user of your API token (REMEDIATOR_API_TOKEN).")]
+
+
 def approve(
-    incident_id: str, step: StepOpt, user: AsOpt, reason: ReasonOpt = "",
+    incident_id: str, step: StepOpt, user: AsUser = None, reason: ReasonOpt = "",
     plan_hash: Annotated[str | None, typer.Option(help="Pin the plan you reviewed.")] = None,
 ) -> None:
     """Approve a risky step waiting in an incident (answers at once: accepted or why not)."""
     _decide(incident_id, step, user, reason, plan_hash, approve=True)
 
 
-def reject(incident_id: str, step: StepOpt, user: AsOpt, reason: ReasonOpt = "") -> None:
+def reject(incident_id: str, step: StepOpt, user: AsUser = None, reason: ReasonOpt = "") -> None:
     """Reject a waiting step: it is skipped and the rejection recorded."""
     _decide(incident_id, step, user, reason, None, approve=False)
+
+
+def sign_decision(
+    incident_id: str, step: StepOpt, user: AsUser = None, reason: ReasonOpt = "",
+    approve_it: Annotated[bool, typer.Option("--approve/--reject",
+                                             help="The decision to sign.")] = True,
+    plan_hash: Annotated[str | None, typer.Option(help="The plan hash you reviewed.")] = None,
+) -> None:
+    """Print a signed decision for ``temporal workflow signal --name approve|reject --input``."""
+    who, token = _identity(Settings(), user)
+    signed = sign(incident_id, ApprovalRequest(step=step, approver=who, plan_hash=plan_hash,
+                                               reason=reason, approve=approve_it),
+                  token, datetime.now(UTC))
+    body = signed.model_dump(mode="json", exclude={"approve", "via"})
+    typer.echo(json.dumps(body, separators=(",", ":")))
 
 
 def pending(json_out: JsonOpt = False) -> None:
@@ -131,4 +172,4 @@ def verify(
                f"UTC, {state.healthy_rounds}/{state.rounds} healthy round(s) so far")
 
 
-COMMANDS = (ack, resolve, assign, approve, reject, pending, verify)
+COMMANDS = (ack, resolve, assign, approve, reject, sign_decision, pending, verify)

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
+from remediator.approval_proof import sign
 from remediator.settings import Settings
 from remediator.temporal import temporal_unreachable
 from starters import pagerduty
@@ -260,8 +261,11 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
             body = DecisionBody.model_validate_json(await read_body(request, 16_384))
         except (BodyTooLarge, ValidationError) as exc:
             return JSONResponse({"error": f"bad approval: {exc}"}, 400)
-        req = ApprovalRequest(step=body.step, approver=user, plan_hash=body.plan_hash,
-                              reason=body.reason, approve=body.decision == "approve")
+        secret = settings.secret_for(user)
+        assert secret is not None  # the token authenticated this user
+        req = sign(incident_id, ApprovalRequest(
+            step=body.step, approver=user, plan_hash=body.plan_hash, reason=body.reason,
+            approve=body.decision == "approve", via="http"), secret, datetime.now(UTC))
         try:
             answer = await request.app.state.incidents.decide(incident_id, req)
         except IncidentNotFound:

@@ -229,11 +229,14 @@ class Incidents:
         """Approve or reject through the validated update; DecisionRefused says why not."""
         await self.view(incident_id)  # IncidentNotFound before anything else
         try:
-            return await self.handle(incident_id).execute_update(
+            answer = await self.handle(incident_id).execute_update(
                 IncidentWorkflow.decide, request, rpc_timeout=QUERY_TIMEOUT * 2)
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             raise DecisionRefused(getattr(cause, "message", None) or str(cause)) from None
+        if not answer.accepted:  # refused and recorded by the incident
+            raise DecisionRefused(answer.detail)
+        return answer
 
     async def postmortem(self, incident_id: str) -> str:
         """The current review document (it outlives the incident workflow)."""

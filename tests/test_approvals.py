@@ -15,6 +15,7 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 from temporalio.client import Client
 
+from remediator.approval_proof import sign
 from remediator.servers import temporal_binary
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
@@ -37,7 +38,8 @@ def approvals(settings: Settings) -> Settings:
     return settings.model_copy(update={
         "approvers": ["alice", "bob", "carol", "group:sre"],
         "approver_groups": {"sre": ["dave"]},
-        "api_tokens": SecretStr("alice=tok-alice,bob=tok-bob"),
+        "api_tokens": SecretStr("alice=tok-alice,bob=tok-bob,carol=tok-carol,dave=tok-dave,"
+                                "mallory=tok-mallory"),
         "sticky_timeout_seconds": 1.0,
     })
 
@@ -67,9 +69,10 @@ class Case:
         return await eventually(probe, timeout=60, what="a step waiting for approval")
 
     async def decide(self, user: str, plan_hash: str | None, approve: bool = True) -> object:
-        return await self.incidents.decide(self.id, ApprovalRequest(
-            step=(await self.waiting()).step_id, approver=user, plan_hash=plan_hash,
-            reason="test", approve=approve))
+        request = ApprovalRequest(step=(await self.waiting()).step_id, approver=user,
+                                  plan_hash=plan_hash, reason="test", approve=approve)
+        return await self.incidents.decide(
+            self.id, sign(self.id, request, f"tok-{user}", datetime.now(UTC)))
 
     async def done(self) -> IncidentView:
         return await wait_done(self.incidents, self.id, timeout=60)
@@ -170,9 +173,12 @@ async def test_approval_signalled_while_no_worker_runs_applies_once(
     with WorkerProcess(approvals, tmp_path) as first:
         pending = await case.open()
         first.kill()
+    signed = sign(case.id, ApprovalRequest(step=pending.step_id, approver="alice",
+                                           plan_hash=pending.plan_hash), "tok-alice",
+                  datetime.now(UTC))
     await client.get_workflow_handle(case.id).signal(
         IncidentWorkflow.approve,
-        ApprovalSignal(step=pending.step_id, approver="alice", plan_hash=pending.plan_hash))
+        ApprovalSignal.model_validate(signed.model_dump(exclude={"approve", "via"})))
     assert await case.writes() == 0
     with WorkerProcess(approvals, tmp_path):
         view = await case.done()
@@ -182,8 +188,15 @@ async def test_approval_signalled_while_no_worker_runs_applies_once(
 async def test_plain_temporal_cli_signal_approves(
     approvals: Settings, case: Case, approval_worker: None
 ) -> None:
+    from tests.test_cli import cli
+
     pending = await case.open()
-    body = {"step": pending.step_id, "approver": "bob", "plan_hash": pending.plan_hash}
+    printed = await cli(approvals.model_copy(update={"api_token": SecretStr("tok-bob")}),
+                        "sign-decision", case.id, "--step", pending.step_id, "--approve",
+                        "--plan-hash", pending.plan_hash)
+    assert printed.returncode == 0, printed.stderr
+    body = json.loads(printed.stdout)
+    assert body["approver"] == "bob" and body["signature"]
     result = await asyncio.to_thread(subprocess.run, [
         temporal_binary(), "workflow", "signal", "--address", approvals.temporal_address,
         "--workflow-id", case.id, "--name", "approve", "--input", json.dumps(body),
@@ -224,9 +237,15 @@ async def test_cli_lists_pending_steps_and_approves_with_the_current_plan(
     listed = await cli(approvals, "pending", "--json")
     mine = [p for p in json.loads(listed.stdout) if p["incident"] == case.id]
     assert mine and mine[0]["plan_hash"] == pending.plan_hash and mine[0]["required"] == 1
-    refused = await cli(approvals, "approve", case.id, "--step", pending.step_id, "--as", "mallory")
+    no_token = await cli(approvals, "approve", case.id, "--step", pending.step_id, "--as", "bob")
+    assert no_token.returncode == 2 and "API token" in no_token.stderr
+    as_mallory = approvals.model_copy(update={"api_token": SecretStr("tok-mallory")})
+    refused = await cli(as_mallory, "approve", case.id, "--step", pending.step_id)
     assert refused.returncode == 1 and "allow-list" in refused.stderr
-    approved = await cli(approvals, "approve", case.id, "--step", pending.step_id, "--as", "bob",
+    claimed = await cli(as_mallory, "approve", case.id, "--step", pending.step_id, "--as", "bob")
+    assert claimed.returncode == 2 and "does not match" in claimed.stderr
+    as_bob = approvals.model_copy(update={"api_token": SecretStr("tok-bob")})
+    approved = await cli(as_bob, "approve", case.id, "--step", pending.step_id,
                          "--reason", "rollback is safe")
     assert approved.returncode == 0, approved.stderr
     assert f"plan hash: {pending.plan_hash}" in approved.stdout

@@ -19,10 +19,12 @@ from pathlib import Path
 
 import pytest
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from remediator.approval_proof import sign
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents
@@ -66,8 +68,9 @@ async def _approved_incident(client: Client, settings: Settings,
         return waiting[0].plan_hash if waiting else None
 
     plan_hash = await eventually(pending, timeout=60, what="approval request")
-    await incidents.decide(incident_id, ApprovalRequest(
-        step="risky-flip", approver="alice", plan_hash=plan_hash, reason="replay", approve=True))
+    await incidents.decide(incident_id, sign(incident_id, ApprovalRequest(
+        step="risky-flip", approver="alice", plan_hash=plan_hash, reason="replay", approve=True),
+        "tok-alice", datetime.now(UTC)))
     window = client.get_workflow_handle_for(VerifyWorkflow.run, f"{incident_id}/verify")
 
     async def extended() -> bool:
@@ -93,7 +96,8 @@ async def _histories(client: Client, incident_id: str, group_id: str) -> list[Wo
 
 @pytest.fixture
 def approving(settings: Settings) -> Settings:
-    return settings.model_copy(update={"approvers": ["alice"], "verify_window_p2_p3_seconds": 8.0})
+    return settings.model_copy(update={"approvers": ["alice"], "verify_window_p2_p3_seconds": 8.0,
+                                       "api_tokens": SecretStr("alice=tok-alice")})
 
 
 async def test_a_fresh_incident_replays_on_the_current_code(

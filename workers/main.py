@@ -19,6 +19,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alert_shield import ShieldActivities
+from activities.approval_proof import ProofActivities
 from activities.aws import AsgActivities, LambdaActivities
 from activities.boto import AwsClients
 from activities.feature_flags import FlagActivities, FlagStore, RedisFlagStore
@@ -114,6 +115,7 @@ def activities_for(
     notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings))
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
+    proofs = ProofActivities(settings, crash)
     return [
         flags.set_flag, flags.restore_flag, health.check_health, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
@@ -121,6 +123,7 @@ def activities_for(
         cache.flush_cache, asg.set_asg_capacity, asg.restore_asg_capacity,
         lambdas.rollback_lambda_alias, lambdas.restore_lambda_alias, *kube,
         numbers.allocate_incident_number, shield.forget_open_incident,
+        proofs.check_decisions,
     ]
 
 

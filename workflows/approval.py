@@ -52,6 +52,27 @@ def refusal(pending: PendingApproval | None, decision: ApprovalSignal, approve: 
     return None
 
 
+def decision_refusal(waiting: PendingApproval | None, decision: StepDecision,
+                     policy: ApprovalPolicy) -> str | None:
+    """Why the phase must not act on a forwarded decision: it has to satisfy the step's
+    whole policy through its signed proofs, whoever delivered it."""
+    if waiting is None or waiting.step_id != decision.step_id:
+        return f"step {decision.step_id!r} is not waiting for a decision (early or unknown)"
+    proofs = [p for p in decision.proofs if p.step == decision.step_id
+              and p.approve == decision.approved]
+    for proof in proofs:
+        why = refusal(waiting, proof, proof.approve, policy)
+        if why is not None:
+            return why
+    approvers = {p.approver for p in proofs}
+    if decision.approved and len(approvers) < waiting.required:
+        return (f"{len(approvers)} distinct signed approval(s) of {waiting.required} "
+                f"required")
+    if not decision.approved and not approvers:
+        return "a rejection needs a signed decision of an approver"
+    return None
+
+
 class ApprovalGate:
     """Where a mitigate phase waits for the incident's decision on a step."""
 
@@ -59,6 +80,7 @@ class ApprovalGate:
         self._rec = rec
         self._policy = policy
         self.decisions: dict[str, StepDecision] = {}
+        self.waiting: PendingApproval | None = None
 
     async def _tell_parent(self, signal: str, arg: object) -> None:
         parent = workflow.info().parent
@@ -75,6 +97,7 @@ class ApprovalGate:
                 step_id=step.id, action=step.action, risk=risk, plan=plan, plan_hash=digest,
                 requested_by=requested_by, required=required,
                 deadline=workflow.now() + timedelta(seconds=seconds))
+            self.waiting = pending
             await self._tell_parent(APPROVAL_REQUESTED, pending)
             workflow.set_current_details(
                 f"Waiting for {required} approval(s) of step {step.id}: {plan} "
@@ -82,6 +105,7 @@ class ApprovalGate:
             try:
                 await workflow.wait_condition(lambda: step.id in self.decisions, timeout=seconds)
                 workflow.set_current_details("")
+                self.waiting = None
                 return self.decisions[step.id], severity
             except TimeoutError:
                 await self._rec.add("approval.deadline_passed",

@@ -8,9 +8,11 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.approval import DECIDED, refusal
+    from workflows.approval_audit import REFUSED, UNKNOWN_STEP, Refusals, proof_refusals
     from workflows.approval_models import (
         ApprovalAnswer,
         ApprovalPolicy,
+        ApprovalRequest,
         ApprovalSignal,
         PendingApproval,
         StepDecision,
@@ -26,12 +28,35 @@ class ApprovalDesk:
         self._record = record
         self.pending: dict[str, PendingApproval] = {}
         self.policy = ApprovalPolicy()
+        self.refusals = Refusals()
+        self._proofs: dict[str, list[ApprovalRequest]] = {}
 
     def request(self, pending: PendingApproval) -> None:
         self.pending[pending.step_id] = pending
 
     def refusal(self, decision: ApprovalSignal, approve: bool) -> str | None:
         return refusal(self.pending.get(decision.step), decision, approve, self.policy)
+
+    def bucket(self, step: str) -> str:
+        return step if step in self.pending else UNKNOWN_STEP
+
+    async def verified(self, decision: ApprovalRequest, path: str) -> ApprovalAnswer:
+        """Apply a decision only once it passes the policy and proves its approver; a
+        refused one is audited (timeline, capped per step, and a log line)."""
+        why_not = self.refusal(decision, decision.approve)
+        if why_not is None:
+            why_not = (await proof_refusals(self._incident_id, path, [decision]))[0]
+        if why_not is None:  # the policy again: another decision may have landed meanwhile
+            why_not = self.refusal(decision, decision.approve)
+        if why_not is not None:
+            text = self.refusals.note(self.bucket(decision.step), decision.approver,
+                                      decision.step, path, why_not)
+            if text is not None:
+                self._record(REFUSED, text)
+            return ApprovalAnswer(step=decision.step, accepted=False, approvals=[], required=0,
+                                  decided=False, detail=why_not)
+        self._proofs.setdefault(decision.step, []).append(decision)
+        return await self.decide(decision, decision.approve)
 
     async def decide(self, decision: ApprovalSignal, approve: bool) -> ApprovalAnswer:
         """Apply a decision; a refused one is recorded and changes nothing."""
@@ -45,7 +70,8 @@ class ApprovalDesk:
             self._record("approval.rejected",
                          f"{decision.step} rejected by {decision.approver}: {decision.reason}")
             await self._forward(StepDecision(step_id=decision.step, approved=False,
-                                             by=[decision.approver], reason=decision.reason))
+                                             by=[decision.approver], reason=decision.reason,
+                                             proofs=self._proofs_of(decision, False)))
             return self._answer(pending, True, "rejected: the step will not run")
         pending.approvals.append(decision.approver)
         self._record("approval.granted", f"{decision.step} approved by {decision.approver} "
@@ -53,8 +79,13 @@ class ApprovalDesk:
         if len(pending.approvals) < pending.required:
             return self._answer(pending, False, "approval counted; more approvers needed")
         await self._forward(StepDecision(step_id=decision.step, approved=True,
-                                         by=list(pending.approvals), reason=decision.reason))
+                                         by=list(pending.approvals), reason=decision.reason,
+                                         proofs=self._proofs_of(decision, True)))
         return self._answer(pending, True, "approved: the step runs now")
+
+    def _proofs_of(self, decision: ApprovalSignal, approve: bool) -> list[ApprovalRequest]:
+        proofs = [p for p in self._proofs.pop(decision.step, []) if p.approve == approve]
+        return [p for p in proofs if approve or p.approver == decision.approver]
 
     def _answer(self, pending: PendingApproval, decided: bool, detail: str) -> ApprovalAnswer:
         return ApprovalAnswer(step=pending.step_id, accepted=True, approvals=pending.approvals,
@@ -62,5 +93,8 @@ class ApprovalDesk:
 
     async def _forward(self, decision: StepDecision) -> None:
         del self.pending[decision.step_id]
+        summary = self.refusals.summary(decision.step_id)
+        if summary is not None:
+            self._record(REFUSED, summary)
         child = workflow.get_external_workflow_handle(f"{self._incident_id}/{Phase.MITIGATE}")
         await child.signal(DECIDED, decision)

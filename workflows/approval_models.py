@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from fnmatch import fnmatchcase
+from typing import Literal
 
 from pydantic import Field
 
@@ -71,18 +72,28 @@ class PendingApproval(Contract):
 
 
 class ApprovalSignal(Contract):
-    """Payload of the ``approve`` / ``reject`` signals (also usable from the Temporal CLI)."""
+    """Payload of the ``approve`` / ``reject`` signals (also usable from the Temporal CLI).
 
-    step: str
+    ``signature`` proves the approver: HMAC-SHA256, keyed with the approver's API token,
+    over the incident, step, plan hash, decision, reason and ``issued_at`` (see
+    ``remediator.approval_proof``; ``remediator sign-decision`` prints one). The worker
+    checks it in an activity, so no secret enters a workflow history.
+    """
+
+    step: str = Field(min_length=1, max_length=128)
     approver: str = Field(min_length=1, max_length=200)
-    plan_hash: str | None = None
+    plan_hash: str | None = Field(default=None, max_length=64)
     reason: str = Field(default="", max_length=2000)
+    issued_at: datetime | None = None
+    signature: str | None = Field(default=None, max_length=128)
 
 
 class ApprovalRequest(ApprovalSignal):
     """Payload of the ``decide`` update: approve or reject, answered at once."""
 
     approve: bool = True
+    # Which starter delivered it (audit only; not proof of anything).
+    via: Literal["http", "cli"] | None = None
 
 
 class ApprovalAnswer(Contract):
@@ -95,9 +106,22 @@ class ApprovalAnswer(Contract):
 
 
 class StepDecision(Contract):
-    """What the incident tells the mitigate phase once a step is decided."""
+    """What the incident tells the mitigate phase once a step is decided.
+
+    ``proofs`` are the signed decisions it rests on: the phase re-checks them against the
+    step's whole policy (and their signatures) before it acts, whoever delivered them.
+    """
 
     step_id: str
     approved: bool
     by: list[str]
     reason: str
+    proofs: list[ApprovalRequest] = Field(default_factory=list)
+
+
+class ProofCheck(Contract):
+    """Ask the worker whether signed decisions are authentic (activity input)."""
+
+    incident_id: str
+    path: str
+    decisions: list[ApprovalRequest]

@@ -305,27 +305,38 @@ class IncidentWorkflow(IncidentRuns):
 
     @workflow.signal
     async def approve(self, decision: ApprovalSignal) -> None:
-        """Approve a waiting step (names the step and its plan hash); refusals are recorded."""
-        await self._decided(decision, True)
+        """Approve a waiting step (names the step and its plan hash, signed by the approver:
+        ``remediator sign-decision``); refusals are recorded."""
+        await self._decided(decision, True, "signal")
 
     @workflow.signal
     async def reject(self, decision: ApprovalSignal) -> None:
-        """Reject a waiting step: it is skipped and the rejection recorded."""
-        await self._decided(decision, False)
+        """Reject a waiting step (signed, like ``approve``): it is skipped and recorded."""
+        await self._decided(decision, False, "signal")
 
     @workflow.update
     async def decide(self, request: ApprovalRequest) -> ApprovalAnswer:
-        """Approve or reject with an immediate answer; invalid requests fail validation."""
-        return await self._decided(request, request.approve)
+        """Approve or reject with an immediate answer (``accepted`` false says why not).
+
+        The HTTP API and the CLI sign for their authenticated user and name themselves
+        in ``via`` (for the audit only: the signature is the proof)."""
+        return await self._decided(request, request.approve, request.via or "update")
 
     @decide.validator
     def _validate_decide(self, request: ApprovalRequest) -> None:
-        why_not = self._desk.refusal(request, request.approve)
-        if why_not is not None:
-            raise ValueError(why_not)
+        # Refusals past a step's cap are turned away before they reach the history.
+        if self._desk.refusals.capped(self._desk.bucket(request.step)):
+            raise ValueError(f"too many refused decisions of {request.step!r}; "
+                             "further ones are not accepted")
 
-    async def _decided(self, decision: ApprovalSignal, approve: bool) -> ApprovalAnswer:
-        answer = await self._desk.decide(decision, approve)
+    async def _decided(self, decision: ApprovalSignal, approve: bool,
+                       path: str) -> ApprovalAnswer:
+        if workflow.patched("signed-decisions"):
+            request = ApprovalRequest.model_validate(
+                {**decision.model_dump(), "approve": approve, "via": getattr(decision, "via", None)})
+            answer = await self._desk.verified(request, path)
+        else:  # recorded before decisions were signed
+            answer = await self._desk.decide(decision, approve)
         if answer.decided and not self._desk.pending:
             self._set(status=IncidentStatus.MITIGATING)
             workflow.set_current_details("")

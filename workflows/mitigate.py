@@ -9,8 +9,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.approval import DECIDED, ApprovalGate
-    from workflows.approval_models import StepDecision
+    from workflows.approval import DECIDED, ApprovalGate, decision_refusal
+    from workflows.approval_audit import REFUSED, Refusals, proof_refusals
+    from workflows.approval_models import ApprovalPolicy, StepDecision
     from workflows.baseline import capture_baselines
     from workflows.catalogue import lookup
     from workflows.models import MitigationStep, Phase, StepOutcome
@@ -27,6 +28,8 @@ class MitigateWorkflow:
         self._rec = Recorder(Phase.MITIGATE)
         self._gate: ApprovalGate | None = None
         self._early: list[StepDecision] = []
+        self._policy, self._incident_id = ApprovalPolicy(), ""
+        self._refusals = Refusals()
 
     @workflow.run
     async def run(self, inp: MitigateInput) -> MitigateResult:
@@ -34,6 +37,7 @@ class MitigateWorkflow:
 
     async def _phase(self, inp: MitigateInput) -> MitigateResult:
         self._gate = ApprovalGate(self._rec, inp.approvals)
+        self._policy, self._incident_id = inp.approvals, inp.incident_id
         for early in self._early:
             self._gate.decisions[early.step_id] = early
         self._severity = inp.severity
@@ -72,9 +76,28 @@ class MitigateWorkflow:
                            detail=f"not run: {decision.reason} ({', '.join(decision.by) or 'nobody'})")
 
     @workflow.signal(name=DECIDED)
-    def decided(self, decision: StepDecision) -> None:
-        """The incident's decision on a waiting step."""
-        if self._gate is None:
-            self._early.append(decision)
-        else:
-            self._gate.decisions[decision.step_id] = decision
+    async def decided(self, decision: StepDecision) -> None:
+        """The incident's decision on a waiting step, acted on only if its signed proofs
+        satisfy the step's whole policy; anything else (an early decision, a decision
+        sent by anyone but the incident) is refused and recorded."""
+        if not workflow.patched("signed-decisions"):  # recorded before proofs existed
+            if self._gate is None:
+                self._early.append(decision)
+            else:
+                self._gate.decisions[decision.step_id] = decision
+            return
+        gate, policy = self._gate, self._policy
+        why = decision_refusal(gate.waiting if gate else None, decision, policy)
+        if why is None:
+            verdicts = await proof_refusals(self._incident_id, "phase", decision.proofs)
+            why = next((v for v in verdicts if v is not None), None)
+        if why is None and gate is not None:  # again: the step may have moved on meanwhile
+            why = decision_refusal(gate.waiting, decision, policy)
+        if why is not None or gate is None:
+            text = self._refusals.note(decision.step_id if gate and gate.waiting else "*",
+                                       ", ".join(decision.by)[:200] or "nobody",
+                                       decision.step_id, "phase", why or "refused")
+            if text is not None:
+                await self._rec.add(REFUSED, text, live=True)
+            return
+        gate.decisions[decision.step_id] = decision

@@ -13,9 +13,11 @@ from typing import Any
 import httpx
 import pytest
 import redis.asyncio as aioredis
+from pydantic import SecretStr
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from remediator.approval_proof import sign
 from remediator.servers import free_port
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
@@ -34,7 +36,8 @@ AM = "/v1/alerts/alertmanager"
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"approvers": ["alice"], "duplicate_flush_seconds": 2.0})
+    return settings.model_copy(update={"approvers": ["alice"], "duplicate_flush_seconds": 2.0,
+                                       "api_tokens": SecretStr("alice=tok-alice")})
 
 
 async def _storm(base: str, payload: dict[str, Any], n: int, in_flight: int) -> list[str]:
@@ -78,8 +81,9 @@ async def _counted(incidents: Incidents, incident_id: str, n: int) -> None:
 
 async def _approve_and_finish(incidents: Incidents, incident_id: str) -> None:
     [step] = await incidents.pending(incident_id)
-    await incidents.decide(incident_id, ApprovalRequest(
-        step=step.step_id, approver="alice", plan_hash=step.plan_hash, approve=True))
+    await incidents.decide(incident_id, sign(incident_id, ApprovalRequest(
+        step=step.step_id, approver="alice", plan_hash=step.plan_hash, approve=True),
+        "tok-alice", datetime.now(UTC)))
     view = await wait_done(incidents, incident_id)
     assert view.status == "resolved"
 
