@@ -8,6 +8,7 @@ its log under ``<state-dir>/logs``. A restarted stack finds its incidents again.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -97,6 +98,10 @@ class DevStack:
             env.setdefault("REMEDIATOR_VERIFY_WINDOW_P0_P1_SECONDS", "20")
             env.setdefault("REMEDIATOR_VERIFY_INTERVAL_SECONDS", "2")
             env.setdefault("REMEDIATOR_APPROVERS", DEMO_APPROVER)
+            # The demo approver is an authenticated user: the CLI signs with this token.
+            demo_token = "demo-" + secrets.token_hex(16)
+            env.setdefault("REMEDIATOR_API_TOKENS", f"{DEMO_APPROVER}={demo_token}")
+            env.setdefault("REMEDIATOR_API_TOKEN", demo_token)
         return env
 
     def _start(self, part: Server) -> None:

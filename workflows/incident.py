@@ -324,10 +324,12 @@ class IncidentWorkflow(IncidentRuns):
 
     @decide.validator
     def _validate_decide(self, request: ApprovalRequest) -> None:
-        # Refusals past a step's cap are turned away before they reach the history.
+        # Past a step's cap of recorded refusals, what the policy refuses outright is
+        # turned away before it reaches the history (a flood stays out of it).
         if self._desk.refusals.capped(self._desk.bucket(request.step)):
-            raise ValueError(f"too many refused decisions of {request.step!r}; "
-                             "further ones are not accepted")
+            why_not = self._desk.refusal(request, request.approve)
+            if why_not is not None:
+                raise ValueError(why_not)
 
     async def _decided(self, decision: ApprovalSignal, approve: bool,
                        path: str) -> ApprovalAnswer:
