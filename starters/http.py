@@ -42,7 +42,7 @@ from starters.readiness import (
 )
 from starters.shield import StormShield
 from starters.webhook_auth import Unauthenticated, WebhookAuth
-from workflows.approval_models import ApprovalRequest
+from workflows.approval_models import ApprovalRequest, group_name_refusal
 from workflows.models import AlertBatch
 
 log = structlog.get_logger()
@@ -256,6 +256,10 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         user = api_user(request)
         if user is None:
             return JSONResponse({"error": "approvals need a valid API bearer token"}, 401)
+        if (named_a_group := group_name_refusal(user)) is not None:
+            log.warning("approval.refused", incident_id=incident_id, path="http",
+                        reason="token user names a group")
+            return JSONResponse({"error": f"this token's user {named_a_group}"}, 403)
         try:
             body = DecisionBody.model_validate_json(await read_body(request, 16_384))
         except (BodyTooLarge, ValidationError) as exc:
