@@ -11,7 +11,7 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -218,17 +218,23 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         return await accept(request, lambda body: pagerduty.parse_pagerduty(body, now()),
                             check=auth.pagerduty)
 
-    @app.get("/v1/incidents/{incident_id}")
+    def api_user(request: Request) -> str | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return settings.user_for_token(token) if scheme.lower() == "bearer" else None
+
+    async def require_reader(request: Request) -> None:
+        """A FastAPI dependency for reads: beyond loopback (or with
+        REMEDIATOR_READS_NEED_TOKEN) any valid API token; on loopback, no token."""
+        if settings.reads_guarded and api_user(request) is None:
+            raise HTTPException(401, "reading incidents needs a valid API bearer token")
+
+    @app.get("/v1/incidents/{incident_id}", dependencies=[Depends(require_reader)])
     async def incident(incident_id: str, request: Request) -> JSONResponse:
         try:
             view = await request.app.state.incidents.view(incident_id)
         except IncidentNotFound:
             return JSONResponse({"error": f"no incident {incident_id}"}, 404)
         return JSONResponse(view.model_dump(mode="json"))
-
-    def api_user(request: Request) -> str | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return settings.user_for_token(token) if scheme.lower() == "bearer" else None
 
     @app.post("/v1/incidents", status_code=201,
               openapi_extra=json_body(schema_of(DeclareBody)))
