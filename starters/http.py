@@ -40,6 +40,7 @@ from starters.readiness import (
     TemporalNotConnected,
     unreachable,
 )
+from starters.replay import ReplayCache
 from starters.shield import StormShield
 from starters.webhook_auth import Unauthenticated, WebhookAuth
 from workflows.approval_models import ApprovalRequest, group_name_refusal
@@ -102,6 +103,10 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=2, socket_timeout=2,
         socket_connect_timeout=2))
     shield = StormShield(redis_client) if incidents is None else None
+    # A replayed delivery is refused as stale once the window has passed; until then
+    # its id is remembered here, by every replica.
+    replays = ReplayCache(redis_client, settings.pagerduty_max_age_seconds
+                          + pagerduty.MAX_FUTURE_SECONDS)
     link = TemporalLink(settings, incidents, shield)
     # Dependencies /healthz reports on; one line per dependency serve uses.
     probes: dict[str, Probe] = {"temporal": link.probe}
@@ -162,7 +167,11 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         return JSONResponse({"error": f"Temporal refused the request: {exc.message}"}, 500)
 
     async def accept(request: Request, parse: Callable[[bytes], AlertBatch | str],
-                     check: Callable[[Request, bytes], None] | None = None) -> JSONResponse:
+                     check: Callable[[Request, bytes], None] | None = None,
+                     delivery_of: Callable[[AlertBatch], str | None] | None = None,
+                     ) -> JSONResponse:
+        """Authenticate, parse and forward one alert delivery. With ``delivery_of``
+        (the sender's delivery id), a delivery seen before is acknowledged and dropped."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "Content-Type must be application/json"}, 415)
         try:
@@ -184,7 +193,17 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         if isinstance(batch, str):
             log.info("alert.ignored", reason=batch)
             return JSONResponse({"incidents": [], "note": batch}, 202)
-        opened = await request.app.state.incidents.open_or_join(batch, dry_run=dry_run)
+        delivery = delivery_of(batch) if delivery_of is not None else None
+        if delivery is not None and not await replays.claim(request.url.path, delivery):
+            log.info("alert.replayed", path=request.url.path)
+            return JSONResponse({"incidents": [], "note": "delivery already accepted; "
+                                 "nothing done again"}, 202)
+        try:
+            opened = await request.app.state.incidents.open_or_join(batch, dry_run=dry_run)
+        except BaseException:
+            if delivery is not None:  # not acknowledged: the sender's retry must go through
+                await replays.release(request.url.path, delivery)
+            raise
         entry: dict[str, object] = {"id": opened.id, "created": opened.created}
         if opened.note:
             entry["note"] = opened.note
@@ -215,8 +234,9 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
 
     @app.post("/v1/alerts/pagerduty", openapi_extra=json_body(pagerduty_schema()))
     async def pagerduty_webhook(request: Request) -> JSONResponse:
-        return await accept(request, lambda body: pagerduty.parse_pagerduty(body, now()),
-                            check=auth.pagerduty)
+        return await accept(request, lambda body: pagerduty.parse_pagerduty(
+            body, now(), settings.pagerduty_max_age_seconds), check=auth.pagerduty,
+            delivery_of=pagerduty.delivery_id)
 
     def api_user(request: Request) -> str | None:
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
