@@ -7,6 +7,7 @@ this module reads ``os.environ``.
 from __future__ import annotations
 
 import hmac
+import ipaddress
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -92,6 +93,14 @@ class Settings(BaseSettings):
     # PagerDuty V3 webhook signing secrets (REMEDIATOR_PAGERDUTY_SECRETS, comma-separated
     # while one rotates): a valid X-PagerDuty-Signature stands in for the bearer token.
     pagerduty_secrets: SecretStr | None = None
+    # PagerDuty deliveries whose event occurred longer ago than this (or more than
+    # PAGERDUTY_MAX_FUTURE_SECONDS ahead) are refused as possible replays
+    # (REMEDIATOR_PAGERDUTY_MAX_AGE_SECONDS); delivery ids are remembered this long.
+    pagerduty_max_age_seconds: float = Field(30 * 60.0, gt=0)
+    # Reads (GET /v1/incidents/{id}) need a valid API token (REMEDIATOR_API_TOKENS)
+    # whenever the server listens beyond loopback; REMEDIATOR_READS_NEED_TOKEN=true asks
+    # for one on loopback too (e.g. behind a reverse proxy). It cannot open reads up.
+    reads_need_token: bool = False
     max_body_bytes: int = 1_000_000
     max_alerts_per_request: int = 500
 
@@ -206,15 +215,20 @@ class Settings(BaseSettings):
                 found = user
         return found
 
+    @property
+    def has_api_tokens(self) -> bool:
+        return any(self.api_token_pairs())
+
+    def api_token_pairs(self) -> list[tuple[str, str]]:
+        """The configured (user, token) pairs; secret: never log them."""
+        if self.api_tokens is None:
+            return []
+        pairs = (p.strip().partition("=") for p in self.api_tokens.get_secret_value().split(","))
+        return [(user, secret) for user, _, secret in pairs if user and secret]
+
     def secret_for(self, user: str) -> str | None:
         """The user's API token, which also keys the signatures of their decisions."""
-        if self.api_tokens is None:
-            return None
-        for pair in self.api_tokens.get_secret_value().split(","):
-            name, _, secret = pair.strip().partition("=")
-            if name == user and secret:
-                return secret
-        return None
+        return next((secret for name, secret in self.api_token_pairs() if name == user), None)
 
     def cli_token(self) -> str | None:
         """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else None."""
@@ -244,6 +258,22 @@ class Settings(BaseSettings):
     @property
     def http_host(self) -> str:
         return self.http_addr.rsplit(":", 1)[0]
+
+    @property
+    def http_is_loopback(self) -> bool:
+        """Whether REMEDIATOR_HTTP_ADDR listens on loopback only (unknown names: no)."""
+        host = self.http_host.strip("[]")
+        if host == "localhost":
+            return True
+        try:
+            return ipaddress.ip_address(host).is_loopback
+        except ValueError:
+            return False
+
+    @property
+    def reads_guarded(self) -> bool:
+        """Whether reading an incident needs a valid API token."""
+        return self.reads_need_token or not self.http_is_loopback
 
     @property
     def http_port(self) -> int:

@@ -4,7 +4,6 @@ signal, query or HTTP call; the work happens in workflows."""
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import os
 import sys
@@ -41,15 +40,6 @@ def worker() -> None:
     asyncio.run(run_worker(Settings()))
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @app.command()
 def serve() -> None:
     """Run the alert webhook server on REMEDIATOR_HTTP_ADDR (default 127.0.0.1:8080)."""
@@ -58,8 +48,14 @@ def serve() -> None:
     from starters.http import create_app
 
     settings = Settings()
-    if not _is_loopback(settings.http_host) and settings.webhook_token is None:
+    if not settings.http_is_loopback and settings.webhook_token is None:
         fail("refusing to listen beyond loopback without REMEDIATOR_WEBHOOK_TOKEN", 2)
+    if settings.reads_guarded and not settings.has_api_tokens:
+        # Reads would be refused to everyone: say so now rather than serve 401s.
+        where = ("beyond loopback" if not settings.http_is_loopback
+                 else "with REMEDIATOR_READS_NEED_TOKEN")
+        fail(f"refusing to listen {where} without REMEDIATOR_API_TOKENS: reading "
+             "incidents needs an API token", 2)
     configure_logging()
     uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
                 log_level="warning")

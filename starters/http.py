@@ -11,7 +11,7 @@ from typing import Literal
 
 import redis.asyncio as aioredis
 import structlog
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -41,9 +41,10 @@ from starters.readiness import (
     TemporalNotConnected,
     unreachable,
 )
+from starters.replay import ReplayCache
 from starters.shield import StormShield
 from starters.webhook_auth import Unauthenticated, WebhookAuth
-from workflows.approval_models import ApprovalRequest
+from workflows.approval_models import ApprovalRequest, group_name_refusal
 from workflows.models import AlertBatch
 
 log = structlog.get_logger()
@@ -103,6 +104,10 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         settings.redis_url, max_connections=REDIS_CONNECTIONS, timeout=2, socket_timeout=2,
         socket_connect_timeout=2))
     shield = StormShield(redis_client) if incidents is None else None
+    # A replayed delivery is refused as stale once the window has passed; until then
+    # its id is remembered here, by every replica.
+    replays = ReplayCache(redis_client, settings.pagerduty_max_age_seconds
+                          + pagerduty.MAX_FUTURE_SECONDS)
     link = TemporalLink(settings, incidents, shield)
     # Dependencies /healthz reports on; one line per dependency serve uses.
     probes: dict[str, Probe] = {"temporal": link.probe}
@@ -163,7 +168,11 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         return JSONResponse({"error": f"Temporal refused the request: {exc.message}"}, 500)
 
     async def accept(request: Request, parse: Callable[[bytes], AlertBatch | str],
-                     check: Callable[[Request, bytes], None] | None = None) -> JSONResponse:
+                     check: Callable[[Request, bytes], None] | None = None,
+                     delivery_of: Callable[[AlertBatch], str | None] | None = None,
+                     ) -> JSONResponse:
+        """Authenticate, parse and forward one alert delivery. With ``delivery_of``
+        (the sender's delivery id), a delivery seen before is acknowledged and dropped."""
         if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
             return JSONResponse({"error": "Content-Type must be application/json"}, 415)
         try:
@@ -185,7 +194,17 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         if isinstance(batch, str):
             log.info("alert.ignored", reason=batch)
             return JSONResponse({"incidents": [], "note": batch}, 202)
-        opened = await request.app.state.incidents.open_or_join(batch, dry_run=dry_run)
+        delivery = delivery_of(batch) if delivery_of is not None else None
+        if delivery is not None and not await replays.claim(request.url.path, delivery):
+            log.info("alert.replayed", path=request.url.path)
+            return JSONResponse({"incidents": [], "note": "delivery already accepted; "
+                                 "nothing done again"}, 202)
+        try:
+            opened = await request.app.state.incidents.open_or_join(batch, dry_run=dry_run)
+        except BaseException:
+            if delivery is not None:  # not acknowledged: the sender's retry must go through
+                await replays.release(request.url.path, delivery)
+            raise
         entry: dict[str, object] = {"id": opened.id, "created": opened.created}
         if opened.note:
             entry["note"] = opened.note
@@ -216,20 +235,27 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
 
     @app.post("/v1/alerts/pagerduty", openapi_extra=json_body(pagerduty_schema()))
     async def pagerduty_webhook(request: Request) -> JSONResponse:
-        return await accept(request, lambda body: pagerduty.parse_pagerduty(body, now()),
-                            check=auth.pagerduty)
+        return await accept(request, lambda body: pagerduty.parse_pagerduty(
+            body, now(), settings.pagerduty_max_age_seconds), check=auth.pagerduty,
+            delivery_of=pagerduty.delivery_id)
 
-    @app.get("/v1/incidents/{incident_id}")
+    def api_user(request: Request) -> str | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return settings.user_for_token(token) if scheme.lower() == "bearer" else None
+
+    async def require_reader(request: Request) -> None:
+        """A FastAPI dependency for reads: beyond loopback (or with
+        REMEDIATOR_READS_NEED_TOKEN) any valid API token; on loopback, no token."""
+        if settings.reads_guarded and api_user(request) is None:
+            raise HTTPException(401, "reading incidents needs a valid API bearer token")
+
+    @app.get("/v1/incidents/{incident_id}", dependencies=[Depends(require_reader)])
     async def incident(incident_id: str, request: Request) -> JSONResponse:
         try:
             view = await request.app.state.incidents.view(incident_id)
         except IncidentNotFound:
             return JSONResponse({"error": f"no incident {incident_id}"}, 404)
         return JSONResponse(view.model_dump(mode="json"))
-
-    def api_user(request: Request) -> str | None:
-        scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        return settings.user_for_token(token) if scheme.lower() == "bearer" else None
 
     @app.post("/v1/incidents", status_code=201,
               openapi_extra=json_body(schema_of(DeclareBody)))
@@ -257,6 +283,10 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         user = api_user(request)
         if user is None:
             return JSONResponse({"error": "approvals need a valid API bearer token"}, 401)
+        if (named_a_group := group_name_refusal(user)) is not None:
+            log.warning("approval.refused", incident_id=incident_id, path="http",
+                        reason="token user names a group")
+            return JSONResponse({"error": f"this token's user {named_a_group}"}, 403)
         try:
             body = DecisionBody.model_validate_json(await read_body(request, 16_384))
         except (BodyTooLarge, ValidationError) as exc:

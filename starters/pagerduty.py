@@ -8,13 +8,18 @@ incident id). ``incident.triggered`` and ``incident.reopened`` fire it,
 PagerDuty's priorities (P1 highest … P5) are shifted onto the seed table, P1 → P0
 (SEV-1): PagerDuty's top priority is a page for an outage, and "when in doubt,
 over-classify". Without a priority, urgency ``high`` is P1 and ``low`` is P3.
+
+A signed delivery is still refused when its event is stale (``occurred_at`` older than
+the freshness window, or too far ahead of our clock): a captured delivery cannot be
+replayed later. Replays inside the window are caught by the delivery id
+(``event.id``), remembered in a replay cache for as long as the window lasts.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -26,6 +31,12 @@ EVENT_STATUS = {"incident.triggered": AlertStatus.FIRING, "incident.reopened": A
                  "incident.resolved": AlertStatus.RESOLVED}
 _PRIORITY = {"P1": "P0", "P2": "P1", "P3": "P2", "P4": "P3", "P5": "P3"}
 _URGENCY = {"high": "P1", "low": "P3"}
+# How far ahead of our clock an event may claim to have occurred (clock skew).
+MAX_FUTURE_SECONDS = 5 * 60.0
+
+
+class StaleDelivery(BadAlert):
+    """The event occurred outside the freshness window: possibly a replayed delivery."""
 
 
 class _Loose(BaseModel):
@@ -90,12 +101,40 @@ def _labels(inc: IncidentData) -> dict[str, str]:
     return labels
 
 
-def parse_pagerduty(body: bytes, received_at: datetime) -> AlertBatch | str:
-    """The batch for an incident event, or why the event is ignored."""
+def check_fresh(occurred_at: datetime, received_at: datetime, max_age_seconds: float) -> None:
+    """StaleDelivery unless the event occurred within ``max_age_seconds`` before
+    ``received_at`` and at most MAX_FUTURE_SECONDS after it (naive times are UTC)."""
+    if occurred_at.tzinfo is None:
+        occurred_at = occurred_at.replace(tzinfo=UTC)
+    age = (received_at - occurred_at).total_seconds()
+    if age > max_age_seconds:
+        raise StaleDelivery(
+            f"stale PagerDuty delivery: event.occurred_at {occurred_at.isoformat()} is "
+            f"{age:.0f} s old, more than the {max_age_seconds:.0f} s allowed; refused as a "
+            "possible replay")
+    if age < -MAX_FUTURE_SECONDS:
+        raise StaleDelivery(
+            f"PagerDuty delivery from the future: event.occurred_at {occurred_at.isoformat()} "
+            f"is {-age:.0f} s ahead of this server's clock (at most {MAX_FUTURE_SECONDS:.0f} s "
+            "allowed); refused")
+
+
+def delivery_id(batch: AlertBatch) -> str | None:
+    """The PagerDuty delivery (``event.id``) a batch from ``parse_pagerduty`` came from."""
+    return next((a.annotations["pagerduty_event"] for a in batch.alerts
+                 if a.annotations.get("pagerduty_event")), None)
+
+
+def parse_pagerduty(body: bytes, received_at: datetime,
+                    max_age_seconds: float | None = None) -> AlertBatch | str:
+    """The batch for an incident event, or why the event is ignored. With
+    ``max_age_seconds``, a stale event raises StaleDelivery (see ``check_fresh``)."""
     try:
         hook = validated(Webhook, body)
     except ValidationError as exc:
         raise BadAlert(f"not a PagerDuty V3 webhook: {explain(exc)}") from None
+    if max_age_seconds is not None:
+        check_fresh(hook.event.occurred_at, received_at, max_age_seconds)
     status = EVENT_STATUS.get(hook.event.event_type)
     if status is None:
         return f"event type {hook.event.event_type!r} is not acted on"

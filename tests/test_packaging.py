@@ -22,6 +22,8 @@ def test_compose_file_parses_and_names_the_services() -> None:
     assert services["webhook"]["command"] == ["remediator", "serve"]
     assert services["worker"]["environment"]["TEMPORAL_ADDRESS"] == "temporal:7233"
     assert "REMEDIATOR_WEBHOOK_TOKEN" in services["webhook"]["environment"]
+    # Beyond loopback, reading incidents needs an API token: serve refuses to start without.
+    assert "REMEDIATOR_API_TOKENS" in services["webhook"]["environment"]
 
 
 def test_every_packaged_runbook_is_valid() -> None:

@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -18,10 +18,12 @@ import pytest
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
+from remediator.servers import free_port
 from remediator.settings import Settings
 from starters.alert_formats import BadAlert, guess_format
 from starters.incidents import Incidents
-from starters.pagerduty import parse_pagerduty, signed
+from starters.pagerduty import StaleDelivery, check_fresh, parse_pagerduty, signed
+from starters.replay import ReplayCache
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload, pagerduty_payload
 from tests.support.env import settings_env
@@ -185,3 +187,71 @@ async def test_cli_guesses_the_webhook_and_signs_pagerduty_payloads(
 ])
 def testguess_format_is_guessed_from_the_shape(payload: object, kind: str) -> None:
     assert guess_format(json.dumps(payload).encode()) == kind
+
+
+def test_freshness_window_refuses_old_and_future_events() -> None:
+    now = datetime.now(UTC)
+    check_fresh(now - timedelta(minutes=29), now, 1800)
+    check_fresh(now + timedelta(minutes=4), now, 1800)  # clock skew is tolerated
+    check_fresh((now - timedelta(minutes=1)).replace(tzinfo=None), now, 1800)  # naive: UTC
+    with pytest.raises(StaleDelivery, match="more than the 1800 s allowed"):
+        check_fresh(now - timedelta(days=30), now, 1800)
+    with pytest.raises(StaleDelivery, match="ahead of this server's clock"):
+        check_fresh(now + timedelta(hours=1), now, 1800)
+    old = pagerduty_payload("PGR0VU2", occurred_at=now - timedelta(hours=1))
+    with pytest.raises(StaleDelivery):
+        parse_pagerduty(json.dumps(old).encode(), now, 1800)
+    assert isinstance(parse_pagerduty(json.dumps(old).encode(), now), AlertBatch)  # no window
+
+
+async def test_replay_cache_claims_once_releases_and_steps_aside_without_redis(
+    settings: Settings,
+) -> None:
+    shared = aioredis.Redis.from_url(settings.redis_url)
+    dead = aioredis.Redis.from_url(f"redis://127.0.0.1:{free_port()}/0",
+                                   socket_connect_timeout=1)
+    try:
+        cache, delivery = ReplayCache(shared, 60), uuid.uuid4().hex
+        assert await cache.claim("pagerduty", delivery)
+        assert not await cache.claim("pagerduty", delivery)
+        assert await cache.claim("other-source", delivery)
+        await cache.release("pagerduty", delivery)  # forwarding failed: the retry is new
+        assert await cache.claim("pagerduty", delivery)
+        assert 0 < await shared.ttl(ReplayCache._key("pagerduty", delivery)) <= 60
+        # Redis away: accepted unchecked (the alert group joins a repeat to its incident).
+        assert await ReplayCache(dead, 60).claim("pagerduty", delivery)
+    finally:
+        await shared.aclose()
+        await dead.aclose()
+
+
+async def test_stale_delivery_is_refused_and_a_replay_has_no_second_effect(
+    settings: Settings, client: Client, worker: None, redis_client: aioredis.Redis,
+) -> None:
+    incident = "P" + uuid.uuid4().hex[:8].upper()
+    await redis_client.set(f"health:{incident}", "ok")
+    secured = Settings.model_validate({**settings.model_dump(), "pagerduty_secrets": SECRET})
+    stale = json.dumps(pagerduty_payload(
+        incident, occurred_at=datetime.now(UTC) - timedelta(days=30))).encode()
+    fresh = json.dumps(pagerduty_payload(incident)).encode()
+    signed_json = {"content-type": "application/json"}
+    # Two replicas of the webhook server share one replay cache.
+    async with ServerThread(secured) as one, ServerThread(secured) as two, \
+            httpx.AsyncClient() as http:
+        refused = await http.post(one.base + PD, content=stale,
+                                  headers={**signed_json, "x-pagerduty-signature": _sign(stale)})
+        assert await _count(client, settings) == 0
+        first = await http.post(one.base + PD, content=fresh,
+                                headers={**signed_json, "x-pagerduty-signature": _sign(fresh)})
+        replayed = await http.post(two.base + PD, content=fresh,
+                                   headers={**signed_json, "x-pagerduty-signature": _sign(fresh)})
+    assert refused.status_code == 400 and "stale PagerDuty delivery" in refused.json()["error"]
+    assert first.status_code == 202 and first.json()["incidents"][0]["created"] is True
+    assert replayed.status_code == 202, replayed.text
+    assert replayed.json() == {"incidents": [],
+                               "note": "delivery already accepted; nothing done again"}
+    view = await wait_done(Incidents(client, settings.task_queue),
+                           first.json()["incidents"][0]["id"])
+    assert view.status == "resolved" and [s.state for s in view.steps] == ["applied"]
+    assert view.alerts == 1 and view.duplicates == 0
+    assert await _count(client, settings) == 1

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
         ApprovalSignal,
         PendingApproval,
         StepDecision,
+        group_name_refusal,
     )
     from workflows.models import MitigationStep, RiskLevel, Severity
     from workflows.severity import raise_one
@@ -40,6 +41,8 @@ def refusal(pending: PendingApproval | None, decision: ApprovalSignal, approve: 
     """Why a decision cannot be accepted, or None when it can."""
     if pending is None:
         return f"step {decision.step!r} is not waiting for approval (unknown or already decided)"
+    if (named_a_group := group_name_refusal(decision.approver)) is not None:
+        return named_a_group
     if not policy.may_approve(decision.approver):
         return f"{decision.approver!r} is not on the approver allow-list"
     if decision.approver == pending.requested_by:

@@ -20,6 +20,18 @@ class ApprovalRule(Contract):
     approvals: int = Field(ge=0, le=5)
 
 
+# An allow-list entry ``group:NAME`` admits the members of group NAME; nobody is called that.
+GROUP_PREFIX = "group:"
+
+
+def group_name_refusal(name: str) -> str | None:
+    """Why ``name`` cannot decide as a person (it names an allow-list group), or None."""
+    if name.strip().lower().startswith(GROUP_PREFIX):
+        return (f"{name!r} names an approver group, not a person: decide as one of the "
+                "group's members")
+    return None
+
+
 DEFAULT_RULES = [
     ApprovalRule(risk=RiskLevel.LOW, approvals=0),
     ApprovalRule(risk=RiskLevel.RISKY, environments=["prod", "production", "prod-*"], approvals=1),
@@ -49,12 +61,18 @@ class ApprovalPolicy(Contract):
         return 2 if risk == RiskLevel.DANGEROUS else 1  # no rule: stay on the safe side
 
     def may_approve(self, user: str) -> bool:
-        if user in self.approvers:
-            return True
-        return any(
-            entry.startswith("group:") and user in self.groups.get(entry[6:], [])
-            for entry in self.approvers
-        )
+        """Whether ``user`` is on the allow-list by name or as a member of a listed group.
+        A ``group:NAME`` entry admits the group's members only: it never matches as a
+        user name, and nobody whose name starts with ``group:`` may approve."""
+        if group_name_refusal(user) is not None:
+            return False
+        for entry in self.approvers:
+            if entry.startswith(GROUP_PREFIX):
+                if user in self.groups.get(entry.removeprefix(GROUP_PREFIX), []):
+                    return True
+            elif entry == user:
+                return True
+        return False
 
 
 class PendingApproval(Contract):

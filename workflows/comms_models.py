@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 from workflows.models import Contract, Severity
 
@@ -83,12 +83,32 @@ class CommsPolicy(Contract):
         return [s for s in self.sinks if severity in s.severities and s.audience == audience]
 
 
+def _midnight(value: object) -> object:
+    # YAML reads ``due: 2026-12-05`` as a date: it means that day, 00:00 UTC.
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    return value
+
+
+def _aware(value: datetime) -> datetime:
+    # A time without a zone is UTC, as everywhere in remediator: workflows compare due
+    # dates with workflow.now(), and a naive one would fail every workflow task.
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("date out of range") from None
+
+
+# Every due date inside a workflow is an aware UTC datetime, whatever a human typed.
+UtcDateTime = Annotated[datetime, BeforeValidator(_midnight), AfterValidator(_aware)]
+
+
 class ActionItem(Contract):
     id: str
     action: str = Field(min_length=1, max_length=500)
     owner: str = Field(min_length=1, max_length=200)
     priority: Literal["High", "Medium", "Low"] = "Medium"
-    due: datetime
+    due: UtcDateTime
     status: Literal["TODO", "DONE"] = "TODO"
 
 
@@ -96,7 +116,7 @@ class NewActionItem(Contract):
     action: str = Field(min_length=1, max_length=500)
     owner: str = Field(min_length=1, max_length=200)
     priority: Literal["High", "Medium", "Low"] = "Medium"
-    due: datetime | None = None
+    due: UtcDateTime | None = None
 
 
 class PostmortemEdit(Contract):

@@ -10,18 +10,50 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     from activities.postmortem_store import PostmortemActivities
     from workflows.announcer import Announcer
-    from workflows.comms_models import ActionItem, NewActionItem, PostmortemEdit
+    from workflows.comms_models import ActionItem, PostmortemEdit
     from workflows.models import Phase
     from workflows.options import side_effect
-    from workflows.phase_models import PostmortemResult, PostmortemRun
+    from workflows.phase_models import PostmortemInput, PostmortemResult, PostmortemRun
     from workflows.postmortem_draft import draft_findings
     from workflows.timeline import Recorder
 
 POSTMORTEM_DRAFTED = "postmortem_drafted"
+# The longest single wait for a reminder; a later due date is waited for in steps. A
+# timer years long (a due date typed as 9999-12-31) would be refused by the server.
+LONGEST_WAIT_SECONDS = 365 * 86400.0
+
+
+def apply_edit(doc: PostmortemInput, edit: PostmortemEdit, now: datetime) -> PostmortemInput:
+    """``doc`` with a human's edit applied: fields given replace, new action items are
+    numbered on (due in a week unless said), listed ones are closed, the review signed."""
+    changes: dict[str, object] = {}
+    for field in ("root_cause", "five_whys", "went_well", "went_poorly", "impact"):
+        value = getattr(edit, field)
+        if value is not None:
+            changes[field] = value
+    items = [i.model_copy(update={"status": "DONE"}) if i.id in edit.close_action_items else i
+             for i in doc.action_items]
+    items += [ActionItem(id=f"AI-{len(items) + n + 1}", action=new.action, owner=new.owner,
+                         priority=new.priority, due=new.due or now + timedelta(days=7))
+              for n, new in enumerate(edit.action_items)]
+    changes["action_items"] = items
+    if edit.review_done:
+        changes["reviewed_by"] = edit.by
+    return doc.model_copy(update=changes)
+
+
+def next_due(doc: PostmortemInput, reminded: set[str]) -> datetime | None:
+    """When the next reminder is due: an open action item's due date or the review's."""
+    dues = [item.due for item in doc.action_items
+            if item.status != "DONE" and item.id not in reminded]
+    if doc.reviewed_by is None and "review" not in reminded and doc.review_at is not None:
+        dues.append(doc.review_at)
+    return min(dues) if dues else None
 
 
 @workflow.defn
@@ -33,6 +65,7 @@ class PostmortemWorkflow:
         self._markdown = ""
         self._reminded: set[str] = set()
         self._last_editor = "remediator"
+        self._refused: list[str] = []
 
     @workflow.run
     async def run(self, inp: PostmortemRun) -> PostmortemResult:
@@ -46,14 +79,15 @@ class PostmortemWorkflow:
         self._rec.detach()  # the incident completes now; later entries stay here
         while not self._finished():
             due = self._next_due()
-            timeout = None if due is None else max((due - workflow.now()).total_seconds(), 0.001)
+            timeout = None if due is None else min(
+                max((due - workflow.now()).total_seconds(), 0.001), LONGEST_WAIT_SECONDS)
             try:
                 await workflow.wait_condition(lambda: bool(self._edits), timeout=timeout)
             except TimeoutError:
                 self._remind()
             while self._edits:
-                self._apply(self._edits.pop(0))
-                result = await self._publish("postmortem.updated")
+                if self._apply(self._edits.pop(0)):
+                    result = await self._publish("postmortem.updated")
         await self._announcer.drain()
         return result
 
@@ -62,12 +96,7 @@ class PostmortemWorkflow:
             item.status == "DONE" for item in self._doc.action_items)
 
     def _next_due(self) -> datetime | None:
-        dues = [item.due for item in self._doc.action_items
-                if item.status != "DONE" and item.id not in self._reminded]
-        if self._doc.reviewed_by is None and "review" not in self._reminded:
-            assert self._doc.review_at is not None
-            dues.append(self._doc.review_at)
-        return min(dues) if dues else None
+        return next_due(self._doc, self._reminded)
 
     def _remind(self) -> None:
         """Remind through the sinks of everything due by now, once each."""
@@ -85,25 +114,25 @@ class PostmortemWorkflow:
                                          f"{item.id} ({item.priority}) owned by {item.owner} "
                                          f"was due {item.due:%Y-%m-%d %H:%M} UTC.", doc.severity)
 
-    def _apply(self, edit: PostmortemEdit) -> None:
-        doc, changes = self._doc, {}
-        for field in ("root_cause", "five_whys", "went_well", "went_poorly", "impact"):
-            value = getattr(edit, field)
-            if value is not None:
-                changes[field] = value
-        items = [i.model_copy(update={"status": "DONE"}) if i.id in edit.close_action_items else i
-                 for i in doc.action_items]
-        items += [self._new_item(len(items) + n, new) for n, new in enumerate(edit.action_items)]
-        changes["action_items"] = items
-        if edit.review_done:
-            changes["reviewed_by"] = edit.by
-        self._doc = doc.model_copy(update=changes)
-        self._last_editor = edit.by
+    def _apply(self, edit: PostmortemEdit) -> bool:
+        """Apply an edit; one the document cannot take is refused and recorded instead
+        of failing the workflow task (which would retry, and fail, forever)."""
+        try:
+            now = workflow.now()
+            doc = apply_edit(self._doc, edit, now)
+            # The comparisons the reminders will make, tried before the edit is taken.
+            next_due(doc, set())
+            _ = [item.due <= now for item in doc.action_items]
+        except (TypeError, ValueError, OverflowError) as exc:
+            self._refuse(f"edit by {edit.by} refused: {exc}")
+            return False
+        self._doc, self._last_editor = doc, edit.by
+        return True
 
-    def _new_item(self, index: int, new: NewActionItem) -> ActionItem:
-        due = new.due or workflow.now() + timedelta(days=7)
-        return ActionItem(id=f"AI-{index + 1}", action=new.action, owner=new.owner,
-                          priority=new.priority, due=due)
+    def _refuse(self, why: str) -> None:
+        self._refused.append(why[:500])
+        del self._refused[:-20]  # the latest refusals; a flood does not grow the state
+        workflow.logger.warning("postmortem.edit_refused", extra={"reason": why[:500]})
 
     async def _publish(self, kind: str) -> PostmortemResult:
         result = await workflow.execute_activity_method(
@@ -119,9 +148,20 @@ class PostmortemWorkflow:
                 POSTMORTEM_DRAFTED, markdown)
 
     @workflow.signal
-    def edit(self, edit: PostmortemEdit) -> None:
-        """Human input: root cause, five whys, impact, lessons, action items, review done."""
+    def edit(self, raw: RawValue) -> None:
+        """Human input: root cause, five whys, impact, lessons, action items, review done
+        (a PostmortemEdit). A payload that is not one is refused and recorded, not dropped."""
+        try:
+            edit = workflow.payload_converter().from_payload(raw.payload, PostmortemEdit)
+        except Exception as exc:  # whatever the converter raises for a foreign payload
+            self._refuse(f"malformed edit refused: {str(exc)[:300]}")
+            return
         self._edits.append(edit)
+
+    @workflow.query
+    def refused_edits(self) -> list[str]:
+        """Why the latest refused edits were refused (at most 20)."""
+        return list(self._refused)
 
     @workflow.query
     def document(self) -> str:

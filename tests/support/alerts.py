@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 
@@ -35,13 +36,16 @@ def alertmanager_payload(alertname: str = "CheckoutErrorRateHigh", service: str 
 
 def pagerduty_payload(incident: str, event_type: str = "incident.triggered",
                       title: str = "TestPagerDutyAlert", priority: str | None = "P2",
-                      urgency: str = "high") -> dict[str, Any]:
-    """A PagerDuty V3 webhook body as PagerDuty sends it for an incident event."""
+                      urgency: str = "high", occurred_at: datetime | None = None,
+                      ) -> dict[str, Any]:
+    """A PagerDuty V3 webhook body as PagerDuty sends it for an incident event
+    (occurred now unless ``occurred_at`` says otherwise: the server refuses stale ones)."""
+    occurred = (occurred_at or datetime.now(UTC)).astimezone(UTC)
     return {"event": {
         "id": uuid.uuid4().hex,
         "event_type": event_type,
         "resource_type": "incident",
-        "occurred_at": "2026-11-24T10:00:00.000Z",
+        "occurred_at": occurred.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "agent": {"id": "PLH1HKV", "summary": "Tenex Engineer", "type": "user_reference"},
         "client": None,
         "data": {
