@@ -29,7 +29,7 @@ approval_worker = test_approvals.approval_worker
 def groups(approvals: Settings) -> Settings:
     # A token whose user calls itself a group: a misconfiguration the server must not honour.
     return approvals.model_copy(update={
-        "api_tokens": SecretStr("alice=tok-alice,group:sre=tok-group")})
+        "api_tokens": SecretStr("alice=tok-alice,dave=tok-dave,group:sre=tok-group")})
 
 
 def test_a_group_entry_admits_members_only() -> None:
@@ -69,7 +69,9 @@ async def test_group_name_is_refused_on_update_signal_http_and_cli(
                                  json=body, headers={"authorization": "Bearer tok-group"})
     assert answer.status_code == 403 and GROUP_NAME in answer.json()["error"]
 
-    by_cli = await cli(groups, "approve", case.id, "--step", pending.step_id, "--as", "group:sre")
+    as_group = groups.model_copy(update={"api_token": SecretStr("tok-group")})
+    by_cli = await cli(as_group, "approve", case.id, "--step", pending.step_id, "--as",
+                       "group:sre")
     assert by_cli.returncode == 1 and GROUP_NAME in by_cli.stderr
 
     still = await case.waiting()
