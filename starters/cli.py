@@ -72,11 +72,17 @@ def alert(
         "--format", help="Webhook to post to (default: guessed from the payload's shape).")] = None,
     dry_run: Annotated[bool, typer.Option(
         "--dry-run", help="An incident this opens plans its steps and changes nothing.")] = False,
+    verbatim: Annotated[bool, typer.Option(
+        "--verbatim", help="Send a PagerDuty payload as it is (by default it is sent as a "
+                           "new delivery: a fresh event id and occurred_at).")] = False,
 ) -> None:
     """Send an alert payload (Alertmanager v4, Grafana, PagerDuty V3 or generic JSON)."""
     settings = Settings()
     body = file.read_bytes()
     kind = format_ or guess_format(body)
+    if kind == "pagerduty" and not verbatim:
+        # The server refuses stale and replayed deliveries; a file is a template.
+        body = pagerduty.as_new_delivery(body)
     headers = {"content-type": "application/json"}
     if settings.webhook_token is not None:
         headers["authorization"] = f"Bearer {settings.webhook_token.get_secret_value()}"

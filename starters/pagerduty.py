@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
+import uuid
 from datetime import UTC, datetime
 
 import pydantic_core
@@ -155,3 +157,19 @@ def parse_pagerduty(body: bytes, received_at: datetime,
         annotations={k: v for k, v in annotations.items() if v}, status=status,
         fingerprint=inc.id, starts_at=started, received_at=received_at)
     return batch_of(f"pagerduty:{inc.id}", [alert])
+
+
+def as_new_delivery(body: bytes) -> bytes:
+    """A payload file sent as a new delivery (fresh ``event.id`` and ``occurred_at``), so
+    an example or a saved delivery is neither stale nor a replay. Bodies that are not a
+    PagerDuty event are returned unchanged (the server says what is wrong)."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return body
+    event = payload.get("event") if isinstance(payload, dict) else None
+    if not isinstance(event, dict):
+        return body
+    event["id"] = uuid.uuid4().hex
+    event["occurred_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    return json.dumps(payload).encode()

@@ -255,3 +255,28 @@ async def test_stale_delivery_is_refused_and_a_replay_has_no_second_effect(
     assert view.status == "resolved" and [s.state for s in view.steps] == ["applied"]
     assert view.alerts == 1 and view.duplicates == 0
     assert await _count(client, settings) == 1
+
+
+async def test_cli_sends_the_shipped_example_as_a_new_delivery_each_time(
+    settings: Settings, client: Client, worker: None,
+) -> None:
+    """The example file's occurred_at is long past: the CLI sends it as a new delivery
+    (fresh id and time), twice — the second joins the first's incident; ``--verbatim``
+    sends it as it is, and the server refuses it as stale."""
+    secured = Settings.model_validate({**settings.model_dump(), "pagerduty_secrets": SECRET})
+    example = Path(__file__).parents[1] / "remediator" / "examples" / "pagerduty-incident.json"
+
+    def send(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "starters.cli", "alert", str(example),
+                               "--url", server.base, *extra], capture_output=True, text=True,
+                              timeout=60, env=settings_env(secured))
+
+    async with ServerThread(secured) as server:
+        first = await asyncio.to_thread(send)
+        again = await asyncio.to_thread(send)
+        verbatim = await asyncio.to_thread(send, "--verbatim")
+    assert first.returncode == 0, first.stdout + first.stderr
+    opened = json.loads(first.stdout)["incidents"][0]
+    assert opened["created"] is True
+    assert json.loads(again.stdout)["incidents"] == [{"id": opened["id"], "created": False}]
+    assert verbatim.returncode == 1 and "stale" in verbatim.stdout
