@@ -32,6 +32,16 @@ def count_key(incident_id: str) -> str:
     return f"{PREFIX}:dups:{incident_id}"
 
 
+def flushes_key(incident_id: str) -> str:
+    """Batches passed to the incident so far (its storm's length, in flushes)."""
+    return f"{PREFIX}:flushes:{incident_id}"
+
+
+def quiet_key(incident_id: str) -> str:
+    """Present while the incident's next batch is not due yet."""
+    return f"{PREFIX}:quiet:{incident_id}"
+
+
 def closed_key(incident_id: str) -> str:
     return f"{PREFIX}:closed:{incident_id}"
 

@@ -20,12 +20,16 @@ import structlog
 from redis.exceptions import RedisError
 
 from activities.alert_shield import (
+    CLOSED_TTL_SECONDS,
     ENTRY_TTL_SECONDS,
     PENDING,
     closed_key,
     count_key,
+    flushes_key,
+    quiet_key,
     route_key,
 )
+from workflows.alert_group_models import flush_interval
 from workflows.models import AlertBatch
 
 log = structlog.get_logger()
@@ -106,13 +110,18 @@ class StormShield:
         except (RedisError, OSError) as exc:
             self._step_aside(exc)
 
-    async def flush(self, signal: Signal, batch: int = 100) -> int:
-        """Pass counted duplicates on (one signal per incident); returns incidents told.
-        A count that could not be delivered to a live incident is put back."""
+    async def flush(self, signal: Signal, base_seconds: float, batch: int = 100) -> int:
+        """Pass counted duplicates on (one signal per incident whose next batch is due);
+        returns incidents told. A count that could not be delivered is put back."""
+        if not self._usable():
+            return 0
         told = 0
         taken: list[bytes | str] = await self._redis.spop(PENDING, batch) or []  # type: ignore[assignment]
         for raw in taken:
             incident_id = raw.decode() if isinstance(raw, bytes) else raw
+            if await self._redis.exists(quiet_key(incident_id)):
+                await self._redis.sadd(PENDING, incident_id)  # not due yet: keep counting
+                continue
             count = int(await self._take(keys=[count_key(incident_id)]) or 0)
             if count <= 0:
                 continue
@@ -122,7 +131,15 @@ class StormShield:
                 await self._put_back(incident_id, count)
                 raise
             told += delivered
+            await self._quiet(incident_id, base_seconds)
         return told
+
+    async def _quiet(self, incident_id: str, base_seconds: float) -> None:
+        """The next batch waits longer the longer the storm has lasted (flush_interval)."""
+        flushes = int(await self._redis.incr(flushes_key(incident_id)))
+        await self._redis.expire(flushes_key(incident_id), CLOSED_TTL_SECONDS * 24 * 8)
+        wait_ms = int(flush_interval(base_seconds, flushes) * 1000)
+        await self._redis.set(quiet_key(incident_id), 1, px=max(wait_ms - 100, 1))
 
     async def _put_back(self, incident_id: str, count: int) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
@@ -135,7 +152,7 @@ class StormShield:
         while True:
             await asyncio.sleep(every_seconds)
             try:
-                await self.flush(signal)
+                await self.flush(signal, every_seconds)
             except Exception as exc:  # Redis or Temporal away: the counts wait in Redis
                 log.warning("shield.flush_failed", error=str(exc))
 

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
         Occurrence,
         OpenIncident,
         Recurrence,
+        flush_interval,
     )
     from workflows.incident import IncidentWorkflow
     from workflows.models import AlertBatch, AlertStatus
@@ -57,8 +58,7 @@ class AlertGroupWorkflow:
     async def run(self, inp: GroupInput) -> None:
         while not self._rollover_due():
             if self._state.duplicates:
-                await self._flush_duplicates()
-                await workflow.sleep(timedelta(seconds=inp.flush_seconds))  # batches
+                await workflow.sleep(timedelta(seconds=await self._flush_duplicates()))
             elif self._state.open or not workflow.all_handlers_finished():
                 await workflow.wait_condition(self._something_to_do)
             elif not await self._remember():
@@ -179,10 +179,18 @@ class AlertGroupWorkflow:
                                                  resolved_at=closed.resolved_at))
         self._state.closed = self._state.closed[-REMEMBERED:]
         self._state.duplicates.pop(closed.id, None)
+        self._state.flushes.pop(closed.id, None)
 
-    async def _flush_duplicates(self) -> None:
+    async def _flush_duplicates(self) -> float:
+        """Pass the counts on; returns how long to batch the next ones (the longest
+        interval any of these incidents is due, so a long storm costs ever fewer events)."""
         counts, self._state.duplicates = self._state.duplicates, {}
+        flushes = self._state.flushes
+        for incident_id in counts:
+            flushes[incident_id] = flushes.get(incident_id, 0) + 1
+        wait = max(flush_interval(self._inp.flush_seconds, flushes[i]) for i in counts)
         for incident_id, count in counts.items():
             # An incident that has ended has no use for its duplicates.
             with contextlib.suppress(FailureError):
                 await workflow.get_external_workflow_handle(incident_id).signal(DUPLICATES, count)
+        return wait
