@@ -23,10 +23,10 @@ from workflows.incident import IncidentWorkflow
 
 
 def _signal_body(case_id: str, step: str, user: str, plan_hash: str | None,
-                 key: str | None) -> ApprovalSignal:
+                 key: str | None, issued_at: datetime | None = None) -> ApprovalSignal:
     request = ApprovalRequest(step=step, approver=user, plan_hash=plan_hash)
     if key is not None:
-        request = sign(case_id, request, key, datetime.now(UTC))
+        request = sign(case_id, request, key, issued_at or datetime.now(UTC))
     return ApprovalSignal.model_validate(request.model_dump(exclude={"approve", "via"}))
 
 
