@@ -283,10 +283,9 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         user = api_user(request)
         if user is None:
             return JSONResponse({"error": "approvals need a valid API bearer token"}, 401)
-        if (named_a_group := group_name_refusal(user)) is not None:
-            log.warning("approval.refused", incident_id=incident_id, path="http",
-                        reason="token user names a group")
-            return JSONResponse({"error": f"this token's user {named_a_group}"}, 403)
+        # A token user named like a group is still sent on: the incident refuses and
+        # records it (every refusal is audited); the answer stays 403.
+        named_a_group = group_name_refusal(user) is not None
         try:
             body = DecisionBody.model_validate_json(await read_body(request, 16_384))
         except (BodyTooLarge, ValidationError) as exc:
@@ -301,7 +300,7 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
         except IncidentNotFound:
             return JSONResponse({"error": f"no incident {incident_id}"}, 404)
         except DecisionRefused as exc:
-            return JSONResponse({"error": str(exc)}, 409)
+            return JSONResponse({"error": str(exc)}, 403 if named_a_group else 409)
         return JSONResponse(answer.model_dump(mode="json"))
 
     @app.get("/healthz")

@@ -91,18 +91,25 @@ async def test_http_and_cli_refusals_are_recorded_with_their_path(
 
     pending = await case.open()
     body = {"step": pending.step_id, "decision": "approve", "plan_hash": pending.plan_hash}
-    async with ServerThread(approvals) as server, httpx.AsyncClient() as http:
+    # A token whose user is named like a group: a misconfiguration, refused all the same.
+    assert approvals.api_tokens is not None
+    tokens = approvals.api_tokens.get_secret_value() + ",group:sre=tok-group"
+    server_settings = approvals.model_copy(update={"api_tokens": SecretStr(tokens)})
+    async with ServerThread(server_settings) as server, httpx.AsyncClient() as http:
         url = f"{server.base}/v1/incidents/{case.id}/approvals"
         outsider = await http.post(url, json=body, headers={"authorization": "Bearer tok-mallory"})
         requester = await http.post(url, json=body, headers={"authorization": "Bearer tok-carol"})
+        group = await http.post(url, json=body, headers={"authorization": "Bearer tok-group"})
     assert outsider.status_code == 409 and "allow-list" in outsider.json()["error"]
     assert requester.status_code == 409 and "requested this step" in requester.json()["error"]
+    assert group.status_code == 403 and "names an approver group" in group.json()["error"]
     as_mallory = approvals.model_copy(update={"api_token": SecretStr("tok-mallory")})
     by_cli = await cli(as_mallory, "approve", case.id, "--step", pending.step_id)
     assert by_cli.returncode == 1 and "allow-list" in by_cli.stderr
 
-    refused = await _refusals(case, 3)
+    refused = await _refusals(case, 4)
     assert any("'mallory' via http" in r and "allow-list" in r for r in refused)
+    assert any("'group:sre' via http" in r and "names an approver group" in r for r in refused)
     assert any("'carol' via http" in r and "requested this step" in r for r in refused)
     assert any("'mallory' via cli" in r and "allow-list" in r for r in refused)
     assert all(pending.step_id in r for r in refused)
