@@ -81,7 +81,8 @@ class Case:
         return int(await self.redis.hget(FLAGS + ":writes", self.flag) or 0)
 
     async def flag_value(self) -> str | None:
-        return await self.redis.hget(FLAGS, self.flag)
+        value = await self.redis.hget(FLAGS, self.flag)
+        return value.decode() if isinstance(value, bytes) else value
 
 
 @pytest.fixture
