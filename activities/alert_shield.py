@@ -21,6 +21,8 @@ PREFIX = "remediator:shield"
 PENDING = f"{PREFIX}:pending"  # incident ids with duplicates not yet passed on
 ENTRY_TTL_SECONDS = 30
 CLOSED_TTL_SECONDS = 3600
+# How long an incident's batch count is kept: longer than any storm worth batching.
+FLUSHES_TTL_SECONDS = 8 * 86_400
 
 
 def route_key(group_workflow_id: str) -> str:

@@ -20,8 +20,8 @@ import structlog
 from redis.exceptions import RedisError
 
 from activities.alert_shield import (
-    CLOSED_TTL_SECONDS,
     ENTRY_TTL_SECONDS,
+    FLUSHES_TTL_SECONDS,
     PENDING,
     closed_key,
     count_key,
@@ -137,7 +137,7 @@ class StormShield:
     async def _quiet(self, incident_id: str, base_seconds: float) -> None:
         """The next batch waits longer the longer the storm has lasted (flush_interval)."""
         flushes = int(await self._redis.incr(flushes_key(incident_id)))
-        await self._redis.expire(flushes_key(incident_id), CLOSED_TTL_SECONDS * 24 * 8)
+        await self._redis.expire(flushes_key(incident_id), FLUSHES_TTL_SECONDS)
         wait_ms = int(flush_interval(base_seconds, flushes) * 1000)
         await self._redis.set(quiet_key(incident_id), 1, px=max(wait_ms - 100, 1))
 

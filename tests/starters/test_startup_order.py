@@ -78,62 +78,57 @@ def attempts_logged(proc: PythonProcess, dependency: str) -> int:
                for line in lines)
 
 
-async def test_worker_and_serve_started_before_temporal_carry_on_when_it_appears(
-    own_settings: Settings, temporal_later: TemporalDevServer, serve: PythonProcess,
-    http: httpx.AsyncClient, moto: MotoServer, tmp_path: Path,
-) -> None:
+@pytest.fixture
+def worker_first(own_settings: Settings, moto: MotoServer,
+                 tmp_path: Path) -> Iterator[PythonProcess]:
+    """A worker process started before Temporal (alerts are answered once it routes them)."""
     worker = PythonProcess("worker", tmp_path / "logs", ["workers.main"],
                            settings_env(own_settings))
     worker.start()
-    try:
-        down = await health(http)
-        assert down.status_code == 503
-        assert down.json() == {"status": "unavailable", "unreachable": ["temporal"]}
-        refused = await post_alert(http, alertmanager_payload())
-        assert refused.status_code == 503 and "error" in refused.json()
-        assert refused.headers["retry-after"]
-        assert (await http.get("/v1/incidents/INC-1")).status_code == 503
+    yield worker
+    worker.stop()
 
-        # Both keep retrying (a log line per attempt) rather than exiting.
-        await eventually(lambda: _ready(attempts_logged(worker, "temporal") >= 2
-                                        and attempts_logged(serve, "temporal") >= 2),
-                         timeout=30, what="retries logged by worker and serve")
-        assert worker.running and serve.running
 
-        temporal_later.start()
-        await eventually(lambda: _status(http, 200), timeout=30, what="/healthz 200")
-        accepted = await post_alert(http, alertmanager_payload())
-        assert accepted.status_code == 202, accepted.text
-        incident_id = accepted.json()["incidents"][0]["id"]
+async def test_worker_and_serve_started_before_temporal_carry_on_when_it_appears(
+    own_settings: Settings, temporal_later: TemporalDevServer, serve: PythonProcess,
+    http: httpx.AsyncClient, worker_first: PythonProcess,
+) -> None:
+    worker = worker_first
+    down = await health(http)
+    assert down.status_code == 503
+    assert down.json() == {"status": "unavailable", "unreachable": ["temporal"]}
+    refused = await post_alert(http, alertmanager_payload())
+    assert refused.status_code == 503 and "error" in refused.json()
+    assert refused.headers["retry-after"]
+    assert (await http.get("/v1/incidents/INC-1")).status_code == 503
 
-        client = await connect(own_settings)
-        handle = client.get_workflow_handle(incident_id)
+    # Both keep retrying (a log line per attempt) rather than exiting.
+    await eventually(lambda: _ready(attempts_logged(worker, "temporal") >= 2
+                                    and attempts_logged(serve, "temporal") >= 2),
+                     timeout=30, what="retries logged by worker and serve")
+    assert worker.running and serve.running
 
-        async def worker_took_it() -> bool:
-            history = await handle.fetch_history()
-            return any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
-                       for e in history.events)
+    temporal_later.start()
+    await eventually(lambda: _status(http, 200), timeout=30, what="/healthz 200")
+    accepted = await post_alert(http, alertmanager_payload())
+    assert accepted.status_code == 202, accepted.text
+    incident_id = accepted.json()["incidents"][0]["id"]
 
-        await eventually(worker_took_it, timeout=60, what="the worker to process the incident")
-    finally:
-        worker.stop()
+    client = await connect(own_settings)
+    handle = client.get_workflow_handle(incident_id)
+
+    async def worker_took_it() -> bool:
+        history = await handle.fetch_history()
+        return any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+                   for e in history.events)
+
+    await eventually(worker_took_it, timeout=60, what="the worker to process the incident")
 
 
 async def test_alert_while_temporal_is_down_is_refused_then_accepted(
     own_settings: Settings, temporal_later: TemporalDevServer, serve: PythonProcess,
-    http: httpx.AsyncClient, moto: MotoServer, tmp_path: Path,
+    http: httpx.AsyncClient, worker_first: PythonProcess,
 ) -> None:
-    worker = PythonProcess("worker", tmp_path / "logs", ["workers.main"],
-                           settings_env(own_settings))
-    worker.start()
-    try:
-        await _refused_then_accepted(own_settings, temporal_later, http)
-    finally:
-        worker.stop()
-
-
-async def _refused_then_accepted(own_settings: Settings, temporal_later: TemporalDevServer,
-                                 http: httpx.AsyncClient) -> None:
     temporal_later.start()
     await eventually(lambda: _status(http, 200), timeout=30, what="/healthz 200")
     temporal_later.stop()
