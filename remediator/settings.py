@@ -160,6 +160,13 @@ class Settings(BaseSettings):
     trust_temporal_identity: bool = False
     # A signed decision older than this (or issued in the future) is refused.
     decision_max_age_seconds: float = Field(3600.0, gt=0)
+    # The workers' shared secret that seals the signals remediator's workflows send each
+    # other (REMEDIATOR_INTERNAL_KEY; every worker of a deployment needs the same one).
+    # Unset, a key file in the state directory is used (made on first start). Keys that
+    # sealed signals of still-open incidents stay accepted in
+    # REMEDIATOR_INTERNAL_KEYS_PREVIOUS (comma-separated) after a rotation.
+    internal_key: SecretStr | None = None
+    internal_keys_previous: SecretStr | None = None
 
     # Timings (seconds). Production waits minutes; tests configure seconds.
     verify_interval_seconds: float = 30.0

@@ -32,7 +32,7 @@ from starters.routes import Route, route_of
 from starters.shield import StormShield
 from workflows import search
 from workflows.alert_group import AlertGroupWorkflow
-from workflows.alert_group_models import DUPLICATES, GroupInput, IngestRequest
+from workflows.alert_group_models import GroupInput, IngestRequest
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest, PendingApproval
 from workflows.comms_models import Acknowledgement, PostmortemEdit, RoleAssignment
 from workflows.incident import IncidentWorkflow
@@ -41,6 +41,7 @@ from workflows.numbers import is_incident_id
 from workflows.options import CRITICAL_PATH
 from workflows.phase_models import Declaration, IncidentInput, IncidentView
 from workflows.postmortem import PostmortemWorkflow
+from workflows.signals import DUPLICATES
 from workflows.verify_models import Resolution
 
 QUERY_TIMEOUT = timedelta(seconds=5)

@@ -16,9 +16,8 @@ from starters.incidents import DecisionRefused
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from tests.test_approvals import Case, approval_worker, approvals, case  # noqa: F401
-from workflows.approval import DECIDED
 from workflows.approval_audit import RECORDED_PER_STEP, REFUSED
-from workflows.approval_models import ApprovalRequest, ApprovalSignal, StepDecision
+from workflows.approval_models import ApprovalRequest, ApprovalSignal
 from workflows.incident import IncidentWorkflow
 
 
@@ -81,26 +80,6 @@ async def test_a_flood_of_refusals_is_capped_in_the_timeline(
     assert len(refused) == RECORDED_PER_STEP + 2  # the cap, its notice, the final count
     assert f"{RECORDED_PER_STEP + 5} refusals in all" in refused[-1]
     assert await case.writes() == 1
-
-
-async def test_decisions_sent_straight_to_the_phase_are_refused(
-    case: Case, client: Client, approval_worker: None
-) -> None:
-    pending = await case.open()
-    phase = client.get_workflow_handle(f"{case.id}/mitigate")
-    bare = StepDecision(step_id=pending.step_id, approved=True, by=["alice"], reason="bypass")
-    signed = sign(case.id, ApprovalRequest(step=pending.step_id, approver="alice",
-                                           plan_hash=pending.plan_hash), "tok-mallory",
-                  datetime.now(UTC))
-    await phase.signal(DECIDED, bare)
-    await phase.signal(DECIDED, bare.model_copy(update={"proofs": [signed]}))
-    early = bare.model_copy(update={"step_id": "a-later-step"})
-    await phase.signal(DECIDED, early)
-    refused = await _refusals(case, 3)
-    assert any("0 distinct signed approval" in r for r in refused)
-    assert any("does not prove" in r for r in refused)
-    assert any("not waiting" in r for r in refused)
-    assert await case.writes() == 0 and (await case.waiting()).approvals == []
 
 
 async def test_crash_after_the_proof_check_applies_the_step_once(

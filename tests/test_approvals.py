@@ -53,11 +53,12 @@ class Case:
         self.incidents = Incidents(client, settings.task_queue)
         self.redis = redis_client
         self.id = ""
+        self.payload: dict[str, object] = {}
 
     async def open(self, alertname: str = "TestApprovalAlert") -> PendingApproval:
         await self.redis.hset(FLAGS, self.flag, "on")
         await self.redis.set(f"health:{self.name}", "ok")
-        payload = alertmanager_payload(alertname, case=self.name)
+        self.payload = payload = alertmanager_payload(alertname, case=self.name)
         batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
         self.id = (await self.incidents.open_or_join(batch)).id
         return await self.waiting()

@@ -7,7 +7,7 @@ classes; activities hold no module-level state.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import timedelta
 
@@ -15,7 +15,8 @@ import httpx
 import redis.asyncio as aioredis
 import structlog
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alert_shield import ShieldActivities
@@ -36,10 +37,12 @@ from activities.postmortem_store import PostmortemActivities
 from activities.redis_cache import CacheActivities
 from activities.runbooks import RunbookActivities
 from remediator.chaos import CrashPoints
+from remediator.internal_key import internal_keys
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
 from remediator.temporal import connect_when_ready, temporal_unreachable
 from workers.log_context import LogContextInterceptor
+from workers.seals import SealInterceptor
 from workers.search_attributes import ensure_search_attributes
 from workflows.alert_group import AlertGroupWorkflow
 from workflows.approval_models import ApprovalPolicy
@@ -148,6 +151,13 @@ def workflow_runner() -> SandboxedWorkflowRunner:
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH))
 
 
+def replayer(keys: Sequence[bytes]) -> Replayer:
+    """Replays histories as a worker holding these internal keys runs them."""
+    return Replayer(workflows=[*WORKFLOWS, IncidentNumbersWorkflow],
+                    workflow_runner=workflow_runner(), interceptors=[SealInterceptor(keys)],
+                    data_converter=pydantic_data_converter)
+
+
 @asynccontextmanager
 async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
     """A started worker with its clients; everything is closed on exit."""
@@ -160,7 +170,7 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
             activities=activities_for(settings, redis_client, http, client),  # type: ignore[arg-type]
-            interceptors=[LogContextInterceptor()],
+            interceptors=[LogContextInterceptor(), SealInterceptor(internal_keys(settings))],
             sticky_queue_schedule_to_start_timeout=sticky,
         )
         # Every worker also serves the namespace's incident counters (their own queue).

@@ -14,7 +14,7 @@ import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
@@ -23,8 +23,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows import search
     from workflows.alert_group_models import (
         DAY_SECONDS,
-        DUPLICATES,
-        INCIDENT_CLOSED,
         GroupInput,
         IncidentClosed,
         IngestAnswer,
@@ -38,6 +36,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import AlertBatch, AlertStatus
     from workflows.options import CRITICAL_PATH, LOOKUP
     from workflows.phase_models import IncidentInput
+    from workflows.seals import Inbox
+    from workflows.signals import ALERTS, DUPLICATES, INCIDENT_CLOSED
 
 # Occurrences remembered, at most (recurrence links need the last one and a day's count).
 REMEMBERED = 50
@@ -52,6 +52,7 @@ class AlertGroupWorkflow:
         self._inp = inp
         self._state = inp.state
         self._lock = asyncio.Lock()
+        self._inbox = Inbox(lambda kind, detail: None)  # a group keeps no timeline: logged only
         self._ingests = 0
 
     @workflow.run
@@ -116,9 +117,9 @@ class AlertGroupWorkflow:
             return IngestAnswer(incident_id=target.id, created=False)
         try:
             await workflow.get_external_workflow_handle(target.id).signal(
-                IncidentWorkflow.alerts, AlertBatch(group_key=batch.group_key, alerts=changed))
+                ALERTS, AlertBatch(group_key=batch.group_key, alerts=changed))
         except FailureError:  # the incident ended without telling us (terminated, failed)
-            self.incident_closed(IncidentClosed(id=target.id, resolved_at=workflow.now()))
+            self._closed(IncidentClosed(id=target.id, resolved_at=workflow.now()))
             return await self._route(req)
         target.alerts.update({a.fingerprint: a.status for a in changed})
         return IngestAnswer(incident_id=target.id, created=False)
@@ -171,8 +172,15 @@ class AlertGroupWorkflow:
 
     # --- incidents out ----------------------------------------------------------------
     @workflow.signal(name=INCIDENT_CLOSED)
-    def incident_closed(self, closed: IncidentClosed) -> None:
-        """From an incident of this group: it is resolved; the next alert opens a new one."""
+    def incident_closed(self, sealed: RawValue) -> None:
+        """From an incident of this group (sealed): it is resolved; the next alert opens a
+        new one."""
+        closed = self._inbox.open(sealed, INCIDENT_CLOSED, IncidentClosed,
+                                  lambda sender, closed: sender == closed.id)
+        if closed is not None:
+            self._closed(closed)
+
+    def _closed(self, closed: IncidentClosed) -> None:
         for incident in [i for i in self._state.open if i.id == closed.id]:
             self._state.open.remove(incident)
             self._state.closed.append(Occurrence(id=incident.id, opened_at=incident.opened_at,

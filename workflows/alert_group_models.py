@@ -8,10 +8,6 @@ from pydantic import Field
 
 from workflows.models import AlertBatch, AlertStatus, Contract
 
-# Signals between an alert group and the incidents it opened.
-INCIDENT_CLOSED = "incident_closed"
-DUPLICATES = "duplicates"
-
 DAY_SECONDS = 86_400.0
 
 

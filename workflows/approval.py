@@ -23,11 +23,8 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.models import MitigationStep, RiskLevel, Severity
     from workflows.severity import raise_one
+    from workflows.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
     from workflows.timeline import Recorder
-
-APPROVAL_REQUESTED = "approval_requested"
-SEVERITY_RAISED = "severity_raised"
-DECIDED = "decided"
 
 
 def plan_hash(step: MitigationStep, plan: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.approval import DECIDED, refusal
+    from workflows.approval import refusal
     from workflows.approval_audit import REFUSED, UNKNOWN_STEP, Refusals, proof_refusals
     from workflows.approval_models import (
         ApprovalAnswer,
@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
         StepDecision,
     )
     from workflows.models import Phase
+    from workflows.signals import DECIDED
 
 
 class ApprovalDesk:

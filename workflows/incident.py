@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from temporalio import workflow
+from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.alert_shield import ForgetRequest, ShieldActivities
     from workflows import search
-    from workflows.alert_group_models import DUPLICATES, INCIDENT_CLOSED, IncidentClosed
-    from workflows.approval import APPROVAL_REQUESTED, SEVERITY_RAISED
+    from workflows.alert_group_models import IncidentClosed
     from workflows.approval_desk import ApprovalDesk
     from workflows.approval_models import (
         ApprovalAnswer,
@@ -53,8 +54,17 @@ with workflow.unsafe.imports_passed_through():
         VerifyInput,
         VerifyResult,
     )
-    from workflows.postmortem import POSTMORTEM_DRAFTED, PostmortemWorkflow
-    from workflows.timeline import RECORD_SIGNAL
+    from workflows.postmortem import PostmortemWorkflow
+    from workflows.seals import Inbox
+    from workflows.signals import (
+        ALERTS,
+        APPROVAL_REQUESTED,
+        DUPLICATES,
+        INCIDENT_CLOSED,
+        POSTMORTEM_DRAFTED,
+        RECORD,
+        SEVERITY_RAISED,
+    )
     from workflows.triage import TriageWorkflow
     from workflows.verify import VerifyWorkflow
     from workflows.verify_models import Resolution
@@ -82,6 +92,7 @@ class IncidentWorkflow(IncidentRuns):
         self._search = search.SearchAttributes()
         self._init_comms()
         self._desk = ApprovalDesk(self._id, self._record)
+        self._inbox = Inbox(self._record)
         self._resolution: Resolution | None = None
         self._dry_run = False
         self._duplicates = 0
@@ -91,10 +102,10 @@ class IncidentWorkflow(IncidentRuns):
             self._restore(inp.carried)
         elif inp.declared is not None:
             self._record("incident.declared", f"by {inp.declared.by}: {inp.declared.title}")
-            self.alerts(AlertBatch(group_key=self._id, alerts=[
+            self._take_alerts(AlertBatch(group_key=self._id, alerts=[
                 declared_alert(self._id, inp.declared, workflow.now())]))
         elif inp.alerts:
-            self.alerts(AlertBatch(group_key=inp.group_key or self._id, alerts=inp.alerts))
+            self._take_alerts(AlertBatch(group_key=inp.group_key or self._id, alerts=inp.alerts))
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
@@ -145,9 +156,11 @@ class IncidentWorkflow(IncidentRuns):
         await workflow.wait_condition(lambda: self._postmortem is not None)
 
     @workflow.signal(name=POSTMORTEM_DRAFTED)
-    def postmortem_drafted(self, markdown: str) -> None:
-        """From the postmortem phase: the first draft is stored."""
-        self._postmortem = markdown
+    def postmortem_drafted(self, sealed: RawValue) -> None:
+        """From the postmortem phase (sealed): the first draft is stored."""
+        markdown = self._inbox.open(sealed, POSTMORTEM_DRAFTED, str, self._from(Phase.POSTMORTEM))
+        if markdown is not None:
+            self._postmortem = markdown
 
     async def _shadow(self, opened: DetectResult) -> None:
         """Dry run: plan every step (no approval needed, nothing changes), then hand over."""
@@ -268,9 +281,13 @@ class IncidentWorkflow(IncidentRuns):
         self._severity = severity or self._severity
         self._search.update(phase=self._phase, status=self._status, severity=self._severity)
 
-    @workflow.signal
+    @workflow.signal(name=ALERTS)
     def alerts(self, batch: AlertBatch) -> None:
-        """Alerts of this group, the first batch arriving with the start (signal-with-start)."""
+        """Alerts of this group (from its alert group, or the webhook server for incidents
+        opened before numbering)."""
+        self._take_alerts(batch)
+
+    def _take_alerts(self, batch: AlertBatch) -> None:
         for alert in batch.alerts:
             known = self._alerts.get(alert.fingerprint)
             self._alerts[alert.fingerprint] = alert.status
@@ -278,10 +295,18 @@ class IncidentWorkflow(IncidentRuns):
             if known != alert.status:
                 self._record(f"alert.{alert.status}", f"{alert.name} from {alert.source} {alert.labels}")
 
-    @workflow.signal(name=RECORD_SIGNAL)
-    def record(self, entries: list[TimelineEntry]) -> None:
-        """Timeline entries from the phase workflows, in batches as they happen."""
-        self._timeline.extend(entries)
+    @workflow.signal(name=RECORD)
+    def record(self, sealed: RawValue) -> None:
+        """Timeline entries from the phase workflows (sealed), in batches as they happen."""
+        entries = self._inbox.open(sealed, RECORD, list[TimelineEntry], self._from_a_phase)
+        if entries is not None:
+            self._timeline.extend(entries)
+
+    def _from_a_phase(self, sender: str, _: object) -> bool:
+        return sender.startswith(f"{self._id}/")
+
+    def _from(self, phase: Phase) -> Callable[[str, object], bool]:
+        return lambda sender, _: sender == f"{self._id}/{phase}"
 
     def _postmortem_input(self) -> PostmortemInput:
         assert self._opened is not None and self._severity is not None
@@ -293,15 +318,23 @@ class IncidentWorkflow(IncidentRuns):
             commander=self._roles.get(Role.INCIDENT_COMMANDER, ""))
 
     @workflow.signal(name=APPROVAL_REQUESTED)
-    def approval_requested(self, pending: PendingApproval) -> None:
-        """From the mitigate phase: a step waits for approval (shown in the UI and queries)."""
+    def approval_requested(self, sealed: RawValue) -> None:
+        """From the mitigate phase (sealed): a step waits for approval (shown in the UI
+        and queries)."""
+        pending = self._inbox.open(sealed, APPROVAL_REQUESTED, PendingApproval,
+                                   self._from(Phase.MITIGATE))
+        if pending is None:
+            return
         self._desk.request(pending)
         self._set(status=IncidentStatus.AWAITING_APPROVAL)
         workflow.set_current_details(f"Waiting for approval of {pending.step_id}: {pending.plan}")
 
     @workflow.signal(name=SEVERITY_RAISED)
-    def severity_raised(self, severity: Severity) -> None:
-        self._set(severity=severity)
+    def severity_raised(self, sealed: RawValue) -> None:
+        """From the mitigate phase (sealed): an approval deadline passed."""
+        severity = self._inbox.open(sealed, SEVERITY_RAISED, Severity, self._from(Phase.MITIGATE))
+        if severity is not None:
+            self._set(severity=severity)
 
     @workflow.signal
     async def approve(self, decision: ApprovalSignal) -> None:

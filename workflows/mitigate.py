@@ -7,9 +7,10 @@ dry-run to show exactly what will happen, then wait at the approval gate.
 from __future__ import annotations
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.approval import DECIDED, ApprovalGate, decision_refusal
+    from workflows.approval import ApprovalGate, decision_refusal
     from workflows.approval_audit import REFUSED, Refusals, proof_refusals
     from workflows.approval_models import ApprovalPolicy, StepDecision
     from workflows.baseline import capture_baselines
@@ -17,6 +18,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.models import MitigationStep, Phase, StepOutcome
     from workflows.phase_models import MitigateInput, MitigateResult
     from workflows.saga import apply_step
+    from workflows.seals import Inbox
+    from workflows.signals import DECIDED
     from workflows.timeline import Recorder
 
 
@@ -30,6 +33,7 @@ class MitigateWorkflow:
         self._early: list[StepDecision] = []
         self._policy, self._incident_id = ApprovalPolicy(), ""
         self._refusals = Refusals()
+        self._inbox = Inbox(self._rec.note)
 
     @workflow.run
     async def run(self, inp: MitigateInput) -> MitigateResult:
@@ -76,10 +80,14 @@ class MitigateWorkflow:
                            detail=f"not run: {decision.reason} ({', '.join(decision.by) or 'nobody'})")
 
     @workflow.signal(name=DECIDED)
-    async def decided(self, decision: StepDecision) -> None:
-        """The incident's decision on a waiting step, acted on only if its signed proofs
-        satisfy the step's whole policy; anything else (an early decision, a decision
-        sent by anyone but the incident) is refused and recorded."""
+    async def decided(self, sealed: RawValue) -> None:
+        """The incident's decision on a waiting step (sealed), acted on only if its signed
+        proofs satisfy the step's whole policy; anything else (an early decision, a
+        decision sent by anyone but the incident) is refused and recorded."""
+        decision = self._inbox.open(sealed, DECIDED, StepDecision, self._from_incident)
+        if decision is None:
+            await self._rec.flush()
+            return
         if not workflow.patched("signed-decisions"):  # recorded before proofs existed
             if self._gate is None:
                 self._early.append(decision)
@@ -101,3 +109,7 @@ class MitigateWorkflow:
                 await self._rec.add(REFUSED, text, live=True)
             return
         gate.decisions[decision.step_id] = decision
+
+    def _from_incident(self, sender: str, _: object) -> bool:
+        parent = workflow.info().parent
+        return parent is not None and sender == parent.workflow_id

@@ -20,9 +20,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.options import side_effect
     from workflows.phase_models import PostmortemInput, PostmortemResult, PostmortemRun
     from workflows.postmortem_draft import draft_findings
+    from workflows.signals import POSTMORTEM_DRAFTED
     from workflows.timeline import Recorder
 
-POSTMORTEM_DRAFTED = "postmortem_drafted"
 # The longest single wait for a reminder; a later due date is waited for in steps. A
 # timer years long (a due date typed as 9999-12-31) would be refused by the server.
 LONGEST_WAIT_SECONDS = 365 * 86400.0

@@ -16,8 +16,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from workflows.models import Phase, TimelineEntry
+    from workflows.signals import RECORD
 
-RECORD_SIGNAL = "record"
 T = TypeVar("T")
 
 
@@ -33,11 +33,16 @@ class Recorder:
         self._attached = False
 
     async def add(self, kind: str, detail: str, live: bool = False) -> TimelineEntry:
+        entry = self.note(kind, detail)
+        if live:
+            await self.flush()
+        return entry
+
+    def note(self, kind: str, detail: str) -> TimelineEntry:
+        """Record without sending yet (for signal handlers that may not wait)."""
         entry = TimelineEntry(at=workflow.now(), kind=kind, detail=detail, phase=self.phase)
         self.entries.append(entry)
         self._unsent.append(entry)
-        if live:
-            await self.flush()
         return entry
 
     async def flush(self) -> None:
@@ -47,11 +52,16 @@ class Recorder:
             self._unsent.clear()
             return
         batch, self._unsent = self._unsent, []
-        await workflow.get_external_workflow_handle(parent.workflow_id).signal(RECORD_SIGNAL, batch)
+        await workflow.get_external_workflow_handle(parent.workflow_id).signal(RECORD, batch)
 
     async def around(self, body: Callable[[], Awaitable[T]]) -> T:
         """Run a phase's body and send whatever it recorded when it ends."""
         try:
-            return await body()
-        finally:
+            result = await body()
+        except GeneratorExit:  # evicted from the worker's cache: nothing ends, nothing to send
+            raise
+        except BaseException:
             await self.flush()
+            raise
+        await self.flush()
+        return result

@@ -15,9 +15,8 @@ import pytest
 import redis.asyncio as aioredis
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.worker import Replayer
 
+from remediator.internal_key import internal_keys
 from remediator.settings import Settings, SinkConfig
 from starters.incidents import Incidents
 from tests.incidents.helpers import send
@@ -26,7 +25,7 @@ from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.receivers import Received, WebhookReceiver
 from tests.support.worker_proc import WorkerProcess
-from workers.main import WORKFLOWS, running_worker, workflow_runner
+from workers.main import replayer, running_worker
 from workflows.comms_models import Acknowledgement, Role, RoleAssignment
 from workflows.phase_models import IncidentView
 from workflows.verify_models import Resolution
@@ -160,8 +159,7 @@ async def test_a_long_handed_over_incident_continues_as_new_and_stays_one_incide
     assert len(histories) >= 4
     _assert_bounded(histories)
     for history in histories:  # the carried runs replay like any other
-        await Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner(),
-                       data_converter=pydantic_data_converter).replay_workflow(history)
+        await replayer(internal_keys(long_running)).replay_workflow(history)
     kinds = [e.kind for e in view.timeline]
     assert kinds.count("incident.handed_over") == 1, "the later runs went straight back to waiting"
     assert {"alert.firing", "verify.failed", "incident.acknowledged", "alert.resolved",
