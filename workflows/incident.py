@@ -253,9 +253,11 @@ class IncidentWorkflow(IncidentRuns):
         self._duplicates += max(count, 0)
 
     @workflow.signal
-    def resolve(self, resolution: Resolution) -> None:
-        """A human hands the incident back as resolved (takes effect once handed over)."""
-        if self._resolution is None:
+    def resolve(self, raw: RawValue) -> None:
+        """A human hands the incident back as resolved (a Resolution; takes effect once
+        handed over)."""
+        resolution = self._inbox.read(raw, "resolve", Resolution)
+        if resolution is not None and self._resolution is None:
             self._resolution = resolution
             self._record("incident.resolve", f"by {resolution.by}: {resolution.reason}")
 
@@ -337,15 +339,17 @@ class IncidentWorkflow(IncidentRuns):
             self._set(severity=severity)
 
     @workflow.signal
-    async def approve(self, decision: ApprovalSignal) -> None:
-        """Approve a waiting step (names the step and its plan hash, signed by the approver:
-        ``remediator sign-decision``); refusals are recorded."""
-        await self._decided(decision, True, "signal")
+    async def approve(self, raw: RawValue) -> None:
+        """Approve a waiting step (an ApprovalSignal naming the step and its plan hash,
+        signed by the approver: ``remediator sign-decision``); refusals are recorded."""
+        if (decision := self._inbox.read(raw, "approve", ApprovalSignal)) is not None:
+            await self._decided(decision, True, "signal")
 
     @workflow.signal
-    async def reject(self, decision: ApprovalSignal) -> None:
+    async def reject(self, raw: RawValue) -> None:
         """Reject a waiting step (signed, like ``approve``): it is skipped and recorded."""
-        await self._decided(decision, False, "signal")
+        if (decision := self._inbox.read(raw, "reject", ApprovalSignal)) is not None:
+            await self._decided(decision, False, "signal")
 
     @workflow.update
     async def decide(self, request: ApprovalRequest) -> ApprovalAnswer:

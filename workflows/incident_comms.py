@@ -10,6 +10,7 @@ import asyncio
 from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
     from workflows import comms, escalation
@@ -32,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from workflows.phase_models import DetectResult
+    from workflows.seals import Inbox
     from workflows.severity import SECURITY_CIRCLE, TABLE
 
 
@@ -49,6 +51,7 @@ class IncidentComms:
     _title: str
     _service: str
     _opened: DetectResult | None
+    _inbox: Inbox
 
     def _init_comms(self) -> None:
         self._roles: dict[Role, str] = {}
@@ -195,8 +198,12 @@ class IncidentComms:
 
     # --- signals from people ---------------------------------------------------------
     @workflow.signal
-    def assign_role(self, assignment: RoleAssignment) -> None:
-        """Assign or reassign a role (Incident Commander, Technical Lead, Comms Lead, Scribe)."""
+    def assign_role(self, raw: RawValue) -> None:
+        """Assign or reassign a role (Incident Commander, Technical Lead, Comms Lead, Scribe):
+        a RoleAssignment; anything else is refused and recorded."""
+        assignment = self._inbox.read(raw, "assign_role", RoleAssignment)
+        if assignment is None:
+            return
         previous = self._roles.get(assignment.role)
         self._roles[assignment.role] = assignment.user
         was = f" (was {previous})" if previous else ""
@@ -204,8 +211,9 @@ class IncidentComms:
                      + (f" by {assignment.by}" if assignment.by else ""))
 
     @workflow.signal
-    def acknowledge(self, ack: Acknowledgement) -> None:
-        """Acknowledge the page: stops paging the on-call engineer again."""
-        if self._acked_by is None:
+    def acknowledge(self, raw: RawValue) -> None:
+        """Acknowledge the page (an Acknowledgement): stops paging the on-call engineer."""
+        ack = self._inbox.read(raw, "acknowledge", Acknowledgement)
+        if ack is not None and self._acked_by is None:
             self._acked_by = ack.user
             self._record("incident.acknowledged", f"by {ack.user}")

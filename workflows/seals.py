@@ -114,6 +114,16 @@ class Inbox:
             return None
         return value
 
+    def read(self, raw: RawValue, signal: str, type_: type[T]) -> T | None:
+        """Human input (not sealed: it proves itself or is validated): the payload, or
+        None once refused as malformed — recorded, never a workflow task failing in a loop."""
+        try:
+            value: Any = workflow.payload_converter().from_payload(raw.payload, type_)
+        except Exception as exc:  # whatever the converter raises for a foreign payload
+            self.refuse(signal, "", f"malformed: {str(exc)[:300]}")
+            return None
+        return value  # type: ignore[no-any-return]
+
     def refuse(self, signal: str, sender: str, why: str) -> None:
         self.refused += 1
         workflow.logger.warning("signal.refused", extra={

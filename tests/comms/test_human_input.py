@@ -29,6 +29,7 @@ from workflows.comms_models import ActionItem, PostmortemEdit
 from workflows.models import IncidentStatus, Severity
 from workflows.phase_models import PostmortemInput
 from workflows.postmortem import PostmortemWorkflow, apply_edit, next_due
+from workflows.seals import RECORDED_REFUSALS, REFUSED
 
 approvals = test_approvals.approvals
 case = test_approvals.case
@@ -137,7 +138,8 @@ async def test_malformed_human_signals_leave_the_incident_running(
     for name, payload in [("assign_role", {"role": "king", "user": "eve"}),
                           ("assign_role", {"role": "scribe", "user": ""}),
                           ("acknowledge", {}), ("acknowledge", "eve"),
-                          ("resolve", {"by": "eve"}), ("resolve", [1, 2])]:
+                          ("resolve", {"by": "eve"}), ("resolve", [1, 2]),
+                          ("approve", {"step": ["not", "a", "step"]})]:
         await handle.signal(name, payload)
     who = f"ok-{uuid.uuid4().hex[:6]}"
     await handle.signal("acknowledge", {"user": who})  # the next valid one still applies
@@ -149,4 +151,8 @@ async def test_malformed_human_signals_leave_the_incident_running(
     view = await case.incidents.view(case.id)
     assert view.roles.get("scribe") in (None, "") and "king" not in json.dumps(view.roles)
     assert view.status == "awaiting_approval"
+    refused = [e.detail for e in view.timeline if e.kind == REFUSED]
+    assert sum("malformed" in r for r in refused) == RECORDED_REFUSALS, refused
+    assert refused[0].startswith("assign_role signal refused: malformed")
+    assert "counted, not recorded" in refused[-1]  # the other two: logged and counted
     await _healthy(handle)
