@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from workflows.comms_models import Audience, CommsPolicy, SinkRef
 from workflows.models import Severity
 
-PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks"
+PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks" / "library"
 
 CsvList = Annotated[list[str], NoDecode]
 
