@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from remediator.severity import TABLE
     from workflows import comms, escalation
     from workflows.announcer import Announcer
     from workflows.comms_models import (
@@ -32,7 +33,7 @@ with workflow.unsafe.imports_passed_through():
         Verdict,
     )
     from workflows.phase_models import DetectResult
-    from workflows.severity import SECURITY_CIRCLE, TABLE
+    from workflows.severity import SECURITY_CIRCLE
 
 
 class IncidentComms:
