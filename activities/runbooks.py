@@ -7,13 +7,9 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from remediator.runbooks import (
-    InvalidRunbook,
-    MissingLabel,
-    load_runbooks,
-    match_runbook,
-    render_runbook,
-)
+from remediator.runbooks.errors import InvalidRunbook
+from remediator.runbooks.labels import MissingLabel, match_runbook, render_runbook
+from remediator.runbooks.loading import load_runbooks
 from workflows.models import Contract, Runbook
 from workflows.phase_models import IncidentPolicy
 

@@ -29,8 +29,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.measure import RssSampler, pct  # noqa: E402
+from remediator.devstack.servers import RedisServer, TemporalDevServer, free_port  # noqa: E402
 from remediator.logging import configure_logging  # noqa: E402
-from remediator.servers import RedisServer, TemporalDevServer, free_port  # noqa: E402
 from remediator.settings import Settings  # noqa: E402
 from remediator.temporal import connect  # noqa: E402
 from tests.conftest import ServerThread  # noqa: E402

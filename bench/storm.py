@@ -44,14 +44,14 @@ sys.path.insert(0, str(ROOT))
 from activities.alert_shield import route_key  # noqa: E402
 from bench.load import Load, hammer  # noqa: E402
 from bench.measure import RssSampler, pct  # noqa: E402
-from remediator.logging import configure_logging  # noqa: E402
-from remediator.servers import (  # noqa: E402
+from remediator.devstack.servers import (  # noqa: E402
     PythonProcess,
     RedisServer,
     Server,
     TemporalDevServer,
     free_port,
 )
+from remediator.logging import configure_logging  # noqa: E402
 from remediator.settings import Settings  # noqa: E402
 from remediator.temporal import connect  # noqa: E402
 from starters.alert_formats import parse_alertmanager  # noqa: E402

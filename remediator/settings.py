@@ -14,10 +14,11 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from remediator.severity import TABLE
 from workflows.comms_models import Audience, CommsPolicy, SinkRef
 from workflows.models import Severity
 
-PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks"
+PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks" / "library"
 
 CsvList = Annotated[list[str], NoDecode]
 
@@ -142,10 +143,10 @@ class Settings(BaseSettings):
     # as JSON ({"sre": ["alice"]}), and the decision deadline per severity (seconds).
     approvers: CsvList = Field(default_factory=list)
     approver_groups: dict[str, list[str]] = Field(default_factory=dict)
-    approval_deadline_p0_seconds: float = 15 * 60
-    approval_deadline_p1_seconds: float = 30 * 60
-    approval_deadline_p2_seconds: float = 2 * 3600
-    approval_deadline_p3_seconds: float = 24 * 3600
+    approval_deadline_p0_seconds: float = TABLE[Severity.P0].response_seconds
+    approval_deadline_p1_seconds: float = TABLE[Severity.P1].response_seconds
+    approval_deadline_p2_seconds: float = TABLE[Severity.P2].response_seconds
+    approval_deadline_p3_seconds: float = TABLE[Severity.P3].response_seconds
     # Identities: "user=token,user2=token2" (secret). The HTTP API and the CLI
     # authenticate users by these tokens, and each token is also its user's signing key
     # for decisions: the worker needs the same list to check signed approvals.
@@ -170,8 +171,8 @@ class Settings(BaseSettings):
 
     # Timings (seconds). Production waits minutes; tests configure seconds.
     verify_interval_seconds: float = 30.0
-    verify_window_p0_p1_seconds: float = 15 * 60
-    verify_window_p2_p3_seconds: float = 30 * 60
+    verify_window_p0_p1_seconds: float = TABLE[Severity.P0].monitor_seconds
+    verify_window_p2_p3_seconds: float = TABLE[Severity.P2].monitor_seconds
     mitigation_timeout_seconds: float = 120.0
     # Verification baselines (REMEDIATOR_BASELINE_LOOKBACK_SECONDS, …_GAP_SECONDS): the
     # mean over the lookback that ends the gap before the first alert started.

@@ -175,7 +175,7 @@ def dev(
     once: Annotated[bool, typer.Option(help="Stop after the demo instead of staying up.")] = False,
 ) -> None:
     """Start the embedded stack: Temporal dev server, Redis, a worker, the webhook server."""
-    from remediator.devstack import DevStack
+    from remediator.devstack.stack import DevStack
 
     sys.exit(DevStack(state_dir, demo=demo, once=once).run())
 

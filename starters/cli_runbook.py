@@ -10,15 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
-from remediator.correlation import is_rules_file, parse_rules
-from remediator.runbooks import (
-    InvalidRunbook,
-    MissingLabel,
-    load_runbook_file,
-    load_runbooks,
-    match_runbook,
-    render_runbook,
-)
+from remediator.runbooks.correlation import is_rules_file, parse_rules
+from remediator.runbooks.errors import InvalidRunbook
+from remediator.runbooks.labels import MissingLabel, match_runbook, render_runbook
+from remediator.runbooks.loading import load_runbook_file, load_runbooks
 from remediator.settings import Settings
 from starters.alert_formats import (
     BadAlert,

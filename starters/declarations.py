@@ -9,7 +9,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from remediator.runbooks import InvalidRunbook, MissingLabel, load_runbooks, render_runbook
+from remediator.runbooks.errors import InvalidRunbook
+from remediator.runbooks.labels import MissingLabel, render_runbook
+from remediator.runbooks.loading import load_runbooks
 from starters.alert_formats import explain
 from workflows.detect import runbook_labels
 from workflows.models import Severity

@@ -25,7 +25,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.incident_numbers import allocate_incident_id
-from remediator.correlation import CorrelationRules, load_rules
+from remediator.runbooks.correlation import CorrelationRules, load_rules
 from remediator.settings import Settings
 from starters.alert_formats import incident_id_for
 from starters.routes import Route, route_of

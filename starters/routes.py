@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from remediator.correlation import CorrelationRules
+from remediator.runbooks.correlation import CorrelationRules
 from workflows.detect import primary_alert, runbook_labels
 from workflows.models import AlertBatch
 

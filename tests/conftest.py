@@ -17,7 +17,7 @@ import redis.asyncio as aioredis
 import uvicorn
 from temporalio.client import Client
 
-from remediator.servers import RedisServer, TemporalDevServer, free_port
+from remediator.devstack.servers import RedisServer, TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.http import create_app

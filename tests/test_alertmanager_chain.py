@@ -11,7 +11,7 @@ import pytest
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from remediator.settings import Settings
 from starters.incidents import Incidents
 from tests.conftest import ServerThread

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from remediator.approval_proof import sign
-from remediator.servers import temporal_binary
+from remediator.devstack.servers import temporal_binary
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import DecisionRefused, Incidents

@@ -14,7 +14,7 @@ from tests.support.alerts import alertmanager_payload, pagerduty_payload
 from workflows.catalogue import CATALOGUE
 
 RUNBOOKS = Path(__file__).parent / "runbooks"
-PACKAGED = Path(__file__).parents[1] / "remediator" / "runbooks"
+PACKAGED = Path(__file__).parents[1] / "remediator" / "runbooks" / "library"
 runner = CliRunner()
 
 

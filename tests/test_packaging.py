@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import yaml
 
-from remediator.runbooks import load_runbooks
+from remediator.runbooks.loading import load_runbooks
 from remediator.settings import PACKAGED_RUNBOOKS
 
 ROOT = Path(__file__).parent.parent
@@ -29,6 +30,22 @@ def test_compose_file_parses_and_names_the_services() -> None:
 def test_every_packaged_runbook_is_valid() -> None:
     runbooks = load_runbooks(PACKAGED_RUNBOOKS)
     assert runbooks, "at least one example runbook ships"
+
+
+def test_package_data_ships_the_runbook_library_and_the_examples() -> None:
+    # An installed wheel holds only what package-data names: the default
+    # REMEDIATOR_RUNBOOK_DIR and the example alerts must be in it.
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    shipped = {
+        path
+        for package, patterns in config["tool"]["setuptools"]["package-data"].items()
+        for pattern in patterns
+        for path in (ROOT / package.replace(".", "/")).glob(pattern)
+    }
+    needed = [*PACKAGED_RUNBOOKS.glob("*.yaml"), *(ROOT / "remediator" / "examples").glob("*.json")]
+    assert PACKAGED_RUNBOOKS == ROOT / "remediator" / "runbooks" / "library"
+    assert len(needed) > 5
+    assert set(needed) <= shipped
 
 
 def test_cli_lists_the_documented_commands() -> None:

@@ -18,7 +18,7 @@ import pytest
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from remediator.settings import Settings
 from starters.alert_formats import BadAlert, guess_format
 from starters.incidents import Incidents

@@ -21,7 +21,7 @@ import redis.asyncio as aioredis
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from remediator.settings import Settings, SinkConfig
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload, pagerduty_payload

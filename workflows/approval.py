@@ -14,6 +14,7 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from remediator.severity import raise_one
     from workflows.approval_models import (
         ApprovalPolicy,
         ApprovalSignal,
@@ -22,7 +23,6 @@ with workflow.unsafe.imports_passed_through():
         group_name_refusal,
     )
     from workflows.models import MitigationStep, RiskLevel, Severity
-    from workflows.severity import raise_one
     from workflows.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
     from workflows.timeline import Recorder
 

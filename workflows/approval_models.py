@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from remediator.severity import approval_deadlines
 from workflows.models import Contract, RiskLevel, Severity
 
 
@@ -39,18 +40,14 @@ DEFAULT_RULES = [
     ApprovalRule(risk=RiskLevel.DANGEROUS, approvals=2),
 ]
 
-# Seed 04's response times: a decision is due within the severity's response time.
-DEFAULT_DEADLINES = {Severity.P0: 900.0, Severity.P1: 1800.0, Severity.P2: 7200.0,
-                     Severity.P3: 86400.0}
-
-
 class ApprovalPolicy(Contract):
     """Who may approve (users, and ``group:NAME`` entries) and how many approvals a step needs."""
 
     approvers: list[str] = Field(default_factory=list)
     groups: dict[str, list[str]] = Field(default_factory=dict)
     rules: list[ApprovalRule] = Field(default_factory=lambda: list(DEFAULT_RULES))
-    deadline_seconds: dict[Severity, float] = Field(default_factory=lambda: dict(DEFAULT_DEADLINES))
+    # Seed 04's response times: a decision is due within the severity's response time.
+    deadline_seconds: dict[Severity, float] = Field(default_factory=approval_deadlines)
 
     def required(self, risk: RiskLevel, severity: Severity, environment: str) -> int:
         for rule in self.rules:

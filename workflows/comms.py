@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from remediator.severity import TABLE
 from workflows.models import IncidentStatus, Phase, Severity
-from workflows.severity import TABLE
 
 
 @dataclass

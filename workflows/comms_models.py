@@ -8,6 +8,12 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field
 
+from remediator.severity import (
+    escalation_deadlines,
+    escalation_matrix,
+    review_deadlines,
+    update_cadences,
+)
 from workflows.models import Contract, Severity
 
 ALL_SEVERITIES = [Severity.P0, Severity.P1, Severity.P2, Severity.P3]
@@ -64,19 +70,13 @@ class CommsPolicy(Contract):
     sinks: list[SinkRef] = Field(default_factory=list)
     oncall: str = "on-call engineer"
     delivery_budget_seconds: float = Field(600.0, gt=0)
-    cadence_seconds: dict[Severity, float] = Field(default_factory=lambda: {
-        Severity.P0: 900.0, Severity.P1: 1800.0, Severity.P2: 7200.0, Severity.P3: 86400.0})
+    cadence_seconds: dict[Severity, float] = Field(default_factory=update_cadences)
     customer_cadence_seconds: float = 3600.0
-    escalate_after_seconds: dict[Severity, float] = Field(default_factory=lambda: {
-        Severity.P2: 4 * 3600.0, Severity.P1: 2 * 3600.0})
+    escalate_after_seconds: dict[Severity, float] = Field(default_factory=escalation_deadlines)
     page_again_seconds: float = 900.0
     # Seed 02's escalation matrix, as offsets from the incident's start.
-    matrix: list[tuple[float, str, bool]] = Field(default_factory=lambda: [
-        (900.0, "Engineering lead", False), (1800.0, "VP Engineering", True),
-        (3600.0, "CTO", True), (7200.0, "CEO", True)])
-    review_due_seconds: dict[Severity, float] = Field(default_factory=lambda: {
-        Severity.P0: 48 * 3600.0, Severity.P1: 48 * 3600.0, Severity.P2: 7 * 86400.0,
-        Severity.P3: 7 * 86400.0})
+    matrix: list[tuple[float, str, bool]] = Field(default_factory=escalation_matrix)
+    review_due_seconds: dict[Severity, float] = Field(default_factory=review_deadlines)
     action_item_due_seconds: float = 7 * 86400.0
 
     def sinks_for(self, severity: Severity, audience: Audience) -> list[SinkRef]:

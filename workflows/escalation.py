@@ -19,9 +19,9 @@ from typing import Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from remediator.severity import raise_one
     from workflows.comms_models import ClockProgress, CommsPolicy
     from workflows.models import Severity
-    from workflows.severity import raise_one
 
 
 class Watched(Protocol):

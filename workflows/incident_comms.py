@@ -13,6 +13,7 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
+    from remediator.severity import TABLE
     from workflows import comms, escalation
     from workflows.announcer import Announcer
     from workflows.comms_models import (
@@ -34,7 +35,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.phase_models import DetectResult
     from workflows.seals import Inbox
-    from workflows.severity import SECURITY_CIRCLE, TABLE
+    from workflows.severity import SECURITY_CIRCLE
 
 
 class IncidentComms:

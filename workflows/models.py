@@ -11,6 +11,9 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# Severity and its table live in the core (remediator.severity); contracts name it from here.
+from remediator.severity import Severity as Severity
+
 Identifier = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 
 
@@ -18,15 +21,6 @@ class Contract(BaseModel):
     """Base for boundary models: unknown fields are an error, not silently dropped."""
 
     model_config = ConfigDict(extra="forbid")
-
-
-class Severity(StrEnum):
-    """Incident priority; P0 is the most severe. See ``workflows.severity`` for the table."""
-
-    P0 = "P0"
-    P1 = "P1"
-    P2 = "P2"
-    P3 = "P3"
 
 
 class Phase(StrEnum):

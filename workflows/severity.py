@@ -1,49 +1,13 @@
-"""The severity table of the seed runbooks, as data, and the label → severity rule.
+"""Triage's rules: an alert's labels → its severity, and who is notified.
 
-One table for both scales the seeds use: seed 04 names P0–P3, seed 02 names
-SEV-1–SEV-4 for the same four levels (P0 = SEV-1 … P3 = SEV-4). Response times and
-update cadences are seed 04's; who to notify is seed 04's "Assemble the Response
-Team" table. Pure functions only: workflows call them.
+The levels and their table are the core's (``remediator.severity``); these are the
+seed rules that pick a level ("when in doubt, over-classify"; security is P0) and
+widen the response team. Pure functions only: workflows call them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from workflows.models import Severity
-
-
-@dataclass(frozen=True)
-class SeverityLevel:
-    severity: Severity
-    sev: str
-    name: str
-    response_minutes: int
-    update_cadence_minutes: int
-    notify: tuple[str, ...]
-
-
-HOUR = 60
-DAY = 24 * HOUR
-
-TABLE: dict[Severity, SeverityLevel] = {
-    Severity.P0: SeverityLevel(
-        Severity.P0, "SEV-1", "Total Outage", 15, 15,
-        ("on-call engineer", "engineering manager", "VP Engineering",
-         "customer support lead", "communications"),
-    ),
-    Severity.P1: SeverityLevel(
-        Severity.P1, "SEV-2", "Major Degradation", 30, 30,
-        ("on-call engineer", "engineering manager", "customer support lead"),
-    ),
-    Severity.P2: SeverityLevel(
-        Severity.P2, "SEV-3", "Partial Impact", 2 * HOUR, 2 * HOUR,
-        ("on-call engineer", "relevant team lead"),
-    ),
-    Severity.P3: SeverityLevel(
-        Severity.P3, "SEV-4", "Minor Issue", DAY, DAY, ("assigned engineer",),
-    ),
-}
+from remediator.severity import TABLE, Severity, more_severe
 
 # Label values seen in the wild (Alertmanager, PagerDuty, Grafana), by level.
 _LABEL_VALUES: dict[Severity, frozenset[str]] = {
@@ -54,17 +18,6 @@ _LABEL_VALUES: dict[Severity, frozenset[str]] = {
 }
 _SECURITY_LABELS = ("security", "data_breach", "breach")
 _SEVERITY_LABELS = ("severity", "priority", "sev")
-_ORDER = [Severity.P0, Severity.P1, Severity.P2, Severity.P3]
-
-
-def more_severe(a: Severity, b: Severity) -> Severity:
-    return a if _ORDER.index(a) <= _ORDER.index(b) else b
-
-
-def raise_one(severity: Severity) -> Severity:
-    """One level up (P2 → P1); P0 stays P0."""
-    return _ORDER[max(0, _ORDER.index(severity) - 1)]
-
 
 # Seed 03, Escalation: "involve security/legal for data or auth issues".
 SECURITY_CIRCLE = ("security team", "legal")

@@ -7,12 +7,13 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.kubernetes_status import KubeStatusActivities
+    from remediator.severity import TABLE, more_severe
     from workflows.kube_models import RecentRollouts, RecentRolloutsRequest
     from workflows.models import AlertStatus, Phase, Severity
     from workflows.options import side_effect
     from workflows.phase_models import TriageInput, TriageResult
     from workflows.saga import failure_message
-    from workflows.severity import TABLE, classify, more_severe, response_team
+    from workflows.severity import classify, response_team
     from workflows.timeline import Recorder
 
 

@@ -18,12 +18,12 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.health import HealthActivities
+    from remediator.severity import raise_one
     from workflows.baseline import measure
     from workflows.models import Check, CheckResult, Phase, Verdict, VerifySpec
     from workflows.options import side_effect
     from workflows.phase_models import VerifyInput, VerifyResult
     from workflows.saga import failure_message, undo_in_reverse
-    from workflows.severity import raise_one
     from workflows.timeline import Recorder
     from workflows.verify_models import Baseline, WindowChange, WindowState
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from remediator.servers import RedisServer, free_port
+from remediator.devstack.servers import RedisServer, free_port
 from remediator.settings import Settings
 
 

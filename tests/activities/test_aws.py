@@ -18,7 +18,7 @@ from activities.aws import AsgActivities, LambdaActivities
 from activities.boto import classify
 from activities.errors import AuthFailed, Rejected, ResourceNotFound
 from remediator.chaos import CrashPoints
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from remediator.settings import Settings
 from tests.activities.common import (
     apply_req,

@@ -13,7 +13,7 @@ from temporalio.client import Client
 
 from activities.redis_cache import CacheActivities
 from remediator.chaos import CrashPoints
-from remediator.servers import RedisServer, free_port
+from remediator.devstack.servers import RedisServer, free_port
 from remediator.settings import Settings
 from tests.activities.common import apply_req, mitigate_across_crash, new_case, refused, run
 from workflows.catalogue import CacheFlushParams, lookup

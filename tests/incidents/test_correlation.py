@@ -14,7 +14,7 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from remediator.correlation import load_rules
+from remediator.runbooks.correlation import load_rules
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager, parse_generic
 from starters.incidents import Incidents

@@ -16,7 +16,7 @@ import pytest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from remediator.servers import PythonProcess, TemporalDevServer, free_port
+from remediator.devstack.servers import PythonProcess, TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.alert_formats import parse_alertmanager

@@ -18,7 +18,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from remediator.approval_proof import sign
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from remediator.settings import Settings
 from starters.alert_formats import parse_alertmanager
 from starters.incidents import Incidents

@@ -25,8 +25,8 @@ from activities.kubernetes_api import KubeApi
 from activities.kubernetes_scale import ScaleActivities
 from activities.kubernetes_status import KubeStatusActivities
 from remediator.chaos import CrashPoints
-from remediator.kube_cluster import KubeCluster, find_kube_binaries, kube_cache_dir
-from remediator.node_sim import NodeSim
+from remediator.devstack.kube_cluster import KubeCluster, find_kube_binaries, kube_cache_dir
+from remediator.devstack.node_sim import NodeSim
 from remediator.settings import Settings
 
 RBAC_MANIFEST = Path(__file__).parents[2] / "deploy" / "rbac.yaml"

@@ -17,7 +17,7 @@ from activities.errors import AuthFailed, Rejected, ResourceNotFound
 from activities.kubernetes import RolloutActivities
 from activities.kubernetes_api import Conflict, KubeApi, classify
 from remediator.chaos import CrashPoints
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from tests.kube.conftest import ALLOWLIST, Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from remediator.settings import Settings
 from tests.conftest import ServerThread
 from tests.support.env import settings_env

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import redis.asyncio as aioredis
 
-from remediator.servers import RedisServer
+from remediator.devstack.servers import RedisServer
 from starters.shield import StormShield
 from tests.support.polling import eventually
 from workflows.alert_group_models import flush_interval

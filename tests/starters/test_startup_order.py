@@ -15,7 +15,7 @@ import httpx
 import pytest
 from temporalio.api.enums.v1 import EventType
 
-from remediator.servers import PythonProcess, RedisServer, TemporalDevServer, free_port
+from remediator.devstack.servers import PythonProcess, RedisServer, TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
 from tests.conftest import TESTS

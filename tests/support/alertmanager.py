@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from remediator.servers import Server
+from remediator.devstack.servers import Server
 
 
 def alertmanager_binary() -> str | None:

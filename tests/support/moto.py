@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlparse
 
 import boto3
 
-from remediator.servers import Server, wait_for_port
+from remediator.devstack.servers import Server, wait_for_port
 
 
 class MotoServer(Server):

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from remediator.servers import Server, ServerFailed, free_port
+from remediator.devstack.servers import Server, ServerFailed, free_port
 
 Series = tuple[str, tuple[tuple[str, str], ...]]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 
 
 @dataclass

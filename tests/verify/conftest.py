@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from remediator.settings import Settings, SinkConfig
 from tests.support.prometheus import MetricsExporter, PrometheusServer, prometheus_binary
 from tests.support.receivers import WebhookReceiver

@@ -9,7 +9,8 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from remediator.runbooks import InvalidRunbook, parse_runbook
+from remediator.runbooks.errors import InvalidRunbook
+from remediator.runbooks.loading import parse_runbook
 from starters.cli import app
 from workflows.baseline import assess, baseline_range, incident_began, limit_of
 from workflows.models import Alert, Check, CheckResult

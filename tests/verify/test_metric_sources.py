@@ -15,7 +15,7 @@ import pytest
 from temporalio.exceptions import ApplicationError
 
 from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSource
-from remediator.servers import free_port
+from remediator.devstack.servers import free_port
 from tests.support.moto import MotoServer
 from tests.support.polling import eventually
 from tests.support.prometheus import MetricsExporter, PrometheusServer

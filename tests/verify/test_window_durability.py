@@ -9,7 +9,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
-from remediator.servers import TemporalDevServer, free_port
+from remediator.devstack.servers import TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
 from tests.support.polling import eventually

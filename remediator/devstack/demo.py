@@ -17,7 +17,7 @@ import httpx
 import redis
 
 FLAGS = "remediator:flags:production"
-SAMPLE_ALERT = Path(__file__).parent / "examples" / "alertmanager-checkout.json"
+SAMPLE_ALERT = Path(__file__).parents[1] / "examples" / "alertmanager-checkout.json"
 
 
 class CheckoutService:

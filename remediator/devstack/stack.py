@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 from types import FrameType
 
-from remediator.demo import CheckoutService, follow, sample_alert, send_alert
-from remediator.demo_rollout import (
+from remediator.devstack.demo import CheckoutService, follow, sample_alert, send_alert
+from remediator.devstack.demo_rollout import (
     BAD,
     GOOD,
     NAME,
@@ -27,9 +27,9 @@ from remediator.demo_rollout import (
     rollout_alert,
     wait_for_approval,
 )
-from remediator.kube_cluster import KubeCluster, KubeClusterError, find_kube_binaries
-from remediator.node_sim import NodeSim
-from remediator.servers import (
+from remediator.devstack.kube_cluster import KubeCluster, KubeClusterError, find_kube_binaries
+from remediator.devstack.node_sim import NodeSim
+from remediator.devstack.servers import (
     PythonProcess,
     RedisServer,
     Server,
@@ -52,7 +52,7 @@ def _say(message: str) -> None:
 
 
 class LocalKube:
-    """The local Kubernetes control plane plus a simulated node (see ``remediator.kube_cluster``),
+    """The local Kubernetes control plane plus a simulated node (see ``remediator.devstack.kube_cluster``),
     when ``scripts/build-kube.sh`` has built its binaries; the worker gets its kubeconfig."""
 
     # The dev cluster is throwaway: the worker uses the admin kubeconfig and these namespaces.

@@ -99,7 +99,7 @@ class NodeSim:
             "addresses": [{"type": "InternalIP", "address": "127.0.0.1"},
                           {"type": "Hostname", "address": self.node_name}],
             "conditions": [{"type": "Ready", "status": "True", "reason": "KubeletReady",
-                            "message": "simulated by remediator.node_sim",
+                            "message": "simulated by remediator.devstack.node_sim",
                             "lastHeartbeatTime": now, "lastTransitionTime": now}],
             "nodeInfo": {"kubeletVersion": "v1.20.2-sim", "kubeProxyVersion": "v1.20.2-sim",
                          "containerRuntimeVersion": "sim://1", "operatingSystem": "linux",

@@ -15,8 +15,8 @@ from kubernetes import config as kube_config
 from kubernetes.client import ApiClient, AppsV1Api, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 
-from remediator.kube_cluster import KubeCluster, find_kube_binaries, kube_cache_dir
-from remediator.node_sim import NodeSim
+from remediator.devstack.kube_cluster import KubeCluster, find_kube_binaries, kube_cache_dir
+from remediator.devstack.node_sim import NodeSim
 
 pytestmark = [
     pytest.mark.kube,

@@ -8,8 +8,8 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import structlog
 
+from remediator.devstack.servers import RedisServer, free_port
 from remediator.reachable import redis_when_ready
-from remediator.servers import RedisServer, free_port
 from tests.support.polling import eventually
 
 

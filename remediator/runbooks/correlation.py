@@ -17,10 +17,9 @@ from __future__ import annotations
 from fnmatch import fnmatchcase
 from pathlib import Path
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from remediator.runbooks import InvalidRunbook, RunbookError, _dotted, _line_of
+from remediator.runbooks.errors import InvalidRunbook, RunbookError, error_at, read_yaml
 
 FILE_NAME = "correlation.yaml"
 
@@ -55,18 +54,11 @@ class CorrelationRules(BaseModel):
 
 def parse_rules(text: str, file: str = FILE_NAME) -> CorrelationRules:
     """Parse and validate; InvalidRunbook lists every error with its line."""
-    try:
-        node = yaml.compose(text)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise InvalidRunbook([RunbookError(file, mark.line + 1 if mark else None, "",
-                                           f"not valid YAML: {exc}")]) from None
+    node, data = read_yaml(text, file)
     try:
         rules = CorrelationRules.model_validate(data)
     except ValidationError as exc:
-        raise InvalidRunbook([RunbookError(file, _line_of(node, tuple(e["loc"])),
-                                           _dotted(tuple(e["loc"])), e["msg"])
+        raise InvalidRunbook([error_at(file, node, tuple(e["loc"]), e["msg"])
                               for e in exc.errors()]) from None
     names = [r.name for r in rules.rules]
     duplicated = sorted({n for n in names if names.count(n) > 1})

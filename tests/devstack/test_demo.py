@@ -10,7 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from remediator.kube_cluster import find_kube_binaries
+from remediator.devstack.kube_cluster import find_kube_binaries
 
 
 def test_demo_runs_both_incidents_to_a_postmortem(tmp_path: Path) -> None:

@@ -5,7 +5,7 @@ keys and logs under one state directory.
 The two Kubernetes binaries are built offline by ``scripts/build-kube.sh`` from
 Debian bookworm's ``kubernetes`` source package and cached under
 ``${REMEDIATOR_CACHE:-~/.cache/remediator}/kube/1.20.2/``; etcd is Debian's
-``etcd-server``. There is no kubelet or scheduler: see ``remediator.node_sim``.
+``etcd-server``. There is no kubelet or scheduler: see ``remediator.devstack.node_sim``.
 """
 
 from __future__ import annotations
