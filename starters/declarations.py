@@ -10,7 +10,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from remediator.runbooks import InvalidRunbook, MissingLabel, load_runbooks, render_runbook
-from starters.alert_formats import explain
+from starters.alerts.common import explain
 from workflows.detect import runbook_labels
 from workflows.models import Severity
 from workflows.occurrence import declared_alert
