@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import Client
 
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.polling import eventually
