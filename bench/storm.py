@@ -54,7 +54,7 @@ from remediator.devstack.servers import (  # noqa: E402
 from remediator.logging import configure_logging  # noqa: E402
 from remediator.settings import Settings  # noqa: E402
 from remediator.temporal import connect  # noqa: E402
-from starters.alert_formats import parse_alertmanager  # noqa: E402
+from starters.alerts.alertmanager import parse_alertmanager  # noqa: E402
 from starters.routes import route_of  # noqa: E402
 from tests.support.alerts import alertmanager_payload  # noqa: E402
 from tests.support.env import settings_env  # noqa: E402

@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.labels import MissingLabel, render_runbook
 from remediator.runbooks.loading import load_runbooks
-from starters.alert_formats import explain
+from starters.alerts.common import explain
 from workflows.detect import runbook_labels
 from workflows.models import Severity
 from workflows.occurrence import declared_alert

@@ -27,7 +27,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.incident_numbers import allocate_incident_id
 from remediator.runbooks.correlation import CorrelationRules, load_rules
 from remediator.settings import Settings
-from starters.alert_formats import incident_id_for
+from starters.alerts.common import incident_id_for
 from starters.routes import Route, route_of
 from starters.shield import StormShield
 from workflows import search

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from remediator.devstack.servers import RedisServer, TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters.http import create_app
+from starters.http.app import create_app
 from tests.support.moto import MotoServer
 from workers.main import running_worker
 

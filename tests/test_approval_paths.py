@@ -87,7 +87,7 @@ async def test_trusted_temporal_identity_applies_an_unsigned_signal_once(
 async def test_http_and_cli_refusals_are_recorded_with_their_path(
     approvals: Settings, case: Case, approval_worker: None
 ) -> None:
-    from tests.test_cli import cli
+    from tests.support.cli import cli
 
     pending = await case.open()
     body = {"step": pending.step_id, "decision": "approve", "plan_hash": pending.plan_hash}

@@ -18,7 +18,7 @@ from temporalio.client import Client
 from remediator.approval_proof import sign
 from remediator.devstack.servers import temporal_binary
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import DecisionRefused, Incidents
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload
@@ -190,7 +190,7 @@ async def test_approval_signalled_while_no_worker_runs_applies_once(
 async def test_plain_temporal_cli_signal_approves(
     approvals: Settings, case: Case, approval_worker: None
 ) -> None:
-    from tests.test_cli import cli
+    from tests.support.cli import cli
 
     pending = await case.open()
     printed = await cli(approvals.model_copy(update={"api_token": SecretStr("tok-bob")}),
@@ -233,7 +233,7 @@ async def test_http_approval_needs_a_token_and_takes_identity_from_it(
 async def test_cli_lists_pending_steps_and_approves_with_the_current_plan(
     approvals: Settings, case: Case, approval_worker: None
 ) -> None:
-    from tests.test_cli import cli
+    from tests.support.cli import cli
 
     pending = await case.open()
     listed = await cli(approvals, "pending", "--json")

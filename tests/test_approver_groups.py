@@ -47,7 +47,7 @@ def test_a_group_entry_admits_members_only() -> None:
 async def test_group_name_is_refused_on_update_signal_http_and_cli(
     groups: Settings, case: Case, client: Client, approval_worker: None,
 ) -> None:
-    from tests.test_cli import cli
+    from tests.support.cli import cli
 
     pending = await case.open()
     with pytest.raises(DecisionRefused, match=GROUP_NAME):

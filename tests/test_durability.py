@@ -14,7 +14,7 @@ from temporalio.client import Client
 from remediator.devstack.servers import TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done

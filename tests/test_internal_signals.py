@@ -15,7 +15,7 @@ from temporalio.client import Client
 from remediator.approval_proof import sign
 from remediator.internal_key import internal_keys
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.routes import route_of
 from tests.support.polling import eventually
 from tests.support.seals import payloads_of, sealed_header, send, send_raw, signals_received

@@ -26,7 +26,7 @@ from temporalio.worker import Replayer
 from remediator.approval_proof import sign
 from remediator.internal_key import internal_keys
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from starters.routes import route_of
 from tests.support.alerts import alertmanager_payload

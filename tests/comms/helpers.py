@@ -10,7 +10,7 @@ from typing import Any
 from temporalio.client import Client
 
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done

@@ -21,9 +21,9 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 from remediator.settings import Settings
 from tests import test_approvals
 from tests.comms.helpers import Incident
+from tests.support.cli import cli
 from tests.support.polling import eventually
 from tests.test_approvals import Case
-from tests.test_cli import cli
 from workers.main import running_worker
 from workflows.comms_models import ActionItem, PostmortemEdit
 from workflows.models import IncidentStatus, Severity

@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from tests.comms.helpers import Incident, _async, _mine
 from tests.support.alerts import alertmanager_payload
 from tests.support.polling import eventually

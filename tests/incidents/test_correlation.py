@@ -16,7 +16,8 @@ from temporalio.client import Client
 
 from remediator.runbooks.correlation import load_rules
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager, parse_generic
+from starters.alerts.alertmanager import parse_alertmanager
+from starters.alerts.generic import parse_generic
 from starters.incidents import Incidents
 from tests.conftest import TESTS
 from tests.support.alerts import alertmanager_payload

@@ -19,7 +19,7 @@ from temporalio.service import RPCError
 from remediator.devstack.servers import PythonProcess, TemporalDevServer, free_port
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents, NotRouted, Opened
 from tests.incidents.helpers import number, send
 from tests.support.alerts import alertmanager_payload

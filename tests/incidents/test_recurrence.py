@@ -12,7 +12,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDReusePolicy
 
 from remediator.settings import Settings
-from starters.alert_formats import incident_id_for, parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
+from starters.alerts.common import incident_id_for
 from starters.incidents import Incidents
 from tests.incidents.helpers import FLAGS, number, send
 from tests.support.alerts import alertmanager_payload

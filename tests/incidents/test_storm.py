@@ -20,7 +20,7 @@ from temporalio.client import Client
 from remediator.approval_proof import sign
 from remediator.devstack.servers import free_port
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from starters.routes import route_of
 from tests.conftest import ServerThread

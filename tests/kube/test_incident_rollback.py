@@ -12,7 +12,7 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.kube.conftest import Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, new_name

@@ -16,7 +16,7 @@ from temporalio.testing import ActivityEnvironment
 from activities.health import HealthActivities
 from activities.kubernetes_api import KubeApi, KubeNotConfigured
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.kube.conftest import ALLOWLIST, Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, new_name

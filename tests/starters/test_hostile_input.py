@@ -35,15 +35,12 @@ from temporalio.client import Client
 
 from remediator.settings import Settings
 from remediator.temporal import connect
-from starters import pagerduty
-from starters.alert_formats import (
-    MAX_NAME,
-    BadAlert,
-    parse_alertmanager,
-    parse_generic,
-    parse_grafana,
-)
-from starters.http import create_app
+from starters.alerts import pagerduty
+from starters.alerts.alertmanager import parse_alertmanager
+from starters.alerts.common import MAX_NAME, BadAlert
+from starters.alerts.generic import parse_generic
+from starters.alerts.grafana import parse_grafana
+from starters.http.app import create_app
 from starters.incidents import Incidents
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload, pagerduty_payload

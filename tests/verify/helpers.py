@@ -20,7 +20,7 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.settings import Settings
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done

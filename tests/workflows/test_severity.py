@@ -12,7 +12,7 @@ from temporalio.client import Client
 
 from remediator.settings import Settings
 from remediator.severity import TABLE
-from starters.alert_formats import parse_alertmanager
+from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.polling import eventually

@@ -1,5 +1,7 @@
-"""Who may post alerts: the holder of the webhook bearer token, or for PagerDuty a
-delivery signed with the subscription's secret. Comparisons are constant-time."""
+"""Who may do what over HTTP. Posting alerts: the holder of the webhook bearer token, or
+for PagerDuty a delivery signed with the subscription's secret. Reading, declaring and
+deciding: the user of an API token (reads on loopback need none). Comparisons are
+constant-time."""
 
 from __future__ import annotations
 
@@ -8,7 +10,7 @@ import hmac
 from fastapi import HTTPException, Request
 
 from remediator.settings import Settings
-from starters import pagerduty
+from starters.alerts import pagerduty
 
 
 class Unauthenticated(Exception):
@@ -42,3 +44,21 @@ class WebhookAuth:
             return
         if not self.bearer_ok(request) or (secrets and self._token is None):
             raise Unauthenticated("missing or wrong X-PagerDuty-Signature or bearer token")
+
+
+class ApiAuth:
+    """The API tokens (``REMEDIATOR_API_TOKENS``): each names the user who holds it."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def user(self, request: Request) -> str | None:
+        """The user whose API token the request carries as its bearer token, if any."""
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        return self._settings.user_for_token(token) if scheme.lower() == "bearer" else None
+
+    async def require_reader(self, request: Request) -> None:
+        """A FastAPI dependency for reads: beyond loopback (or with
+        REMEDIATOR_READS_NEED_TOKEN) any valid API token; on loopback, no token."""
+        if self._settings.reads_guarded and self.user(request) is None:
+            raise HTTPException(401, "reading incidents needs a valid API bearer token")

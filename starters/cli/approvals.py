@@ -1,54 +1,20 @@
-"""CLI commands that steer a running incident: acknowledge, assign, resolve, approve or
-reject a step, list what waits, move the verify window. Registered in ``starters.cli``."""
+"""Approval commands: list the steps waiting for approval, approve or reject one, sign a
+decision for another path (``temporal workflow signal``). The CLI acts as the user of
+its API token."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from temporalio.client import WorkflowUpdateFailedError
-from temporalio.service import RPCError
 
 from remediator.approval_proof import sign
 from remediator.settings import Settings
-from remediator.temporal import connect
-from starters.cli_common import JsonOpt, ReasonOpt, StepOpt, fail, run_with
+from starters.cli.common import JsonOpt, ReasonOpt, StepOpt, fail, run_with
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
 from workflows.approval_models import ApprovalAnswer, ApprovalRequest
-from workflows.comms_models import Acknowledgement, Role, RoleAssignment
-from workflows.verify import VerifyWorkflow
-from workflows.verify_models import Resolution, WindowChange, WindowState
-
-
-def ack(incident_id: str, user: Annotated[str, typer.Option("--as", help="Who acknowledges.")]) -> None:
-    """Acknowledge an incident's page: stops paging the on-call engineer again."""
-    run_with(lambda incidents: incidents.acknowledge(incident_id, Acknowledgement(user=user)))
-    typer.echo(f"{incident_id}: acknowledged by {user}")
-
-
-def resolve(
-    incident_id: str, user: Annotated[str, typer.Option("--as", help="Who declares it resolved.")],
-    reason: Annotated[str, typer.Option(help="Why; goes into the timeline.")] = "",
-) -> None:
-    """Declare a handed-over incident resolved (it then writes its postmortem)."""
-    run_with(lambda incidents: incidents.resolve(incident_id, Resolution(by=user, reason=reason)))
-    typer.echo(f"{incident_id}: resolution by {user} sent")
-
-
-def assign(
-    incident_id: str,
-    role: Annotated[Role, typer.Option(help="The role to (re)assign.")],
-    user: Annotated[str, typer.Option(help="Who takes the role.")],
-    by: Annotated[str, typer.Option("--as", help="Who assigns it.")] = "",
-) -> None:
-    """Assign or reassign an incident role (IC, technical lead, communications lead, scribe)."""
-    assignment = RoleAssignment(role=role, user=user, by=by)
-    run_with(lambda incidents: incidents.assign(incident_id, assignment))
-    typer.echo(f"{incident_id}: {role} is {user}")
 
 
 def _identity(settings: Settings, claimed: str | None) -> tuple[str, str]:
@@ -137,39 +103,3 @@ def pending(json_out: JsonOpt = False) -> None:
                    f"hash {p.plan_hash}  due {p.deadline:%H:%M:%S}Z  {p.plan}")
     if not found:
         typer.echo("nothing waits for approval")
-
-
-def verify(
-    incident_id: str,
-    user: Annotated[str, typer.Option("--as", help="Who changes the window (recorded).")],
-    extend: Annotated[float | None, typer.Option(help="Seconds to add to the window.")] = None,
-    end_now: Annotated[bool, typer.Option("--end-now",
-                                          help="End the window now; judge what was seen.")] = False,
-    reason: ReasonOpt = "",
-    json_out: JsonOpt = False,
-) -> None:
-    """Extend an incident's verify window (--extend SECONDS) or end it now (--end-now)."""
-    try:
-        change = WindowChange(by=user, extend_seconds=extend, end_now=end_now, reason=reason)
-    except ValidationError as exc:
-        fail("invalid: " + "; ".join(e["msg"] for e in exc.errors()), 2)
-
-    async def go() -> WindowState:
-        client = await connect(Settings())
-        handle = client.get_workflow_handle(f"{incident_id}/verify")
-        return await handle.execute_update(VerifyWorkflow.adjust_window, change)
-
-    try:
-        state = asyncio.run(go())
-    except WorkflowUpdateFailedError as exc:
-        fail(f"refused: {getattr(exc.cause, 'message', None) or exc.cause}")
-    except RPCError as exc:
-        fail(f"no verify window open for {incident_id}: {exc.message}")
-    if json_out:
-        typer.echo(state.model_dump_json(indent=2))
-        return
-    typer.echo(f"{incident_id}: verify window {state.started_at:%H:%M:%S}–{state.ends_at:%H:%M:%S} "
-               f"UTC, {state.healthy_rounds}/{state.rounds} healthy round(s) so far")
-
-
-COMMANDS = (ack, resolve, assign, approve, reject, sign_decision, pending, verify)

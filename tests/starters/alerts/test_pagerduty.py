@@ -20,11 +20,16 @@ from temporalio.client import Client
 
 from remediator.devstack.servers import free_port
 from remediator.settings import Settings
-from starters.alert_formats import BadAlert, guess_format
+from starters.alerts.common import BadAlert, guess_format
+from starters.alerts.pagerduty import (
+    ReplayCache,
+    StaleDelivery,
+    check_fresh,
+    parse_pagerduty,
+    signed,
+)
 from starters.incidents import Incidents
-from starters.pagerduty import StaleDelivery, check_fresh, parse_pagerduty, signed
-from starters.replay import ReplayCache
-from tests.conftest import ServerThread
+from tests.conftest import TESTS, ServerThread
 from tests.support.alerts import alertmanager_payload, pagerduty_payload
 from tests.support.env import settings_env
 from tests.support.incidents import wait_done
@@ -264,7 +269,7 @@ async def test_cli_sends_the_shipped_example_as_a_new_delivery_each_time(
     (fresh id and time), twice — the second joins the first's incident; ``--verbatim``
     sends it as it is, and the server refuses it as stale."""
     secured = Settings.model_validate({**settings.model_dump(), "pagerduty_secrets": SECRET})
-    example = Path(__file__).parents[1] / "remediator" / "examples" / "pagerduty-incident.json"
+    example = TESTS.parent / "remediator" / "examples" / "pagerduty-incident.json"
 
     def send(*extra: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "starters.cli", "alert", str(example),

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from starters import pagerduty
+from starters.alerts import pagerduty
 
 
 def _inlined(node: Any, defs: dict[str, Any]) -> Any:

@@ -15,15 +15,12 @@ from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.labels import MissingLabel, match_runbook, render_runbook
 from remediator.runbooks.loading import load_runbook_file, load_runbooks
 from remediator.settings import Settings
-from starters.alert_formats import (
-    BadAlert,
-    guess_format,
-    parse_alertmanager,
-    parse_generic,
-    parse_grafana,
-)
-from starters.cli_common import JsonOpt, fail
-from starters.pagerduty import parse_pagerduty
+from starters.alerts.alertmanager import parse_alertmanager
+from starters.alerts.common import BadAlert, guess_format
+from starters.alerts.generic import parse_generic
+from starters.alerts.grafana import parse_grafana
+from starters.alerts.pagerduty import parse_pagerduty
+from starters.cli.common import JsonOpt, fail
 from workflows.catalogue import CATALOGUE, Action, lookup
 from workflows.detect import primary_alert, runbook_labels
 from workflows.models import AlertBatch, Runbook

@@ -10,11 +10,12 @@ import pytest
 from typer.testing import CliRunner
 
 from starters.cli import app
+from tests.conftest import TESTS
 from tests.support.alerts import alertmanager_payload, pagerduty_payload
 from workflows.catalogue import CATALOGUE
 
-RUNBOOKS = Path(__file__).parent / "runbooks"
-PACKAGED = Path(__file__).parents[1] / "remediator" / "runbooks" / "library"
+RUNBOOKS = TESTS / "runbooks"
+PACKAGED = TESTS.parent / "remediator" / "runbooks" / "library"
 runner = CliRunner()
 
 
@@ -88,8 +89,8 @@ def test_validate_warns_of_missing_best_practices_without_failing(tmp_path: Path
     assert packaged.exit_code == 0 and "warning" not in packaged.output
 
 
-@pytest.mark.parametrize("example", sorted((Path(__file__).parents[1] / "remediator" /
-                                            "examples").glob("*.json")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("example", sorted((TESTS.parent / "remediator" / "examples").glob("*.json")),
+                         ids=lambda p: p.stem)
 def test_every_shipped_example_alert_gets_the_checkout_runbook(example: Path) -> None:
     done = runner.invoke(app, ["runbook", "match", str(example), "--dir", str(PACKAGED)])
     assert done.exit_code == 0, done.output

@@ -1,4 +1,5 @@
-"""Inbound alert formats (Alertmanager webhook v4, generic JSON) → normalised batches.
+"""What every alert source shares: size limits, the strict body model, fingerprints,
+JSON decoding, and building the normalised batch.
 
 Validation is strict: anything that is not exactly the documented shape is
 rejected with a message naming the field, before any workflow is touched.
@@ -8,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime, timedelta
-from typing import Literal, TypeVar
+from typing import TypeVar
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
-from workflows.models import Alert, AlertBatch, AlertStatus
+from workflows.models import Alert, AlertBatch
 
 MAX_LABELS = 64
 MAX_VALUE = 4096
@@ -31,7 +32,7 @@ class BadAlert(ValueError):
     """The payload is not an acceptable alert; the message says what is wrong."""
 
 
-def _bounded(d: dict[str, str]) -> dict[str, str]:
+def bounded(d: dict[str, str]) -> dict[str, str]:
     if len(d) > MAX_LABELS:
         raise ValueError(f"at most {MAX_LABELS} entries")
     for key, value in d.items():
@@ -40,7 +41,8 @@ def _bounded(d: dict[str, str]) -> dict[str, str]:
     return d
 
 
-# What ``_bounded`` and ``_has_name`` check, said in the JSON schema (the OpenAPI document).
+# What ``bounded`` and Alertmanager's ``_has_name`` check, said in the JSON schema
+# (the OpenAPI document).
 BOUNDED_SCHEMA: dict[str, JsonValue] = {
     "maxProperties": MAX_LABELS, "propertyNames": {"minLength": 1, "maxLength": 256}}
 LABELS_SCHEMA: dict[str, JsonValue] = {
@@ -48,57 +50,20 @@ LABELS_SCHEMA: dict[str, JsonValue] = {
     "properties": {"alertname": {"type": "string", "minLength": 1, "maxLength": MAX_NAME}}}
 
 
-class _Strict(BaseModel):
+class StrictBody(BaseModel):
     # strict: JSON types as documented (a datetime is a string, not a unix number), so
     # the OpenAPI schema derived from these models says exactly what is accepted.
     model_config = ConfigDict(extra="ignore", str_max_length=MAX_VALUE, strict=True)
 
 
-class AmAlert(_Strict):
-    status: Literal["firing", "resolved"]
-    labels: dict[str, str] = Field(json_schema_extra=LABELS_SCHEMA)
-    annotations: dict[str, str] = Field(default_factory=dict, json_schema_extra=BOUNDED_SCHEMA)
-    startsAt: datetime | None = None
-    endsAt: datetime | None = None
-    generatorURL: str = ""
-    fingerprint: str = Field(default="", max_length=128)
-
-    _bounds = field_validator("labels", "annotations")(_bounded)
-
-    @field_validator("labels")
-    @classmethod
-    def _has_name(cls, labels: dict[str, str]) -> dict[str, str]:
-        if not labels.get("alertname"):
-            raise ValueError("every alert needs an 'alertname' label")
-        if len(labels["alertname"]) > MAX_NAME:
-            raise ValueError(f"'alertname' is longer than {MAX_NAME} characters")
-        return labels
-
-
-class AlertmanagerWebhook(_Strict):
-    """Alertmanager webhook body, version 4."""
-
-    version: Literal["4"]
-    groupKey: str = Field(min_length=1, max_length=1024)
-    status: Literal["firing", "resolved"]
-    receiver: str = ""
-    groupLabels: dict[str, str] = Field(default_factory=dict)
-    alerts: list[AmAlert] = Field(min_length=1)
-
-
-class GenericAlert(_Strict):
-    source: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=MAX_NAME)
-    labels: dict[str, str] = Field(default_factory=dict, json_schema_extra=BOUNDED_SCHEMA)
-    annotations: dict[str, str] = Field(default_factory=dict, json_schema_extra=BOUNDED_SCHEMA)
-    status: Literal["firing", "resolved"] = "firing"
-    fingerprint: str | None = Field(default=None, min_length=1, max_length=128)
-
-    _bounds = field_validator("labels", "annotations")(_bounded)
-
-
 def _digest(*parts: str) -> str:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+
+
+def label_fingerprint(labels: dict[str, str], *leading: str) -> str:
+    """An alert's fingerprint when its sender gave none: ``leading`` parts and the
+    labels (in any order) hashed, 16 hex digits."""
+    return _digest(*leading, *sorted(f"{k}={v}" for k, v in labels.items()))[:16]
 
 
 def incident_id_for(source: str, group_key: str) -> str:
@@ -147,51 +112,6 @@ def batch_of(group_key: str, alerts: list[dict[str, object]]) -> AlertBatch:
 def explain(exc: ValidationError) -> str:
     first = exc.errors()[:5]
     return "; ".join(f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in first)
-
-
-class GrafanaWebhook(AlertmanagerWebhook):
-    """Grafana unified alerting's webhook: Alertmanager's shape, ``version: "1"``."""
-
-    version: Literal["1"]  # type: ignore[assignment]
-
-
-def parse_grafana(body: bytes, received_at: datetime, max_alerts: int) -> AlertBatch:
-    return parse_alertmanager(body, received_at, max_alerts, GrafanaWebhook, "grafana")
-
-
-def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
-                       shape: type[AlertmanagerWebhook] = AlertmanagerWebhook,
-                       source: str = "alertmanager") -> AlertBatch:
-    try:
-        hook = validated(shape, body)
-    except ValidationError as exc:
-        what = "an Alertmanager v4" if source == "alertmanager" else f"a {source}"
-        raise BadAlert(f"not {what} webhook: {explain(exc)}") from None
-    if len(hook.alerts) > max_alerts:
-        raise BadAlert(f"too many alerts in one request ({len(hook.alerts)} > {max_alerts})")
-    alerts: list[dict[str, object]] = [
-        dict(
-            source=source, name=a.labels["alertname"], labels=a.labels,
-            annotations=a.annotations, status=AlertStatus(a.status),
-            fingerprint=a.fingerprint or _digest(*sorted(f"{k}={v}" for k, v in a.labels.items()))[:16],
-            starts_at=plausible_start(a.startsAt, received_at), received_at=received_at,
-        )
-        for a in hook.alerts
-    ]
-    return batch_of(hook.groupKey, alerts)
-
-
-def parse_generic(body: bytes, received_at: datetime) -> AlertBatch:
-    try:
-        g = validated(GenericAlert, body)
-    except ValidationError as exc:
-        raise BadAlert(f"not a generic alert: {explain(exc)}") from None
-    fingerprint = g.fingerprint or _digest(g.name, *sorted(f"{k}={v}" for k, v in g.labels.items()))[:16]
-    alert: dict[str, object] = dict(
-        source=g.source, name=g.name, labels=g.labels, annotations=g.annotations,
-        status=AlertStatus(g.status), fingerprint=fingerprint, received_at=received_at,
-    )
-    return batch_of(f"{g.source}:{fingerprint}", [alert])
 
 
 def guess_format(body: bytes) -> str:

@@ -3,10 +3,7 @@ runbook validate."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -15,16 +12,10 @@ from temporalio.client import Client
 
 from remediator.settings import Settings
 from starters.incidents import Incidents
+from tests.conftest import TESTS
 from tests.support.alerts import alertmanager_payload
-from tests.support.env import settings_env
+from tests.support.cli import cli
 from tests.support.polling import eventually
-
-
-async def cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    return await asyncio.to_thread(
-        subprocess.run, [sys.executable, "-m", "starters.cli", *args], capture_output=True,
-        text=True, env=settings_env(settings), timeout=60,
-    )
 
 
 async def test_alert_status_incidents_and_postmortem_commands(
@@ -81,5 +72,5 @@ async def test_runbook_validate_reports_every_error_with_its_line(
     assert any(f"{bad}:8: steps[1].params.value: Field required" in line for line in lines)
     assert any(f"{bad}:10: verify.checks:" in line for line in lines)
     good = await cli(settings, "runbook", "validate",
-                     str(Path(__file__).parent / "runbooks" / "test-flag.yaml"))
+                     str(TESTS / "runbooks" / "test-flag.yaml"))
     assert good.returncode == 0 and "ok" in good.stdout

@@ -1,4 +1,5 @@
-"""PagerDuty V3 webhooks → normalised alert batches, and their signature check.
+"""PagerDuty V3 webhooks → normalised alert batches, their signature check, and the
+replay cache that remembers which deliveries were already accepted.
 
 A PagerDuty incident becomes one remediator incident (group key: the PagerDuty
 incident id). ``incident.triggered`` and ``incident.reopened`` fire it,
@@ -24,10 +25,22 @@ import uuid
 from datetime import UTC, datetime
 
 import pydantic_core
+import redis.asyncio as aioredis
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
 
-from starters.alert_formats import MAX_NAME, BadAlert, batch_of, explain, plausible_start, validated
+from starters.alerts.common import (
+    MAX_NAME,
+    BadAlert,
+    batch_of,
+    explain,
+    plausible_start,
+    validated,
+)
 from workflows.models import AlertBatch, AlertStatus
+
+log = structlog.get_logger()
 
 EVENT_STATUS = {"incident.triggered": AlertStatus.FIRING, "incident.reopened": AlertStatus.FIRING,
                  "incident.resolved": AlertStatus.RESOLVED}
@@ -42,7 +55,7 @@ class StaleDelivery(BadAlert):
 
 
 class _Loose(BaseModel):
-    # strict: JSON types as documented, as in starters.alert_formats.
+    # strict: JSON types as documented, as in starters.alerts.common.
     model_config = ConfigDict(extra="ignore", str_max_length=4096, strict=True)
 
 
@@ -173,3 +186,49 @@ def as_new_delivery(body: bytes) -> bytes:
     event["id"] = uuid.uuid4().hex
     event["occurred_at"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
     return json.dumps(payload).encode()
+
+
+# Redis keys of the replay cache, one per delivery id.
+REPLAY_PREFIX = "remediator:delivery:"
+
+
+class ReplayCache:
+    """Delivery ids seen in the last ``ttl_seconds``, per source (e.g. ``pagerduty``),
+    shared by every webhook server replica through Redis.
+
+    A delivery is claimed before its alert is forwarded and released again when
+    forwarding fails (the sender retries the same delivery and must not be told "seen
+    before").
+
+    When Redis cannot be reached the cache steps aside and accepts (logged): a repeated
+    delivery then reaches its alert group, which joins it to the incident already open
+    rather than opening a second one, and the storm shield counts it as a duplicate.
+    Refusing every delivery while Redis is away would drop real pages.
+    """
+
+    def __init__(self, redis: aioredis.Redis, ttl_seconds: float) -> None:
+        self._redis = redis
+        self._ttl = max(1, int(ttl_seconds + 0.999))
+
+    @staticmethod
+    def _key(source: str, delivery: str) -> str:
+        # Hashed: a delivery id is sender-chosen text; the key stays short and inert.
+        return REPLAY_PREFIX + source + ":" + hashlib.sha256(delivery.encode()).hexdigest()[:32]
+
+    async def claim(self, source: str, delivery: str) -> bool:
+        """True the first time ``delivery`` is seen (now claimed), False for a replay.
+        True as well when Redis is unreachable (logged; see the class docstring)."""
+        try:
+            return bool(await self._redis.set(self._key(source, delivery), b"1", nx=True,
+                                              ex=self._ttl))
+        except (RedisError, OSError) as exc:
+            log.warning("replay_cache.unreachable", source=source, error=type(exc).__name__,
+                        outcome="accepted unchecked")
+            return True
+
+    async def release(self, source: str, delivery: str) -> None:
+        """Forget a claim whose delivery was not acknowledged, so its retry is accepted."""
+        try:
+            await self._redis.delete(self._key(source, delivery))
+        except (RedisError, OSError) as exc:
+            log.warning("replay_cache.release_failed", source=source, error=type(exc).__name__)

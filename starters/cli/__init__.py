@@ -1,0 +1,45 @@
+"""The ``remediator`` command line. Each command turns its arguments into a start,
+signal, query or HTTP call; the work happens in workflows. One module per command
+group; this one puts them together in the order ``--help`` lists them."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from starters.cli import (
+    alerts,
+    approvals,
+    dev,
+    incidents,
+    postmortem,
+    serve,
+    verify,
+    worker,
+)
+from starters.cli.runbook import runbook_app
+
+app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
+app.add_typer(runbook_app, name="runbook")
+for command in (
+    worker.worker, serve.serve, alerts.alert, incidents.incidents, incidents.status,
+    postmortem.postmortem, dev.dev, incidents.declare, incidents.ack, incidents.resolve,
+    incidents.assign, approvals.approve, approvals.reject, approvals.sign_decision,
+    approvals.pending, verify.verify,
+):
+    app.command()(command)
+
+
+def main() -> None:
+    """Console entry point. Exits without interpreter teardown, which the Temporal
+    client's runtime threads can abort (temporalio/sdk-python#300)."""
+    code = 0
+    try:
+        app()
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

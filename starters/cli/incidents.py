@@ -1,0 +1,110 @@
+"""Commands on incidents as a whole: list them, show one, declare one (seed 05's user
+and team reports, seed 02's ``/incident-declare sev-1``), acknowledge its page, assign
+its roles, declare it resolved."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from remediator.settings import Settings
+from starters.cli.common import JsonOpt, fail, run_with
+from starters.declarations import BadDeclaration, declaration_from
+from starters.incidents import IncidentNotFound
+from workflows.comms_models import Acknowledgement, Role, RoleAssignment
+from workflows.models import Severity
+from workflows.verify_models import Resolution
+
+
+def incidents(
+    json_out: JsonOpt = False,
+    all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
+) -> None:
+    """List open incidents (from Temporal visibility)."""
+    found = run_with(lambda incidents: incidents.list(open_only=not all_))
+    if json_out:
+        typer.echo(json.dumps([s.__dict__ for s in found], indent=2))
+        return
+    for s in found:
+        typer.echo(f"{s.id}  {s.severity or '--':3} {s.status:10} {s.phase:10} {s.service}")
+    if not found:
+        typer.echo("no open incidents")
+
+
+def status(incident_id: str, json_out: JsonOpt = False) -> None:
+    """Phase, severity and timeline of one incident."""
+    try:
+        view = run_with(lambda incidents: incidents.view(incident_id))
+    except IncidentNotFound:
+        fail(f"no incident {incident_id}")
+    if json_out:
+        typer.echo(view.model_dump_json(indent=2))
+        return
+    typer.echo(f"{view.id}: {view.title}\n  status {view.status}, phase {view.phase}, "
+               f"severity {view.severity}, runbook {view.runbook}"
+               + (" (dry run: nothing is changed)" if view.dry_run else ""))
+    for e in view.timeline:
+        typer.echo(f"  {e.at:%Y-%m-%d %H:%M:%S}Z  {e.phase or '':10} {e.kind:24} {e.detail}")
+
+
+def declare(
+    title: Annotated[str, typer.Option(help="What is wrong, as responders should read it.")],
+    service: Annotated[str, typer.Option(help="The affected service.")],
+    severity: Annotated[Severity, typer.Option(help="P0 (SEV-1) … P3 (SEV-4).")],
+    user: Annotated[str, typer.Option("--as", help="Who declares it (recorded).")],
+    runbook: Annotated[str | None, typer.Option(
+        help="Run this runbook's steps (risky ones wait for approval); without one the "
+             "incident goes to humans.")] = None,
+    label: Annotated[list[str] | None, typer.Option(
+        help="k=v, repeatable: labels the runbook's ${labels.k} are filled from.")] = None,
+    json_out: JsonOpt = False,
+) -> None:
+    """Declare an incident: triage, roles, communications and the postmortem run as usual."""
+    labels: dict[str, str] = {}
+    for item in label or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            fail(f"bad --label {item!r}: use k=v", 2)
+        labels[key] = value
+    fields: dict[str, object] = {"title": title, "service": service, "severity": severity,
+                                 "labels": labels}
+    if runbook is not None:
+        fields["runbook"] = runbook
+    try:
+        declaration = declaration_from(fields, user, Settings().runbook_dir)
+    except BadDeclaration as exc:
+        fail(f"bad declaration: {exc}", 2)
+    opened = run_with(lambda incidents: incidents.declare(declaration))
+    if json_out:
+        typer.echo(json.dumps({"id": opened.id, "created": True}))
+        return
+    typer.echo(f"{opened.id}: declared by {user} ({severity}, {service})")
+
+
+def ack(incident_id: str, user: Annotated[str, typer.Option("--as", help="Who acknowledges.")]) -> None:
+    """Acknowledge an incident's page: stops paging the on-call engineer again."""
+    run_with(lambda incidents: incidents.acknowledge(incident_id, Acknowledgement(user=user)))
+    typer.echo(f"{incident_id}: acknowledged by {user}")
+
+
+def resolve(
+    incident_id: str, user: Annotated[str, typer.Option("--as", help="Who declares it resolved.")],
+    reason: Annotated[str, typer.Option(help="Why; goes into the timeline.")] = "",
+) -> None:
+    """Declare a handed-over incident resolved (it then writes its postmortem)."""
+    run_with(lambda incidents: incidents.resolve(incident_id, Resolution(by=user, reason=reason)))
+    typer.echo(f"{incident_id}: resolution by {user} sent")
+
+
+def assign(
+    incident_id: str,
+    role: Annotated[Role, typer.Option(help="The role to (re)assign.")],
+    user: Annotated[str, typer.Option(help="Who takes the role.")],
+    by: Annotated[str, typer.Option("--as", help="Who assigns it.")] = "",
+) -> None:
+    """Assign or reassign an incident role (IC, technical lead, communications lead, scribe)."""
+    assignment = RoleAssignment(role=role, user=user, by=by)
+    run_with(lambda incidents: incidents.assign(incident_id, assignment))
+    typer.echo(f"{incident_id}: {role} is {user}")
