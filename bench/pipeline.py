@@ -1,10 +1,16 @@
-"""Benchmark: the incident pipeline against bare Temporal, on one machine.
+"""Benchmark: the incident pipeline against bare Temporal, on one machine, in one run.
 
-Starts its own Temporal dev server and redis-server, then
-  (a) bare: N concurrent workflows of ``bare.ACTIVITIES`` no-op activities each;
-  (b) pipeline: N concurrent alerts POSTed to the webhook server, zero-length waits,
-and reports throughput, alert → first mitigation activity started (p50/p99), worker
-peak RSS, and pipeline/bare ratios.  Usage: python bench/pipeline.py [--n 200]
+Starts its own Temporal dev server and redis-server, then measures
+  (a) bare: N concurrent workflows of ``bare.ACTIVITIES`` no-op activities each, and
+      idle, one at a time: start → its one activity scheduled / started;
+  (b) idle pipeline, one alert at a time: alert POST → first mitigation scheduled /
+      started, and history events per incident by execution (one-step runbook, a
+      verify window of 5 polls);
+  (c) burst: N concurrent alerts (zero-length verify windows): throughput, alert →
+      first mitigation started p50/p99, worker peak RSS;
+  (d) recovery: a worker SIGKILLed mid-mitigation, then a new one: its start → the
+      interrupted step completed.
+Usage: python bench/pipeline.py [--n 200] [--idle 8]
 """
 
 from __future__ import annotations
@@ -22,13 +28,15 @@ from pathlib import Path
 
 import httpx
 import psutil
-from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.history import first_mitigation  # noqa: E402
+from bench.idle import bare_idle, mean_cost, pipeline_idle  # noqa: E402
 from bench.measure import RssSampler, pct  # noqa: E402
+from bench.recovery import recovery  # noqa: E402
 from remediator.devstack.servers import RedisServer, TemporalDevServer, free_port  # noqa: E402
 from remediator.logging import configure_logging  # noqa: E402
 from remediator.settings import Settings  # noqa: E402
@@ -38,7 +46,7 @@ from tests.support.alerts import alertmanager_payload  # noqa: E402
 from tests.support.env import settings_env  # noqa: E402
 
 
-async def bare(address: str, n: int, workdir: Path) -> dict[str, float]:
+async def bare(address: str, n: int, idle: int) -> dict[str, float]:
     from bench.bare import ACTIVITIES, BareWorkflow
 
     queue = f"bare-{uuid.uuid4().hex[:6]}"
@@ -46,6 +54,7 @@ async def bare(address: str, n: int, workdir: Path) -> dict[str, float]:
                               cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     sampler = RssSampler(worker.pid)
     client = await Client.connect(address)
+    quiet = await bare_idle(client, queue, idle)
     start = time.monotonic()
     handles = await asyncio.gather(*[
         client.start_workflow(BareWorkflow.run, ACTIVITIES, id=f"{queue}-{i}", task_queue=queue)
@@ -53,14 +62,26 @@ async def bare(address: str, n: int, workdir: Path) -> dict[str, float]:
     await asyncio.gather(*[h.result() for h in handles])
     elapsed = time.monotonic() - start
     worker.kill()
-    return {"seconds": elapsed, "per_second": n / elapsed, "rss_mb": sampler.stop()}
+    return {"seconds": elapsed, "per_second": n / elapsed, "rss_mb": sampler.stop(), **quiet}
 
 
-async def first_mitigation_started(client: Client, incident_id: str) -> float:
-    async for event in client.get_workflow_handle(f"{incident_id}/mitigate").fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            return event.event_time.ToDatetime().timestamp()
-    raise RuntimeError(f"{incident_id}: no mitigation activity started")
+async def quiet_pipeline(settings: Settings, idle: int, workdir: Path) -> dict[str, object]:
+    """One alert at a time, then a crash mid-mitigation and the recovery."""
+    env = settings_env(settings)
+    log = workdir / "worker-idle.log"
+    worker = subprocess.Popen([sys.executable, "-m", "workers.main"], cwd=ROOT, env=env,
+                              stdout=subprocess.DEVNULL, stderr=log.open("wb"))
+    client = await connect(settings)
+    async with ServerThread(settings) as server, httpx.AsyncClient(timeout=120) as http:
+        try:
+            latency, costs = await pipeline_idle(client, http, server.base, settings.redis_url,
+                                                 idle)
+        finally:
+            worker.kill()
+            worker.wait()
+        recovered = await recovery(client, http, server.base, settings.redis_url, env, ROOT,
+                                   log)
+    return {**latency, "events_per_incident": mean_cost(costs), **recovered}
 
 
 async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float]:
@@ -81,13 +102,13 @@ async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float
         await asyncio.gather(*[client.get_workflow_handle(i).result() for i, _ in posted])
         elapsed = time.monotonic() - start
     worker.kill()
-    latencies = [await first_mitigation_started(client, i) - sent for i, sent in posted]
+    latencies = [(await first_mitigation(client, i))[1] - sent for i, sent in posted]
     return {"seconds": elapsed, "per_second": n / elapsed, "rss_mb": sampler.stop(),
             "p50_alert_to_mitigation_s": pct(latencies, 0.5),
             "p99_alert_to_mitigation_s": pct(latencies, 0.99)}
 
 
-async def main(n: int) -> None:
+async def main(n: int, idle: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         temporal = TemporalDevServer(workdir / "temporal", port=free_port(), ui_port=None)
@@ -107,7 +128,12 @@ async def main(n: int) -> None:
             r = sync_redis.Redis.from_url(redis.url)
             for i in range(n):
                 r.set(f"health:bench{i}", "ok")
-            base = await bare(temporal.address, n, workdir)
+            base = await bare(temporal.address, n, idle)
+            # Five verify polls per incident; any health key is healthy.
+            polled = settings.model_copy(update={
+                "task_queue": "bench-idle", "verify_interval_seconds": 0.25,
+                "verify_window_p0_p1_seconds": 1.0, "verify_window_p2_p3_seconds": 1.0})
+            quiet = await quiet_pipeline(polled, idle, workdir)
             pipe = await pipeline(settings, n, workdir)
         finally:
             redis.stop()
@@ -115,7 +141,9 @@ async def main(n: int) -> None:
     report = {
         "n": n, "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
-        "bare": base, "pipeline": pipe,
+        "bare": base, "idle": quiet, "pipeline": pipe,
+        "ratio_idle_pipeline_over_bare": quiet["alert_to_mitigation_started_ms"]  # type: ignore[operator]
+        / base["start_to_activity_started_ms"],
         "ratio_throughput_pipeline_over_bare": pipe["per_second"] / base["per_second"],
         "ratio_rss_pipeline_over_bare": pipe["rss_mb"] / base["rss_mb"],
     }
@@ -125,5 +153,7 @@ async def main(n: int) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="concurrent incidents")
+    parser.add_argument("--idle", type=int, default=8, help="incidents one at a time")
     configure_logging("WARNING")  # the report alone on stdout, not one line per alert
-    asyncio.run(main(parser.parse_args().n))
+    args = parser.parse_args()
+    asyncio.run(main(args.n, args.idle))

@@ -1,0 +1,67 @@
+"""What the benchmarks read back from Temporal: event times and counts per execution."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
+from temporalio.client import Client
+from temporalio.service import RPCError
+
+PHASES = ("detect", "triage", "mitigate", "verify", "postmortem")
+
+
+async def events(client: Client, workflow_id: str, run_id: str | None = None) -> list[HistoryEvent]:
+    handle = client.get_workflow_handle(workflow_id, run_id=run_id)
+    return [e async for e in handle.fetch_history_events()]
+
+
+def at(event: HistoryEvent) -> float:
+    return event.event_time.ToDatetime().timestamp()
+
+
+async def first_mitigation(client: Client, incident_id: str) -> tuple[float, float]:
+    """When the mitigate phase scheduled and started its first activity (epoch s)."""
+    scheduled = started = None
+    for e in await events(client, f"{incident_id}/mitigate"):
+        if scheduled is None and e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            scheduled = at(e)
+        if started is None and e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            started = at(e)
+    if scheduled is None or started is None:
+        raise RuntimeError(f"{incident_id}: no mitigation activity")
+    return scheduled, started
+
+
+async def step_completed(client: Client, incident_id: str) -> float:
+    """When the mitigate phase's first activity completed (epoch s)."""
+    for e in await events(client, f"{incident_id}/mitigate"):
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            return at(e)
+    raise RuntimeError(f"{incident_id}: the mitigation never completed")
+
+
+async def _runs(client: Client, workflow_id: str) -> list[int]:
+    """Event counts of every run of a workflow id (continue-as-new makes several)."""
+    counts = []
+    async for execution in client.list_workflows(f"WorkflowId = '{workflow_id}'"):
+        counts.append(len(await events(client, workflow_id, execution.run_id)))
+    return counts
+
+
+async def incident_cost(client: Client, incident_id: str, group_id: str | None) -> dict[str, int]:
+    """History events per execution of one incident: itself, each phase, its alert group."""
+    ids = {"incident": incident_id, **{p: f"{incident_id}/{p}" for p in PHASES}}
+    if group_id:
+        ids["alert_group"] = group_id
+    cost: dict[str, int] = {}
+    executions = 0
+    for name, workflow_id in ids.items():
+        try:
+            runs = await _runs(client, workflow_id)
+        except RPCError:
+            runs = []
+        cost[name] = sum(runs)
+        executions += len(runs)
+    cost["total"] = sum(v for k, v in cost.items() if k != "total")
+    cost["executions"] = executions
+    return cost
