@@ -21,22 +21,22 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.alert_shield import ShieldActivities
 from activities.approval_proof import ProofActivities
-from activities.aws import AsgActivities, LambdaActivities
-from activities.boto import AwsClients
-from activities.feature_flags import FlagActivities, FlagStore, RedisFlagStore
-from activities.flag_stores import SsmFlagStore
+from activities.aws.asg import AsgActivities, LambdaActivities
+from activities.aws.clients import AwsClients
+from activities.cache.flush import CacheActivities
+from activities.feature_flags.activities import FlagActivities, FlagStore, RedisFlagStore
+from activities.feature_flags.ssm_store import SsmFlagStore
 from activities.health import HealthActivities
 from activities.incident_numbers import NumberActivities
-from activities.kubernetes import RolloutActivities
-from activities.kubernetes_api import KubeApi
-from activities.kubernetes_scale import ScaleActivities
-from activities.kubernetes_status import KubeStatusActivities
+from activities.kubernetes.api import KubeApi
+from activities.kubernetes.rollback import RolloutActivities
+from activities.kubernetes.scale import ScaleActivities
+from activities.kubernetes.status import KubeStatusActivities
 from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSource
 from activities.notify import NotifyActivities
-from activities.postmortem_store import PostmortemActivities
-from activities.redis_cache import CacheActivities
+from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
-from remediator.chaos import CrashPoints
+from activities.support.crash_points import CrashPoints
 from remediator.internal_key import internal_keys
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings

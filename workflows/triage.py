@@ -6,7 +6,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.kubernetes_status import KubeStatusActivities
+    from activities.kubernetes.status import KubeStatusActivities
     from remediator.severity import TABLE, more_severe
     from workflows.kube_models import RecentRollouts, RecentRolloutsRequest
     from workflows.models import AlertStatus, Phase, Severity

@@ -14,10 +14,10 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from temporalio.client import Client
 
-from activities.aws import AsgActivities, LambdaActivities
-from activities.boto import classify
-from activities.errors import AuthFailed, Rejected, ResourceNotFound
-from remediator.chaos import CrashPoints
+from activities.aws.asg import AsgActivities, LambdaActivities
+from activities.aws.clients import classify
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import AuthFailed, Rejected, ResourceNotFound
 from remediator.devstack.servers import free_port
 from remediator.settings import Settings
 from tests.activities.common import (

@@ -9,9 +9,9 @@ import pytest
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
-from activities.feature_flags import FlagActivities, RedisFlagStore
-from activities.flag_stores import SsmFlagStore
-from remediator.chaos import CrashPoints
+from activities.feature_flags.activities import FlagActivities, RedisFlagStore
+from activities.feature_flags.ssm_store import SsmFlagStore
+from activities.support.crash_points import CrashPoints
 from remediator.settings import Settings
 from tests.activities.common import (
     apply_req,

@@ -11,8 +11,8 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from activities.redis_cache import CacheActivities
-from remediator.chaos import CrashPoints
+from activities.cache.flush import CacheActivities
+from activities.support.crash_points import CrashPoints
 from remediator.devstack.servers import RedisServer, free_port
 from remediator.settings import Settings
 from tests.activities.common import apply_req, mitigate_across_crash, new_case, refused, run

@@ -20,11 +20,11 @@ from kubernetes import utils
 from kubernetes.client import ApiClient, CoreV1Api
 from temporalio.testing import ActivityEnvironment
 
-from activities.kubernetes import RolloutActivities
-from activities.kubernetes_api import KubeApi
-from activities.kubernetes_scale import ScaleActivities
-from activities.kubernetes_status import KubeStatusActivities
-from remediator.chaos import CrashPoints
+from activities.kubernetes.api import KubeApi
+from activities.kubernetes.rollback import RolloutActivities
+from activities.kubernetes.scale import ScaleActivities
+from activities.kubernetes.status import KubeStatusActivities
+from activities.support.crash_points import CrashPoints
 from remediator.devstack.kube_cluster import KubeCluster, find_kube_binaries, kube_cache_dir
 from remediator.devstack.node_sim import NodeSim
 from remediator.settings import Settings

@@ -13,10 +13,10 @@ from kubernetes.client.exceptions import ApiException
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.errors import AuthFailed, Rejected, ResourceNotFound
-from activities.kubernetes import RolloutActivities
-from activities.kubernetes_api import Conflict, KubeApi, classify
-from remediator.chaos import CrashPoints
+from activities.kubernetes.api import Conflict, KubeApi, classify
+from activities.kubernetes.rollback import RolloutActivities
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import AuthFailed, Rejected, ResourceNotFound
 from remediator.devstack.servers import free_port
 from tests.kube.conftest import ALLOWLIST, Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused

@@ -18,11 +18,11 @@ from kubernetes.client.exceptions import ApiException
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from activities.kubernetes import RolloutActivities
-from activities.kubernetes_api import KubeApi
-from activities.kubernetes_scale import ScaleActivities
-from activities.kubernetes_status import KubeStatusActivities
-from remediator.chaos import CrashPoints
+from activities.kubernetes.api import KubeApi
+from activities.kubernetes.rollback import RolloutActivities
+from activities.kubernetes.scale import ScaleActivities
+from activities.kubernetes.status import KubeStatusActivities
+from activities.support.crash_points import CrashPoints
 from tests.kube.conftest import ALLOWLIST, MAX_REPLICAS, PROBE_USER, RBAC_MANIFEST, Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
 from tests.support.polling import eventually

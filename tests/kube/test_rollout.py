@@ -6,8 +6,8 @@ import asyncio
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.kubernetes import RolloutActivities
-from activities.kubernetes_status import KubeStatusActivities
+from activities.kubernetes.rollback import RolloutActivities
+from activities.kubernetes.status import KubeStatusActivities
 from tests.kube.conftest import Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
 from workflows.kube_models import RecentRolloutsRequest

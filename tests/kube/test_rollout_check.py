@@ -14,7 +14,7 @@ from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from activities.health import HealthActivities
-from activities.kubernetes_api import KubeApi, KubeNotConfigured
+from activities.kubernetes.api import KubeApi, KubeNotConfigured
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents

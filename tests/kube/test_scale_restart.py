@@ -6,7 +6,7 @@ import asyncio
 
 from temporalio.testing import ActivityEnvironment
 
-from activities.kubernetes_scale import ScaleActivities
+from activities.kubernetes.scale import ScaleActivities
 from tests.kube.conftest import MAX_REPLICAS, Kube
 from tests.kube.helpers import GOOD, Deployments, apply_req, new_name, undo_req
 

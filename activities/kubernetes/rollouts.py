@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from temporalio import activity
 
-from activities.kubernetes_api import KubeApi, Obj, RevisionNotFound
+from activities.kubernetes.api import KubeApi, Obj, RevisionNotFound
 
 REVISION = "deployment.kubernetes.io/revision"
 HISTORY = "deployment.kubernetes.io/revision-history"

@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
 
-from activities.errors import AuthFailed, Rejected, ResourceNotFound
+from activities.support.errors import AuthFailed, Rejected, ResourceNotFound
 
 T = TypeVar("T")
 

@@ -25,15 +25,15 @@ import redis.exceptions as rex
 import structlog
 from temporalio import activity
 
-from activities.errors import (
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import (
     AuthFailed,
     NotAllowed,
     Rejected,
     refusals_non_retryable,
     validated,
 )
-from activities.markers import Markers
-from remediator.chaos import CrashPoints
+from activities.support.markers import Markers
 from workflows.catalogue import CacheFlushParams
 from workflows.models import MitigationRequest, MitigationResult
 

@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from activities.boto import call
-from activities.errors import Rejected, ResourceNotFound
-from activities.feature_flags import FlagChange
-from activities.markers import step_tag
+from activities.aws.clients import call
+from activities.feature_flags.activities import FlagChange
+from activities.support.errors import Rejected, ResourceNotFound
+from activities.support.markers import step_tag
 
 DESCRIPTION_LIMIT = 1024
 

@@ -28,7 +28,7 @@ from typing import Any, TypeVar
 from kubernetes.client import ApiClient, AppsV1Api, Configuration
 from kubernetes.client.exceptions import ApiException
 
-from activities.errors import AuthFailed, NotAllowed, Rejected, ResourceNotFound
+from activities.support.errors import AuthFailed, NotAllowed, Rejected, ResourceNotFound
 
 T = TypeVar("T")
 Obj = dict[str, Any]

@@ -8,8 +8,8 @@ means read afresh and decide again) and is skipped when the template already mat
 so a repeated call creates no revision. The undo rolls back to the replaced revision by
 its ReplicaSet's name, only while the Deployment still runs ours (compare-and-set).
 
-Scale and restart are in ``activities.kubernetes_scale``, reads for triage in
-``activities.kubernetes_status``, API access in ``activities.kubernetes_api``.
+Scale and restart are in ``activities.kubernetes.scale``, reads for triage in
+``activities.kubernetes.status``, API access in ``activities.kubernetes.api``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,8 @@ import redis.asyncio as aioredis
 import structlog
 from temporalio import activity
 
-from activities.errors import Rejected, refusals_non_retryable, validated
-from activities.kubernetes_api import KubeApi, Obj, RevisionNotFound, check_allowed, fresh_reads
-from activities.kubernetes_rollout import (
+from activities.kubernetes.api import KubeApi, Obj, RevisionNotFound, check_allowed, fresh_reads
+from activities.kubernetes.rollouts import (
     RollbackPlan,
     describe,
     images,
@@ -34,8 +33,9 @@ from activities.kubernetes_rollout import (
     wait_budget,
     wait_for_rollout,
 )
-from activities.markers import Markers
-from remediator.chaos import CrashPoints
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import Rejected, refusals_non_retryable, validated
+from activities.support.markers import Markers
 from workflows.catalogue import RolloutUndoParams
 from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 

@@ -5,7 +5,7 @@ step's ``store`` param: ``RedisFlagStore`` (here) keeps flags in a Redis hash pe
 environment with a change log and a per-flag write counter. Every write is a Lua
 script so that "already applied for this incident step?" and the write itself are
 one atomic step: a retry after a crash finds the marker and writes nothing.
-``SsmFlagStore`` (``activities.flag_stores``) keeps them in AWS SSM Parameter Store.
+``SsmFlagStore`` (``activities.feature_flags.ssm_store``) keeps them in AWS SSM Parameter Store.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ import redis.asyncio as aioredis
 import structlog
 from temporalio import activity
 
-from activities.errors import NotAllowed, Rejected, refusals_non_retryable, validated
-from remediator.chaos import CrashPoints
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import NotAllowed, Rejected, refusals_non_retryable, validated
 from workflows.catalogue import SetFlagParams
 from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 

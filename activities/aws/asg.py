@@ -24,10 +24,10 @@ import redis.asyncio as aioredis
 import structlog
 from temporalio import activity
 
-from activities.boto import call
-from activities.errors import NotAllowed, ResourceNotFound, refusals_non_retryable, validated
-from activities.markers import Markers, step_tag
-from remediator.chaos import CrashPoints
+from activities.aws.clients import call
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import NotAllowed, ResourceNotFound, refusals_non_retryable, validated
+from activities.support.markers import Markers, step_tag
 from workflows.catalogue import AsgCapacityParams, LambdaAliasParams
 from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 

@@ -11,15 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 from temporalio import activity
 
-from activities.errors import NotAllowed, refusals_non_retryable
-from activities.kubernetes_api import KubeApi, Obj, check_allowed, namespace_allowed, owned_by
-from activities.kubernetes_rollout import (
+from activities.kubernetes.api import KubeApi, Obj, check_allowed, namespace_allowed, owned_by
+from activities.kubernetes.rollouts import (
     CHANGE_CAUSE,
     current_replica_set,
     name_of,
     revision,
     rollout_progress,
 )
+from activities.support.errors import NotAllowed, refusals_non_retryable
 from workflows.kube_models import DeploymentRollouts, RecentRollouts, RecentRolloutsRequest, Rollout
 
 

@@ -20,11 +20,11 @@ import redis.asyncio as aioredis
 import structlog
 from temporalio import activity
 
-from activities.errors import refusals_non_retryable, validated
-from activities.kubernetes_api import KubeApi, check_allowed, fresh_reads
-from activities.kubernetes_rollout import RESTARTED_AT, wait_budget, wait_for_rollout
-from activities.markers import Markers
-from remediator.chaos import CrashPoints
+from activities.kubernetes.api import KubeApi, check_allowed, fresh_reads
+from activities.kubernetes.rollouts import RESTARTED_AT, wait_budget, wait_for_rollout
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import refusals_non_retryable, validated
+from activities.support.markers import Markers
 from workflows.catalogue import KubeRestartParams, KubeScaleParams
 from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 

@@ -8,7 +8,7 @@ from typing import Any
 import structlog
 from temporalio import activity
 
-from activities.boto import call
+from activities.aws.clients import call
 from remediator.postmortem_doc import render_postmortem
 from workflows.phase_models import PostmortemInput, PostmortemResult
 
