@@ -18,11 +18,12 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import Any, Literal, Self
 
 import redis.asyncio as aioredis
 import redis.exceptions as rex
 import structlog
+from pydantic import Field, model_validator
 from temporalio import activity
 
 from activities.support.crash_points import CrashPoints
@@ -34,12 +35,42 @@ from activities.support.errors import (
     validated,
 )
 from activities.support.markers import Markers
-from workflows.catalogue import CacheFlushParams
-from workflows.models import MitigationRequest, MitigationResult
+from activities.support.params import Params
+from workflows.models import MitigationRequest, MitigationResult, RiskLevel
 
 log = structlog.get_logger()
 NO_UNDO = "a cache flush cannot be undone (the cache refills from its source)"
 OWN_PREFIX = "remediator:"
+
+
+class CacheFlushParams(Params):
+    """Delete the keys matching ``pattern`` (SCAN + UNLINK), or flush a whole database.
+
+    ``scope: db`` is FLUSHDB of ``db`` (default: the database of the cache URL);
+    ``scope: all`` is FLUSHALL and must restate ``risk: dangerous`` here, so that no
+    runbook wipes every database of a server by accident. A flush cannot be undone.
+    """
+
+    scope: Literal["pattern", "db", "all"] = "pattern"
+    pattern: str | None = Field(None, min_length=1, max_length=500)
+    db: int | None = Field(None, ge=0)
+    batch_size: int = Field(500, ge=1, le=10_000)
+    risk: RiskLevel | None = None
+
+    @model_validator(mode="after")
+    def _scope_fits(self) -> Self:
+        if self.scope == "pattern" and not self.pattern:
+            raise ValueError("scope: pattern needs a pattern (e.g. 'session:*')")
+        if self.scope != "pattern" and self.pattern:
+            raise ValueError(f"scope: {self.scope} flushes whole databases; drop the pattern")
+        if self.scope == "all" and self.risk != RiskLevel.DANGEROUS:
+            raise ValueError("scope: all (FLUSHALL) must restate risk: dangerous in params")
+        if self.scope == "all" and self.db is not None:
+            raise ValueError("scope: all flushes every database; drop db")
+        return self
+
+    def minimum_risk(self) -> RiskLevel:
+        return RiskLevel.DANGEROUS if self.scope == "all" else RiskLevel.LOW
 
 
 @dataclass(frozen=True)

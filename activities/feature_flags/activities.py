@@ -1,124 +1,36 @@
 """Feature-flag mitigations: set a flag, remembering the old value; restore it if unchanged.
 
-``FlagStore`` is the interface, with one implementation per back end, chosen by the
-step's ``store`` param: ``RedisFlagStore`` (here) keeps flags in a Redis hash per
-environment with a change log and a per-flag write counter. Every write is a Lua
-script so that "already applied for this incident step?" and the write itself are
-one atomic step: a retry after a crash finds the marker and writes nothing.
-``SsmFlagStore`` (``activities.feature_flags.ssm_store``) keeps them in AWS SSM Parameter Store.
+The flag lives in the back end named by the step's ``store`` param (a ``FlagStore``):
+the remediator's Redis (``redis_store``) or AWS SSM Parameter Store (``ssm_store``).
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from fnmatch import fnmatchcase
-from typing import Protocol
+from typing import Literal
 
-import redis.asyncio as aioredis
 import structlog
+from pydantic import Field
 from temporalio import activity
 
+from activities.feature_flags.store import FlagStore
 from activities.support.crash_points import CrashPoints
 from activities.support.errors import NotAllowed, Rejected, refusals_non_retryable, validated
-from workflows.catalogue import SetFlagParams
+from activities.support.params import Params
 from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
-MARKER_TTL_SECONDS = 30 * 24 * 3600
-
-_SET = """
-local done = redis.call('GET', KEYS[1])
-if done then return {1, done} end
-local old = redis.call('HGET', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[2], ARGV[1], ARGV[2])
-redis.call('HINCRBY', KEYS[4], ARGV[1], 1)
-redis.call('RPUSH', KEYS[3], ARGV[3])
-local rec = cjson.encode({old = old or cjson.null, existed = old ~= false})
-redis.call('SET', KEYS[1], rec, 'EX', tonumber(ARGV[4]))
-return {0, rec}
-"""
-
-_RESTORE = """
-if redis.call('EXISTS', KEYS[4]) == 1 then return {'done', ''} end
-local cur = redis.call('HGET', KEYS[1], ARGV[1])
-if cur ~= ARGV[2] then return {'conflict', cur or ''} end
-if ARGV[4] == '1' then redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
-else redis.call('HDEL', KEYS[1], ARGV[1]) end
-redis.call('HINCRBY', KEYS[3], ARGV[1], 1)
-redis.call('RPUSH', KEYS[2], ARGV[5])
-redis.call('SET', KEYS[4], '1', 'EX', tonumber(ARGV[6]))
-return {'restored', ''}
-"""
 
 
-@dataclass(frozen=True)
-class FlagChange:
-    """The outcome of a set: the previous value (None if the flag did not exist)."""
+class SetFlagParams(Params):
+    """Set feature flag ``flag`` to ``value`` (e.g. "off") in ``environment``."""
 
-    old: str | None
-    existed: bool
-    repeated: bool
-
-
-class FlagStore(Protocol):
-    """Where flags live. ``set_once`` writes at most once per ``key`` (incident:step) and
-    returns what it replaced; ``restore_if_unchanged`` answers "restored", "done" (an
-    earlier call did it) or "conflict" (with the value someone else set since)."""
-
-    async def get(self, environment: str, flag: str) -> str | None: ...
-
-    async def set_once(
-        self, environment: str, flag: str, value: str, key: str, note: str
-    ) -> FlagChange: ...
-
-    async def restore_if_unchanged(
-        self, environment: str, flag: str, expected: str, old: str | None, key: str, note: str
-    ) -> tuple[str, str | None]: ...
-
-
-class RedisFlagStore:
-    """Flags in ``remediator:flags:<env>`` (hash), with ``:log`` and ``:writes`` beside it."""
-
-    def __init__(self, client: aioredis.Redis) -> None:
-        self._redis = client
-        self._set = client.register_script(_SET)
-        self._restore = client.register_script(_RESTORE)
-
-    @staticmethod
-    def key(environment: str) -> str:
-        return f"remediator:flags:{environment}"
-
-    async def get(self, environment: str, flag: str) -> str | None:
-        value = await self._redis.hget(self.key(environment), flag)
-        return value.decode() if isinstance(value, bytes) else value
-
-    async def writes(self, environment: str, flag: str) -> int:
-        value = await self._redis.hget(self.key(environment) + ":writes", flag)
-        return int(value or 0)
-
-    async def set_once(
-        self, environment: str, flag: str, value: str, key: str, note: str
-    ) -> FlagChange:
-        base = self.key(environment)
-        keys = [f"remediator:applied:{key}", base, base + ":log", base + ":writes"]
-        entry = json.dumps({"flag": flag, "value": value, "by": key, "note": note})
-        repeated, raw = await self._set(keys=keys, args=[flag, value, entry, MARKER_TTL_SECONDS])
-        record = json.loads(raw)
-        return FlagChange(old=record["old"], existed=bool(record["existed"]), repeated=bool(repeated))
-
-    async def restore_if_unchanged(
-        self, environment: str, flag: str, expected: str, old: str | None, key: str, note: str
-    ) -> tuple[str, str | None]:
-        base = self.key(environment)
-        keys = [base, base + ":log", base + ":writes", f"remediator:undone:{key}"]
-        entry = json.dumps({"flag": flag, "value": old, "by": key, "note": note})
-        args = [flag, expected, old or "", "1" if old is not None else "0", entry]
-        state, current = await self._restore(keys=keys, args=[*args, MARKER_TTL_SECONDS])
-        state = state.decode() if isinstance(state, bytes) else state
-        current = current.decode() if isinstance(current, bytes) else current
-        return state, current or None
+    flag: str = Field(min_length=1, max_length=200)
+    value: str = Field(max_length=1000)
+    environment: str | None = None
+    # Where the flag lives: the remediator's Redis, or AWS SSM Parameter Store.
+    store: Literal["redis", "ssm"] = "redis"
 
 
 class FlagActivities:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from activities.aws.clients import call
-from activities.feature_flags.activities import FlagChange
+from activities.feature_flags.store import FlagChange
 from activities.support.errors import Rejected, ResourceNotFound
 from activities.support.markers import step_tag
 

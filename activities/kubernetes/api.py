@@ -27,8 +27,10 @@ from typing import Any, TypeVar
 
 from kubernetes.client import ApiClient, AppsV1Api, Configuration
 from kubernetes.client.exceptions import ApiException
+from pydantic import Field
 
 from activities.support.errors import AuthFailed, NotAllowed, Rejected, ResourceNotFound
+from activities.support.params import Params
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -39,6 +41,18 @@ MERGE_PATCH = "application/merge-patch+json"
 # (connect, read) seconds: one call stays well inside an activity's timeout.
 REQUEST_TIMEOUT = (5.0, 30.0)
 CONFLICT_ATTEMPTS = 5
+
+
+# Names reach the API as URL path segments: no "/" or whitespace (runbooks may still use
+# ``${labels.X}`` placeholders, which are filled in before the activity validates again).
+KUBE_NAME = r"^[^/\s]{1,253}$"
+
+
+class KubeDeploymentParams(Params):
+    """A Deployment, by ``namespace`` and ``deployment`` name."""
+
+    namespace: str = Field(pattern=KUBE_NAME)
+    deployment: str = Field(pattern=KUBE_NAME)
 
 
 class Conflict(Exception):

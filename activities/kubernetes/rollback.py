@@ -8,27 +8,38 @@ means read afresh and decide again) and is skipped when the template already mat
 so a repeated call creates no revision. The undo rolls back to the replaced revision by
 its ReplicaSet's name, only while the Deployment still runs ours (compare-and-set).
 
-Scale and restart are in ``activities.kubernetes.scale``, reads for triage in
-``activities.kubernetes.status``, API access in ``activities.kubernetes.api``.
+Scale is in ``scale``, restart in ``restart``, reads for triage in ``status``, revisions
+and rollout progress in ``rollouts``, API access in ``api`` (all of ``activities.kubernetes``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import redis.asyncio as aioredis
 import structlog
+from pydantic import Field
 from temporalio import activity
 
-from activities.kubernetes.api import KubeApi, Obj, RevisionNotFound, check_allowed, fresh_reads
+from activities.kubernetes.api import (
+    KubeApi,
+    KubeDeploymentParams,
+    Obj,
+    RevisionNotFound,
+    check_allowed,
+    fresh_reads,
+)
 from activities.kubernetes.rollouts import (
-    RollbackPlan,
+    CHANGE_CAUSE,
+    current_replica_set,
     describe,
+    fully_available,
     images,
     name_of,
-    plan_rollback,
+    pod_template,
     revision,
-    rollback_patch,
+    revisions,
     same_template,
     wait_budget,
     wait_for_rollout,
@@ -36,11 +47,66 @@ from activities.kubernetes.rollouts import (
 from activities.support.crash_points import CrashPoints
 from activities.support.errors import Rejected, refusals_non_retryable, validated
 from activities.support.markers import Markers
-from workflows.catalogue import RolloutUndoParams
 from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 ACTION = "kubernetes.rollout_undo"
+
+
+class RolloutUndoParams(KubeDeploymentParams):
+    """Roll the Deployment back to revision ``to_revision`` — or, unset, to the newest
+    earlier revision that completed its rollout — and wait up to ``wait_seconds`` for it."""
+
+    to_revision: int | None = Field(None, ge=1)
+    wait_seconds: float = Field(300.0, ge=0)
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    """Which ReplicaSet to roll back to, and why; ``current`` is what it replaces."""
+
+    target: Obj
+    current: Obj | None
+    reason: str
+
+    @property
+    def noop(self) -> bool:
+        return self.current is not None and name_of(self.current) == name_of(self.target)
+
+
+def plan_rollback(deployment: Obj, rsets: list[Obj], to_revision: int | None) -> RollbackPlan:
+    """The named revision, else the newest other revision still fully available (the
+    good one a stuck rollout left serving), else the newest other revision."""
+    current = current_replica_set(deployment, rsets)
+    where = f"{deployment['metadata']['namespace']}/{name_of(deployment)}"
+    known = ", ".join(str(n) for n in sorted({n for rs in rsets for n in revisions(rs)}))
+    if to_revision is not None:
+        named = [rs for rs in rsets if to_revision in revisions(rs)]
+        if not named:
+            raise RevisionNotFound(f"Deployment {where} has no revision {to_revision} "
+                                   f"(known revisions: {known or 'none'})")
+        return RollbackPlan(named[0], current, f"revision {to_revision} as named by the step")
+    others = sorted((rs for rs in rsets if not same_template(rs, deployment)),
+                    key=revision, reverse=True)
+    if not others:
+        raise RevisionNotFound(f"Deployment {where} has no earlier revision to roll back to "
+                               f"(known revisions: {known or 'none'})")
+    serving = [rs for rs in others if fully_available(rs)]
+    if serving:
+        return RollbackPlan(serving[0], current, "newest earlier revision still fully available")
+    return RollbackPlan(others[0], current,
+                        "newest earlier revision (no earlier revision is still serving)")
+
+
+def rollback_patch(deployment: Obj, target: Obj, cause: str) -> list[Obj]:
+    """kubectl's rollback as a JSON patch, conditional on the version we read (else 409)."""
+    annotations = {**(deployment["metadata"].get("annotations") or {}), CHANGE_CAUSE: cause}
+    return [
+        {"op": "replace", "path": "/metadata/resourceVersion",
+         "value": deployment["metadata"]["resourceVersion"]},
+        {"op": "replace", "path": "/spec/template", "value": pod_template(target)},
+        {"op": "add", "path": "/metadata/annotations", "value": annotations},
+    ]
 
 
 def _record(plan: RollbackPlan) -> dict[str, Any]:

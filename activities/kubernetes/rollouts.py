@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import copy
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from temporalio import activity
 
-from activities.kubernetes.api import KubeApi, Obj, RevisionNotFound
+from activities.kubernetes.api import KubeApi, Obj
 
 REVISION = "deployment.kubernetes.io/revision"
 HISTORY = "deployment.kubernetes.io/revision-history"
 HASH_LABEL = "pod-template-hash"
 CHANGE_CAUSE = "kubernetes.io/change-cause"
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
 # Time an activity keeps for itself after its rollout wait, inside its start-to-close.
 WAIT_MARGIN_SECONDS = 10.0
@@ -73,54 +71,6 @@ def fully_available(rs: Obj) -> bool:
 
 def current_replica_set(deployment: Obj, rsets: list[Obj]) -> Obj | None:
     return next((rs for rs in rsets if same_template(rs, deployment)), None)
-
-
-@dataclass(frozen=True)
-class RollbackPlan:
-    """Which ReplicaSet to roll back to, and why; ``current`` is what it replaces."""
-
-    target: Obj
-    current: Obj | None
-    reason: str
-
-    @property
-    def noop(self) -> bool:
-        return self.current is not None and name_of(self.current) == name_of(self.target)
-
-
-def plan_rollback(deployment: Obj, rsets: list[Obj], to_revision: int | None) -> RollbackPlan:
-    """The named revision, else the newest other revision still fully available (the
-    good one a stuck rollout left serving), else the newest other revision."""
-    current = current_replica_set(deployment, rsets)
-    where = f"{deployment['metadata']['namespace']}/{name_of(deployment)}"
-    known = ", ".join(str(n) for n in sorted({n for rs in rsets for n in revisions(rs)}))
-    if to_revision is not None:
-        named = [rs for rs in rsets if to_revision in revisions(rs)]
-        if not named:
-            raise RevisionNotFound(f"Deployment {where} has no revision {to_revision} "
-                                   f"(known revisions: {known or 'none'})")
-        return RollbackPlan(named[0], current, f"revision {to_revision} as named by the step")
-    others = sorted((rs for rs in rsets if not same_template(rs, deployment)),
-                    key=revision, reverse=True)
-    if not others:
-        raise RevisionNotFound(f"Deployment {where} has no earlier revision to roll back to "
-                               f"(known revisions: {known or 'none'})")
-    serving = [rs for rs in others if fully_available(rs)]
-    if serving:
-        return RollbackPlan(serving[0], current, "newest earlier revision still fully available")
-    return RollbackPlan(others[0], current,
-                        "newest earlier revision (no earlier revision is still serving)")
-
-
-def rollback_patch(deployment: Obj, target: Obj, cause: str) -> list[Obj]:
-    """kubectl's rollback as a JSON patch, conditional on the version we read (else 409)."""
-    annotations = {**(deployment["metadata"].get("annotations") or {}), CHANGE_CAUSE: cause}
-    return [
-        {"op": "replace", "path": "/metadata/resourceVersion",
-         "value": deployment["metadata"]["resourceVersion"]},
-        {"op": "replace", "path": "/spec/template", "value": pod_template(target)},
-        {"op": "add", "path": "/metadata/annotations", "value": annotations},
-    ]
 
 
 def _progressing(status: dict[str, Any]) -> dict[str, Any]:

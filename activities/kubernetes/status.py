@@ -8,10 +8,19 @@ Reads only allow-listed Deployments; RBAC needs ``list`` on deployments and repl
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
+from pydantic import Field
 from temporalio import activity
 
-from activities.kubernetes.api import KubeApi, Obj, check_allowed, namespace_allowed, owned_by
+from activities.kubernetes.api import (
+    KUBE_NAME,
+    KubeApi,
+    Obj,
+    check_allowed,
+    namespace_allowed,
+    owned_by,
+)
 from activities.kubernetes.rollouts import (
     CHANGE_CAUSE,
     current_replica_set,
@@ -20,7 +29,47 @@ from activities.kubernetes.rollouts import (
     rollout_progress,
 )
 from activities.support.errors import NotAllowed, refusals_non_retryable
-from workflows.kube_models import DeploymentRollouts, RecentRollouts, RecentRolloutsRequest, Rollout
+from workflows.models import Contract
+
+
+class RecentRolloutsRequest(Contract):
+    """Deployments of ``namespace`` on the allow-list (or just ``deployment``), with the
+    rollouts of the last ``since_hours``."""
+
+    namespace: str = Field(pattern=KUBE_NAME)
+    deployment: str | None = Field(None, pattern=KUBE_NAME)
+    since_hours: float = Field(24.0, gt=0)
+
+
+class Rollout(Contract):
+    """One revision of a Deployment: its ReplicaSet, images, and when it was created."""
+
+    revision: int
+    replica_set: str
+    images: list[str]
+    created_at: datetime
+    change_cause: str | None = None
+    ready_replicas: int = 0
+    current: bool = False
+
+
+class DeploymentRollouts(Contract):
+    """A Deployment's rollout state now and its recent revisions, newest first."""
+
+    namespace: str
+    deployment: str
+    revision: int
+    state: Literal["complete", "progressing", "failed"]
+    summary: str
+    replicas: int
+    available_replicas: int
+    rollouts: list[Rollout] = Field(default_factory=list)
+
+
+class RecentRollouts(Contract):
+    checked_at: datetime
+    since: datetime
+    deployments: list[DeploymentRollouts] = Field(default_factory=list)
 
 
 def _created(obj: Obj) -> datetime:

@@ -7,10 +7,8 @@ import asyncio
 from temporalio.testing import ActivityEnvironment
 
 from activities.kubernetes.rollback import RolloutActivities
-from activities.kubernetes.status import KubeStatusActivities
-from tests.kube.conftest import Kube
-from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
-from workflows.kube_models import RecentRolloutsRequest
+from tests.support.kube import Kube
+from tests.support.kube_deployments import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
 
 NS = "production"
 
@@ -145,21 +143,3 @@ async def test_undo_leaves_a_deployment_changed_since_alone(
 
     assert result.conflict and not result.undone
     assert deps.image(name) == "registry.local/api:1.1-hotfix"
-
-
-async def test_recent_rollouts_lists_revisions_images_and_state(
-    kube: Kube, kube_status: KubeStatusActivities, activity_env: ActivityEnvironment
-) -> None:
-    deps, name = Deployments(kube.admin, "staging"), new_name()
-    await deps.create(name, GOOD)
-    await deps.deploy(name, BAD)
-
-    found = await activity_env.run(kube_status.recent_rollouts,
-                                   RecentRolloutsRequest(namespace="staging", since_hours=2))
-
-    [mine] = [d for d in found.deployments if d.deployment == name]
-    assert mine.state == "failed" and "timed out progressing" in mine.summary
-    assert mine.revision == 2 and mine.available_replicas == 2
-    assert [(r.revision, r.images, r.current) for r in mine.rollouts] == [
-        (2, [BAD], True), (1, [GOOD], False)]
-    assert mine.rollouts[1].ready_replicas == 2

@@ -19,14 +19,14 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.kubernetes.api import KubeApi
+from activities.kubernetes.restart import RestartActivities
 from activities.kubernetes.rollback import RolloutActivities
 from activities.kubernetes.scale import ScaleActivities
-from activities.kubernetes.status import KubeStatusActivities
+from activities.kubernetes.status import KubeStatusActivities, RecentRolloutsRequest
 from activities.support.crash_points import CrashPoints
-from tests.kube.conftest import ALLOWLIST, MAX_REPLICAS, PROBE_USER, RBAC_MANIFEST, Kube
-from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
+from tests.support.kube import ALLOWLIST, MAX_REPLICAS, PROBE_USER, RBAC_MANIFEST, Kube
+from tests.support.kube_deployments import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
 from tests.support.polling import eventually
-from workflows.kube_models import RecentRolloutsRequest
 
 GRANTED = {("deployments", "get"), ("deployments", "list"), ("deployments", "patch"),
            ("deployments/scale", "get"), ("deployments/scale", "patch"), ("replicasets", "list")}
@@ -62,15 +62,15 @@ def test_the_worker_holds_those_rights_in_bound_namespaces_only(kube: Kube) -> N
 
 
 async def test_off_the_allow_list_is_refused_before_any_call(
-    rollouts: RolloutActivities, scaling: ScaleActivities, kube_status: KubeStatusActivities,
-    activity_env: ActivityEnvironment,
+    rollouts: RolloutActivities, scaling: ScaleActivities, restarts: RestartActivities,
+    kube_status: KubeStatusActivities, activity_env: ActivityEnvironment,
 ) -> None:
     params = {"namespace": "kube-system", "deployment": "coredns"}
     await refused(activity_env, rollouts.rollback_deployment, apply_req("x", "s", params),
                   "NotAllowed")
     await refused(activity_env, scaling.scale_deployment,
                   apply_req("x", "s", {**params, "replicas": 0}), "NotAllowed")
-    await refused(activity_env, scaling.restart_deployment, apply_req("x", "s", params, True),
+    await refused(activity_env, restarts.restart_deployment, apply_req("x", "s", params, True),
                   "NotAllowed")
     await refused(activity_env, kube_status.recent_rollouts,
                   RecentRolloutsRequest(namespace="kube-system"), "NotAllowed")
@@ -78,7 +78,8 @@ async def test_off_the_allow_list_is_refused_before_any_call(
 
 async def test_rbac_refuses_where_the_manifest_binds_nothing(
     kube: Kube, rollouts: RolloutActivities, scaling: ScaleActivities,
-    kube_status: KubeStatusActivities, activity_env: ActivityEnvironment,
+    restarts: RestartActivities, kube_status: KubeStatusActivities,
+    activity_env: ActivityEnvironment,
 ) -> None:
     deps, name = Deployments(kube.admin, "sandbox"), new_name()  # allow-listed, not bound
     await deps.create(name, GOOD)
@@ -88,7 +89,7 @@ async def test_rbac_refuses_where_the_manifest_binds_nothing(
         (rollouts.rollback_deployment, apply_req(name, "s", params)),
         (rollouts.rollback_deployment, apply_req(name, "s", params, dry_run=True)),
         (scaling.scale_deployment, apply_req(name, "s", {**params, "replicas": 3})),
-        (scaling.restart_deployment, apply_req(name, "s", params)),
+        (restarts.restart_deployment, apply_req(name, "s", params)),
         (scaling.restore_deployment_scale,
          undo_req(name, "s", {**params, "old": 2, "expected": 3})),
         (kube_status.recent_rollouts, RecentRolloutsRequest(namespace="sandbox")),
@@ -126,6 +127,7 @@ class Probe:
         api = KubeApi(kube.probe)
         self.rollouts = RolloutActivities(api, state, ALLOWLIST, CrashPoints(None))
         self.scaling = ScaleActivities(api, state, ALLOWLIST, MAX_REPLICAS, CrashPoints(None))
+        self.restarts = RestartActivities(api, state, ALLOWLIST, CrashPoints(None))
         self.status = KubeStatusActivities(api, ALLOWLIST)
         self.rbac = RbacAuthorizationV1Api(kube.admin)
         self.auth = AuthorizationV1Api(kube.probe)
@@ -166,7 +168,7 @@ class Probe:
         calls: list[tuple[Any, Any]] = [
             (self.rollouts.rollback_deployment, apply_req(name, "s", params, dry_run=True)),
             (self.scaling.scale_deployment, apply_req(name, "s", {**params, "replicas": 3}, True)),
-            (self.scaling.restart_deployment, apply_req(name, "s", params, dry_run=True)),
+            (self.restarts.restart_deployment, apply_req(name, "s", params, dry_run=True)),
             (self.status.recent_rollouts, RecentRolloutsRequest(namespace="probe")),
             (self.status.recent_rollouts, RecentRolloutsRequest(namespace="probe",
                                                                 deployment=name)),

@@ -11,12 +11,12 @@ import redis.asyncio as aioredis
 from pydantic import ValidationError
 from temporalio.client import Client
 
-from activities.cache.flush import CacheActivities
+from activities.cache.flush import CacheActivities, CacheFlushParams
 from activities.support.crash_points import CrashPoints
 from remediator.devstack.servers import RedisServer, free_port
 from remediator.settings import Settings
 from tests.activities.common import apply_req, mitigate_across_crash, new_case, refused, run
-from workflows.catalogue import CacheFlushParams, lookup
+from workflows.catalogue import lookup
 
 
 def in_db(url: str, db: int) -> str:

@@ -9,7 +9,8 @@ import pytest
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
-from activities.feature_flags.activities import FlagActivities, RedisFlagStore
+from activities.feature_flags.activities import FlagActivities
+from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
 from activities.support.crash_points import CrashPoints
 from remediator.settings import Settings

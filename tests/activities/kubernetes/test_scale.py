@@ -1,4 +1,4 @@
-"""kubernetes.scale and kubernetes.restart against a real API server."""
+"""kubernetes.scale against a real API server."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ import asyncio
 from temporalio.testing import ActivityEnvironment
 
 from activities.kubernetes.scale import ScaleActivities
-from tests.kube.conftest import MAX_REPLICAS, Kube
-from tests.kube.helpers import GOOD, Deployments, apply_req, new_name, undo_req
+from tests.support.kube import MAX_REPLICAS, Kube
+from tests.support.kube_deployments import GOOD, Deployments, apply_req, new_name, undo_req
 
 NS = "production"
-RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"
 
 
 def _params(name: str, **extra: object) -> dict[str, object]:
@@ -69,27 +68,7 @@ async def test_undo_of_scale_leaves_a_count_changed_since_alone(
     assert deps.read(name).spec.replicas == 5
 
 
-async def test_restart_rolls_the_pods_once_per_step(
-    kube: Kube, scaling: ScaleActivities, activity_env: ActivityEnvironment
-) -> None:
-    deps, name = Deployments(kube.admin, NS), new_name()
-    await deps.create(name, GOOD)
-    req = apply_req(name, "restart", _params(name, wait_seconds=60))
-
-    first = await activity_env.run(scaling.restart_deployment, req)
-    stamp = deps.read(name).spec.template.metadata.annotations[RESTARTED_AT]
-    again = await activity_env.run(scaling.restart_deployment, req)
-
-    assert "rollout complete" in first.detail and first.undo is None
-    assert again.detail == first.detail  # same timestamp: nothing new to roll out
-    assert deps.read(name).spec.template.metadata.annotations[RESTARTED_AT] == stamp
-    assert sorted(deps.history(name)) == [1, 2]
-    await activity_env.run(scaling.restart_deployment,
-                           apply_req(name, "restart", _params(name), incident="inc-next"))
-    assert sorted(deps.history(name)) == [1, 2, 3]
-
-
-async def test_dry_runs_report_and_change_nothing(
+async def test_dry_run_reports_and_changes_nothing(
     kube: Kube, scaling: ScaleActivities, activity_env: ActivityEnvironment
 ) -> None:
     deps, name = Deployments(kube.admin, NS), new_name()
@@ -98,12 +77,9 @@ async def test_dry_runs_report_and_change_nothing(
 
     scale = await activity_env.run(scaling.scale_deployment,
                                    apply_req(name, "scale", _params(name, replicas=4), True))
-    restart = await activity_env.run(scaling.restart_deployment,
-                                     apply_req(name, "restart", _params(name), True))
 
     assert scale.dry_run and not scale.applied
     assert f"would scale Deployment {NS}/{name}: 2 → 4 replicas" in scale.detail
-    assert restart.dry_run and RESTARTED_AT in restart.detail and "all 2 pods" in restart.detail
     await asyncio.sleep(1)
     assert deps.read(name).metadata.resource_version == before
     assert sorted(deps.history(name)) == [1]

@@ -18,8 +18,8 @@ from activities.kubernetes.rollback import RolloutActivities
 from activities.support.crash_points import CrashPoints
 from activities.support.errors import AuthFailed, Rejected, ResourceNotFound
 from remediator.devstack.servers import free_port
-from tests.kube.conftest import ALLOWLIST, Kube
-from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused
+from tests.support.kube import ALLOWLIST, Kube
+from tests.support.kube_deployments import BAD, GOOD, Deployments, apply_req, new_name, refused
 
 NS = "production"
 
