@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 import structlog
 from temporalio import activity
 
+from activities.support.crash_points import CrashPoints
 from remediator.approval_proof import signature_valid
-from remediator.chaos import CrashPoints
 from remediator.settings import Settings
 from workflows.approval_models import ApprovalRequest, ProofCheck
 

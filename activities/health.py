@@ -13,9 +13,9 @@ import httpx
 import redis.asyncio as aioredis
 from temporalio import activity
 
-from activities.errors import MitigationRefused
-from activities.kubernetes_api import KubeApi, check_allowed
-from activities.kubernetes_rollout import current_replica_set, name_of, rollout_progress
+from activities.kubernetes.api import KubeApi, check_allowed
+from activities.kubernetes.rollouts import current_replica_set, name_of, rollout_progress
+from activities.support.errors import MitigationRefused
 from workflows.models import Check, CheckResult
 
 

@@ -6,7 +6,7 @@ from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
-from remediator.chaos import CrashPoints
+from activities.support.crash_points import CrashPoints
 from workflows.numbers import (
     NUMBERS_TASK_QUEUE,
     CounterState,

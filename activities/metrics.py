@@ -19,8 +19,8 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.boto import call
-from activities.errors import MitigationRefused
+from activities.aws.clients import call
+from activities.support.errors import MitigationRefused
 from workflows.models import Check
 from workflows.verify_models import BaselineWindow, MetricReading
 

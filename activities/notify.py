@@ -18,7 +18,7 @@ import structlog
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.boto import call
+from activities.aws.clients import call
 from remediator.settings import SinkConfig
 from workflows.comms_models import Message
 

@@ -21,6 +21,7 @@ from remediator.devstack.servers import RedisServer, TemporalDevServer, free_por
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.http.app import create_app
+from tests.support.kube import Kube, running_kube
 from tests.support.moto import MotoServer
 from workers.main import running_worker
 
@@ -59,6 +60,20 @@ def moto(servers_dir: Path) -> Iterator[MotoServer]:
             patch.setenv(name, value)
         yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def kube(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Kube]:
+    """A Kubernetes control plane (tests/support/kube.py), shared by every test that
+    needs one, wherever it sits in the tree; such tests are marked ``kube``."""
+    with running_kube(tmp_path_factory.mktemp("kube")) as cluster:
+        yield cluster
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if "kube" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.kube)
 
 
 @pytest.fixture

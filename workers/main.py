@@ -21,27 +21,32 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.alert_shield import ShieldActivities
 from activities.approval_proof import ProofActivities
-from activities.aws import AsgActivities, LambdaActivities
-from activities.boto import AwsClients
-from activities.feature_flags import FlagActivities, FlagStore, RedisFlagStore
-from activities.flag_stores import SsmFlagStore
+from activities.aws.asg import AsgActivities
+from activities.aws.clients import AwsClients
+from activities.aws.lambda_alias import LambdaActivities
+from activities.cache.flush import CacheActivities
+from activities.feature_flags.activities import FlagActivities
+from activities.feature_flags.redis_store import RedisFlagStore
+from activities.feature_flags.ssm_store import SsmFlagStore
+from activities.feature_flags.store import FlagStore
 from activities.health import HealthActivities
 from activities.incident_numbers import NumberActivities
-from activities.kubernetes import RolloutActivities
-from activities.kubernetes_api import KubeApi
-from activities.kubernetes_scale import ScaleActivities
-from activities.kubernetes_status import KubeStatusActivities
+from activities.kubernetes.api import KubeApi
+from activities.kubernetes.restart import RestartActivities
+from activities.kubernetes.rollback import RolloutActivities
+from activities.kubernetes.scale import ScaleActivities
+from activities.kubernetes.status import KubeStatusActivities
 from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSource
 from activities.notify import NotifyActivities
-from activities.postmortem_store import PostmortemActivities
-from activities.redis_cache import CacheActivities
+from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
-from remediator.chaos import CrashPoints
+from activities.support.crash_points import CrashPoints
 from remediator.internal_key import internal_keys
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
 from remediator.temporal import connect_when_ready, temporal_unreachable
 from workers.log_context import LogContextInterceptor
+from workers.registrations import mitigation_activities
 from workers.seals import SealInterceptor
 from workers.search_attributes import ensure_search_attributes
 from workflows.alert_group import AlertGroupWorkflow
@@ -112,37 +117,35 @@ def activities_for(
     lambdas = LambdaActivities(aws.lambda_, settings.lambda_allowlist, crash)
     kube_api = KubeApi.from_config(settings.kubeconfig, settings.kube_context)
     health = HealthActivities(redis_client, http, kube_api, settings.kube_allowlist)
-    kube = kube_activities(settings, kube_api, redis_client, crash)
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
     notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings))
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
+    rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
+    mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts])
     return [
-        flags.set_flag, flags.restore_flag, health.check_health, notify.send_message,
+        *mitigations, health.check_health, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
         runbooks.find_runbook, runbooks.incident_policy, store.store_postmortem,
-        cache.flush_cache, asg.set_asg_capacity, asg.restore_asg_capacity,
-        lambdas.rollback_lambda_alias, lambdas.restore_lambda_alias, *kube,
-        numbers.allocate_incident_number, shield.forget_open_incident,
+        status.recent_rollouts, numbers.allocate_incident_number, shield.forget_open_incident,
         proofs.check_decisions,
     ]
 
 
-def kube_activities(settings: Settings, api: KubeApi, redis_client: aioredis.Redis,
-                    crash: CrashPoints) -> list[object]:
+def kube_activities(
+    settings: Settings, api: KubeApi, redis_client: aioredis.Redis, crash: CrashPoints
+) -> tuple[RolloutActivities, ScaleActivities, RestartActivities, KubeStatusActivities]:
     """Kubernetes activities. The API client is built on first use, so a worker without
     any Kubernetes configuration starts; its Kubernetes steps are refused with the reason."""
     log.info("kubernetes.configured", kubeconfig=settings.kubeconfig or "default or in-cluster",
              allowlist=settings.kube_allowlist)
-    rollouts = RolloutActivities(api, redis_client, settings.kube_allowlist, crash)
-    scaling = ScaleActivities(api, redis_client, settings.kube_allowlist,
-                              settings.kube_max_replicas, crash)
-    status = KubeStatusActivities(api, settings.kube_allowlist)
-    return [rollouts.rollback_deployment, rollouts.restore_deployment_revision,
-            scaling.scale_deployment, scaling.restore_deployment_scale,
-            scaling.restart_deployment, status.recent_rollouts]
+    allowlist = settings.kube_allowlist
+    return (RolloutActivities(api, redis_client, allowlist, crash),
+            ScaleActivities(api, redis_client, allowlist, settings.kube_max_replicas, crash),
+            RestartActivities(api, redis_client, allowlist, crash),
+            KubeStatusActivities(api, allowlist))
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

@@ -13,7 +13,7 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from activities.postmortem_store import PostmortemActivities
+    from activities.postmortem.store import PostmortemActivities
     from workflows.announcer import Announcer
     from workflows.comms_models import ActionItem, PostmortemEdit
     from workflows.models import Phase

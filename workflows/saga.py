@@ -9,11 +9,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.catalogue import Action, lookup
     from workflows.models import (
         MitigationRequest,
-        MitigationResult,
         MitigationStep,
         StepOutcome,
         UndoRequest,
-        UndoResult,
     )
     from workflows.options import ActivityOptions, side_effect
 
@@ -46,9 +44,8 @@ async def apply_step(
         incident_id=incident_id, step_id=step.id, params=step.params, dry_run=dry_run,
         occurrence=occurrence(incident_id))
     try:
-        result = await workflow.execute_activity(
-            action.apply_activity, request, result_type=MitigationResult,
-            activity_id=f"apply/{step.id}", **_options(action, timeout),
+        result = await workflow.execute_activity_method(
+            action.apply, request, activity_id=f"apply/{step.id}", **_options(action, timeout),
         )
     except ActivityError as err:
         return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="failed",
@@ -62,14 +59,15 @@ async def apply_step(
 
 async def undo_step(incident_id: str, outcome: StepOutcome, timeout: float) -> StepOutcome:
     """Reverse one applied step with the undo data it recorded."""
-    if outcome.undo is None or outcome.undo_action is None:
+    action = lookup(outcome.action)
+    if outcome.undo is None or outcome.undo_action is None or action.undo is None:
         return outcome.model_copy(update={"detail": outcome.detail + "; no undo available"})
     request = UndoRequest(incident_id=incident_id, step_id=outcome.step_id, undo=outcome.undo,
                           occurrence=occurrence(incident_id))
     try:
-        result = await workflow.execute_activity(
-            outcome.undo_action, request, result_type=UndoResult,
-            activity_id=f"undo/{outcome.step_id}", **_options(lookup(outcome.action), timeout),
+        result = await workflow.execute_activity_method(
+            action.undo, request, activity_id=f"undo/{outcome.step_id}",
+            **_options(action, timeout),
         )
     except ActivityError as err:
         return outcome.model_copy(update={"state": "undo_conflict",

@@ -6,9 +6,12 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.kubernetes_status import KubeStatusActivities
+    from activities.kubernetes.status import (
+        KubeStatusActivities,
+        RecentRollouts,
+        RecentRolloutsRequest,
+    )
     from remediator.severity import TABLE, more_severe
-    from workflows.kube_models import RecentRollouts, RecentRolloutsRequest
     from workflows.models import AlertStatus, Phase, Severity
     from workflows.options import side_effect
     from workflows.phase_models import TriageInput, TriageResult

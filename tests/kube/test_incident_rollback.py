@@ -14,10 +14,10 @@ from temporalio.client import Client
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
-from tests.kube.conftest import Kube
-from tests.kube.helpers import BAD, GOOD, Deployments, new_name
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
+from tests.support.kube import Kube
+from tests.support.kube_deployments import BAD, GOOD, Deployments, new_name
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workflows.phase_models import IncidentView

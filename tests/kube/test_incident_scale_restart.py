@@ -15,10 +15,10 @@ from temporalio.client import Client
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
-from tests.kube.conftest import Kube
-from tests.kube.helpers import GOOD, Deployments, new_name
 from tests.kube.test_incident_rollback import NS, _done
 from tests.support.alerts import alertmanager_payload
+from tests.support.kube import Kube
+from tests.support.kube_deployments import GOOD, Deployments, new_name
 from tests.support.worker_proc import WorkerProcess
 
 

@@ -14,14 +14,14 @@ from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
 
 from activities.health import HealthActivities
-from activities.kubernetes_api import KubeApi, KubeNotConfigured
+from activities.kubernetes.api import KubeApi, KubeNotConfigured
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
-from tests.kube.conftest import ALLOWLIST, Kube
-from tests.kube.helpers import BAD, GOOD, Deployments, new_name
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
+from tests.support.kube import ALLOWLIST, Kube
+from tests.support.kube_deployments import BAD, GOOD, Deployments, new_name
 from workflows.models import Check
 
 NS = "production"

@@ -1,0 +1,41 @@
+"""Render the postmortem document and keep it on disk (one Markdown file per incident)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import structlog
+from temporalio import activity
+
+from activities.aws.clients import call
+from remediator.postmortem_doc import render_postmortem
+from workflows.phase_models import PostmortemInput, PostmortemResult
+
+log = structlog.get_logger()
+
+
+class PostmortemActivities:
+    def __init__(self, directory: Path, s3: Any | None = None, bucket: str | None = None) -> None:
+        self._directory = directory
+        self._s3 = s3
+        self._bucket = bucket
+
+    @activity.defn
+    async def store_postmortem(self, doc: PostmortemInput) -> PostmortemResult:
+        """Write ``<dir>/<incident id>.md`` (and the S3 object, if a bucket is configured);
+        a retry rewrites the same content."""
+        markdown = render_postmortem(doc)
+        self._directory.mkdir(parents=True, exist_ok=True)
+        path = self._directory / f"{doc.incident_id}.md"
+        tmp = path.with_suffix(".md.tmp")
+        tmp.write_text(markdown, encoding="utf-8")
+        tmp.replace(path)
+        where = str(path)
+        if self._s3 is not None and self._bucket:
+            key = f"postmortems/{doc.incident_id}.md"
+            await call(self._s3.put_object, Bucket=self._bucket, Key=key,
+                       Body=markdown.encode(), ContentType="text/markdown")
+            where += f" and s3://{self._bucket}/{key}"
+        log.info("postmortem.stored", incident_id=doc.incident_id, where=where)
+        return PostmortemResult(path=where, markdown=markdown)

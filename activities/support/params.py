@@ -1,0 +1,18 @@
+"""The base of every mitigation's params model (each one sits beside its activity)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from workflows.models import RiskLevel
+
+
+class Params(BaseModel):
+    """A runbook step's ``params`` for one action: unknown keys are refused, so a typo
+    in a runbook fails validation instead of being ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    def minimum_risk(self) -> RiskLevel:
+        """The least risk these parameters can be run at, whatever the runbook says."""
+        return RiskLevel.LOW
