@@ -45,6 +45,7 @@ from remediator.internal_key import internal_keys
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
 from remediator.temporal import connect_when_ready, temporal_unreachable
+from workers.heartbeats import HeartbeatInterceptor
 from workers.log_context import LogContextInterceptor
 from workers.registrations import mitigation_activities
 from workers.seals import SealInterceptor
@@ -173,7 +174,8 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
             activities=activities_for(settings, redis_client, http, client),  # type: ignore[arg-type]
-            interceptors=[LogContextInterceptor(), SealInterceptor(internal_keys(settings))],
+            interceptors=[LogContextInterceptor(), HeartbeatInterceptor(),
+                          SealInterceptor(internal_keys(settings))],
             sticky_queue_schedule_to_start_timeout=sticky,
         )
         # Every worker also serves the namespace's incident counters (their own queue).

@@ -82,7 +82,7 @@ async def read(activity: Any, arg: Check | BaselineWindow) -> MetricReading:
     """One read activity; a read that gave up (source unreachable) is no data."""
     try:
         reading: MetricReading = await workflow.execute_activity_method(
-            activity, arg, **side_effect(READ_TIMEOUT_SECONDS, attempts=3))
+            activity, arg, **side_effect(READ_TIMEOUT_SECONDS, attempts=3, heartbeat_seconds=3))
     except ActivityError as err:
         return MetricReading(value=None, detail=f"no data: {failure_message(err)}",
                              at=workflow.now())

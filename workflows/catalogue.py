@@ -44,6 +44,9 @@ def activity_name(method: Callable[..., Any]) -> str:
     return name
 
 
+# How soon a worker killed mid-step is noticed (the step then retries elsewhere).
+STEP_HEARTBEAT_SECONDS = 3.0
+
 @dataclass(frozen=True)
 class Action:
     """A runbook action: what applies it, what undoes it (None: it cannot be undone),
@@ -84,10 +87,11 @@ class Action:
     def start_to_close(self, timeout: float) -> float:
         return max(timeout, self.timeout_seconds or 0.0)
 
-    def heartbeat(self, timeout: float) -> float | None:
-        """The heartbeat timeout: never longer than the step timeout, so a worker that
-        dies mid-wait is noticed as soon as a plain activity's would be."""
-        return None if self.heartbeat_seconds is None else min(self.heartbeat_seconds, timeout)
+    def heartbeat(self, timeout: float) -> float:
+        """The heartbeat timeout (the worker heartbeats every activity that has one): a
+        worker killed mid-step is noticed within seconds, and the step retried on a live
+        worker, instead of after the whole step timeout."""
+        return min(self.heartbeat_seconds or STEP_HEARTBEAT_SECONDS, timeout)
 
 
 _RANK = {RiskLevel.LOW: 0, RiskLevel.RISKY: 1, RiskLevel.DANGEROUS: 2}

@@ -117,7 +117,8 @@ class VerifyWorkflow:
             return await measure(check, baselines)
         try:
             return await workflow.execute_activity_method(
-                HealthActivities.check_health, check, **side_effect(10, attempts=3)
+                HealthActivities.check_health, check,
+                **side_effect(10, attempts=3, heartbeat_seconds=3)
             )
         except ActivityError as err:
             return CheckResult(check=check, healthy=False, observed=failure_message(err),
