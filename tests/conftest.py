@@ -10,6 +10,7 @@ import asyncio
 import threading
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,7 @@ from starters.http.app import create_app
 from tests.support.kube import Kube, running_kube
 from tests.support.moto import MotoServer
 from workers.main import running_worker
+from workers.search_attributes import ensure_search_attributes
 
 TESTS = Path(__file__).parent
 
@@ -33,8 +35,34 @@ def servers_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("servers")
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--workflow-environment", default="local",
+        help="'local' (default): the suite starts its own Temporal dev server; or the "
+             "host:port of an existing Temporal server (namespace 'default') to run against. "
+             "Tests that stop and restart a server start their own either way.")
+
+
+@dataclass(frozen=True)
+class ExistingTemporal:
+    """A Temporal server the suite did not start (``--workflow-environment HOST:PORT``)."""
+
+    address: str
+
+
+async def _registered(address: str) -> None:
+    """The incident search attributes exist on a server the suite did not start."""
+    await ensure_search_attributes(await Client.connect(address), "default")
+
+
 @pytest.fixture(scope="session")
-def temporal_server(servers_dir: Path) -> Iterator[TemporalDevServer]:
+def temporal_server(servers_dir: Path, pytestconfig: pytest.Config
+                    ) -> Iterator[TemporalDevServer | ExistingTemporal]:
+    where = str(pytestconfig.getoption("--workflow-environment"))
+    if where != "local":
+        asyncio.run(_registered(where))
+        yield ExistingTemporal(where)
+        return
     server = TemporalDevServer(servers_dir / "temporal", port=free_port(), ui_port=None)
     server.start()
     yield server
@@ -77,7 +105,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture
-def settings(temporal_server: TemporalDevServer, redis_server: RedisServer,
+def settings(temporal_server: TemporalDevServer | ExistingTemporal, redis_server: RedisServer,
              tmp_path: Path) -> Settings:
     """Test settings: seconds instead of minutes, a task queue of the test's own."""
     return Settings(
