@@ -9,8 +9,8 @@ from temporalio import activity
 
 from remediator.approval_proof import signature_valid
 from remediator.chaos import CrashPoints
+from remediator.models.approval import ApprovalRequest, ProofCheck
 from remediator.settings import Settings
-from workflows.approval_models import ApprovalRequest, ProofCheck
 
 log = structlog.get_logger()
 

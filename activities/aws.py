@@ -28,8 +28,8 @@ from activities.boto import call
 from activities.errors import NotAllowed, ResourceNotFound, refusals_non_retryable, validated
 from activities.markers import Markers, step_tag
 from remediator.chaos import CrashPoints
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 from workflows.catalogue import AsgCapacityParams, LambdaAliasParams
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 

@@ -22,8 +22,8 @@ from temporalio import activity
 
 from activities.errors import NotAllowed, Rejected, refusals_non_retryable, validated
 from remediator.chaos import CrashPoints
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 from workflows.catalogue import SetFlagParams
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 MARKER_TTL_SECONDS = 30 * 24 * 3600

@@ -36,8 +36,8 @@ from activities.kubernetes_rollout import (
 )
 from activities.markers import Markers
 from remediator.chaos import CrashPoints
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 from workflows.catalogue import RolloutUndoParams
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 ACTION = "kubernetes.rollout_undo"

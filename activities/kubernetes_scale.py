@@ -25,8 +25,8 @@ from activities.kubernetes_api import KubeApi, check_allowed, fresh_reads
 from activities.kubernetes_rollout import RESTARTED_AT, wait_budget, wait_for_rollout
 from activities.markers import Markers
 from remediator.chaos import CrashPoints
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 from workflows.catalogue import KubeRestartParams, KubeScaleParams
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 NO_UNDO = "a restart cannot be undone (the old pods are gone)"

@@ -20,7 +20,7 @@ from activities.kubernetes_rollout import (
     revision,
     rollout_progress,
 )
-from workflows.kube_models import DeploymentRollouts, RecentRollouts, RecentRolloutsRequest, Rollout
+from remediator.models.rollout import DeploymentRollouts, RecentRollouts, RecentRolloutsRequest, Rollout
 
 
 def _created(obj: Obj) -> datetime:

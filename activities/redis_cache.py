@@ -34,8 +34,8 @@ from activities.errors import (
 )
 from activities.markers import Markers
 from remediator.chaos import CrashPoints
+from remediator.models.mitigation import MitigationRequest, MitigationResult
 from workflows.catalogue import CacheFlushParams
-from workflows.models import MitigationRequest, MitigationResult
 
 log = structlog.get_logger()
 NO_UNDO = "a cache flush cannot be undone (the cache refills from its source)"

@@ -7,11 +7,13 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from remediator.models.contract import Contract
+from remediator.models.policy import IncidentPolicy
+from remediator.models.runbook import Runbook
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.labels import MissingLabel, match_runbook, render_runbook
 from remediator.runbooks.loading import load_runbooks
-from workflows.models import Contract, Runbook
-from workflows.phase_models import IncidentPolicy
+from workflows.catalogue import lookup
 
 
 class RunbookQuery(Contract):
@@ -32,7 +34,7 @@ class RunbookActivities:
         Files are re-read on every call, so an edited runbook applies to the next incident.
         """
         try:
-            runbooks = load_runbooks(self._directory)
+            runbooks = load_runbooks(self._directory, lookup)
             runbook = (match_runbook(runbooks, query.labels) if query.name is None
                        else next((r for r in runbooks if r.name == query.name), None))
         except InvalidRunbook as exc:

@@ -38,20 +38,21 @@ from activities.redis_cache import CacheActivities
 from activities.runbooks import RunbookActivities
 from remediator.chaos import CrashPoints
 from remediator.internal_key import internal_keys
+from remediator.models.approval import ApprovalPolicy
+from remediator.models.incident_number import NUMBERS_TASK_QUEUE
+from remediator.models.policy import IncidentPolicy, Timings
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
+from remediator.severity import Severity
 from remediator.temporal import connect_when_ready, temporal_unreachable
 from workers.log_context import LogContextInterceptor
 from workers.seals import SealInterceptor
 from workers.search_attributes import ensure_search_attributes
 from workflows.alert_group import AlertGroupWorkflow
-from workflows.approval_models import ApprovalPolicy
 from workflows.detect import DetectWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.mitigate import MitigateWorkflow
-from workflows.models import Severity
-from workflows.numbers import NUMBERS_TASK_QUEUE, IncidentNumbersWorkflow
-from workflows.phase_models import IncidentPolicy, Timings
+from workflows.numbers import IncidentNumbersWorkflow
 from workflows.postmortem import PostmortemWorkflow
 from workflows.triage import TriageWorkflow
 from workflows.verify import VerifyWorkflow

@@ -25,8 +25,8 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
-from workflows.seals import Seal, SealedValue, mac_of, payload_digest, seal_refusal
-from workflows.signals import SEAL_HEADER, SEALED
+from workflows.support.seals import Seal, SealedValue, mac_of, payload_digest, seal_refusal
+from workflows.support.signals import SEAL_HEADER, SEALED
 
 
 class _SealOutgoing(WorkflowOutboundInterceptor):

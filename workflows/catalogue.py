@@ -12,7 +12,7 @@ from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from workflows.models import MitigationStep, RiskLevel
+from remediator.models.mitigation import MitigationStep, RiskLevel
 
 
 class Params(BaseModel):

@@ -14,49 +14,28 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.alert_shield import ForgetRequest, ShieldActivities
-    from workflows import search
+    from remediator.models.alert import Alert, AlertBatch, AlertStatus
+    from remediator.models.approval import ApprovalRequest, ApprovalSignal
+    from remediator.models.comms import CommsPolicy, Role
+    from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
+    from remediator.models.mitigation import MitigationStep, StepOutcome
+    from remediator.models.postmortem import PostmortemInput
+    from remediator.models.verification import Verdict
+    from remediator.severity import Severity
     from workflows.alert_group_models import IncidentClosed
-    from workflows.approval_desk import ApprovalDesk
-    from workflows.approval_models import (
-        ApprovalAnswer,
-        ApprovalRequest,
-        ApprovalSignal,
-        PendingApproval,
-    )
+    from workflows.approvals.desk import ApprovalDesk
+    from workflows.approvals.models import ApprovalAnswer, PendingApproval
     from workflows.baseline import incident_began
-    from workflows.comms_models import CommsPolicy, Role
-    from workflows.detect import DetectWorkflow, environment_of
+    from workflows.detect import DetectInput, DetectResult, DetectWorkflow, environment_of
+    from workflows.incident_models import IncidentInput, IncidentView, Resolution
     from workflows.incident_runs import IncidentRuns
-    from workflows.mitigate import MitigateWorkflow
-    from workflows.models import (
-        Alert,
-        AlertBatch,
-        AlertStatus,
-        IncidentStatus,
-        MitigationStep,
-        Phase,
-        Severity,
-        StepOutcome,
-        TimelineEntry,
-        Verdict,
-    )
+    from workflows.mitigate import MitigateInput, MitigateWorkflow
     from workflows.occurrence import declared_alert, recurrence_note
-    from workflows.options import CRITICAL_PATH, MITIGATION, PAPERWORK, side_effect
-    from workflows.phase_models import (
-        DetectInput,
-        DetectResult,
-        IncidentInput,
-        IncidentView,
-        MitigateInput,
-        PostmortemInput,
-        PostmortemRun,
-        TriageInput,
-        VerifyInput,
-        VerifyResult,
-    )
-    from workflows.postmortem import PostmortemWorkflow
-    from workflows.seals import Inbox
-    from workflows.signals import (
+    from workflows.postmortem import PostmortemRun, PostmortemWorkflow
+    from workflows.support import search
+    from workflows.support.options import CRITICAL_PATH, MITIGATION, PAPERWORK, side_effect
+    from workflows.support.seals import Inbox
+    from workflows.support.signals import (
         ALERTS,
         APPROVAL_REQUESTED,
         DUPLICATES,
@@ -65,9 +44,8 @@ with workflow.unsafe.imports_passed_through():
         RECORD,
         SEVERITY_RAISED,
     )
-    from workflows.triage import TriageWorkflow
-    from workflows.verify import VerifyWorkflow
-    from workflows.verify_models import Resolution
+    from workflows.triage import TriageInput, TriageWorkflow
+    from workflows.verify import VerifyInput, VerifyResult, VerifyWorkflow
 
 
 @workflow.defn

@@ -14,13 +14,12 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import search
-    from workflows.announcer import Announcer
-    from workflows.approval_desk import ApprovalDesk
-    from workflows.incident_comms import IncidentComms
-    from workflows.models import Alert, AlertStatus
-    from workflows.phase_models import MAX_CARRIED_ALERTS, IncidentCarry, IncidentInput
-    from workflows.verify_models import Resolution
+    from remediator.models.alert import Alert, AlertStatus
+    from workflows.approvals.desk import ApprovalDesk
+    from workflows.comms.announcer import Announcer
+    from workflows.comms.responders import IncidentComms
+    from workflows.incident_models import MAX_CARRIED_ALERTS, IncidentCarry, IncidentInput, Resolution
+    from workflows.support import search
 
 # Recorded before the first continue-as-new-capable wait; incidents already waiting
 # when this shipped keep waiting in one run (their histories have no marker).

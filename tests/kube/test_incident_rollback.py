@@ -20,7 +20,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 NS = "production"
 CRASH = "kubernetes.rollback_deployment.after_write"

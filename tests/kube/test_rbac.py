@@ -23,10 +23,10 @@ from activities.kubernetes_api import KubeApi
 from activities.kubernetes_scale import ScaleActivities
 from activities.kubernetes_status import KubeStatusActivities
 from remediator.chaos import CrashPoints
+from remediator.models.rollout import RecentRolloutsRequest
 from tests.kube.conftest import ALLOWLIST, MAX_REPLICAS, PROBE_USER, RBAC_MANIFEST, Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
 from tests.support.polling import eventually
-from workflows.kube_models import RecentRolloutsRequest
 
 GRANTED = {("deployments", "get"), ("deployments", "list"), ("deployments", "patch"),
            ("deployments/scale", "get"), ("deployments/scale", "patch"), ("replicasets", "list")}

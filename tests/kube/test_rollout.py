@@ -8,9 +8,9 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.kubernetes import RolloutActivities
 from activities.kubernetes_status import KubeStatusActivities
+from remediator.models.rollout import RecentRolloutsRequest
 from tests.kube.conftest import Kube
 from tests.kube.helpers import BAD, GOOD, Deployments, apply_req, new_name, refused, undo_req
-from workflows.kube_models import RecentRolloutsRequest
 
 NS = "production"
 

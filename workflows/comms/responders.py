@@ -13,29 +13,18 @@ from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from remediator.severity import TABLE
-    from workflows import comms, escalation
-    from workflows.announcer import Announcer
-    from workflows.comms_models import (
-        Acknowledgement,
-        Audience,
-        ClockProgress,
-        CommsPolicy,
-        Role,
-        RoleAssignment,
-    )
-    from workflows.detect import runbook_link
-    from workflows.models import (
-        IncidentStatus,
-        Phase,
-        Severity,
-        StepOutcome,
-        TimelineEntry,
-        Verdict,
-    )
-    from workflows.phase_models import DetectResult
-    from workflows.seals import Inbox
-    from workflows.severity import SECURITY_CIRCLE
+    from remediator.models.comms import Acknowledgement, Audience, CommsPolicy, Role, RoleAssignment
+    from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
+    from remediator.models.mitigation import StepOutcome
+    from remediator.models.verification import Verdict
+    from remediator.severity import TABLE, Severity
+    from workflows.comms import clocks as escalation
+    from workflows.comms import templates as comms
+    from workflows.comms.announcer import Announcer
+    from workflows.comms.clocks import ClockProgress
+    from workflows.detect import DetectResult, runbook_link
+    from workflows.support.seals import Inbox
+    from workflows.triage_rules import SECURITY_CIRCLE
 
 
 class IncidentComms:

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from workflows.models import Contract
+from remediator.models.contract import Contract
 
 
 class RecentRolloutsRequest(Contract):

@@ -23,7 +23,7 @@ from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 
-from workflows.signals import SEALING_PATCH
+from workflows.support.signals import SEALING_PATCH
 
 T = TypeVar("T")
 REFUSED = "signal.refused"
