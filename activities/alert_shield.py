@@ -13,7 +13,7 @@ import redis.asyncio as aioredis
 import structlog
 from temporalio import activity
 
-from workflows.models import Contract
+from remediator.models.contract import Contract
 
 log = structlog.get_logger()
 

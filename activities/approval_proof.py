@@ -9,8 +9,8 @@ from temporalio import activity
 
 from activities.support.crash_points import CrashPoints
 from remediator.approval_proof import signature_valid
+from remediator.models.approval import ApprovalRequest, ProofCheck
 from remediator.settings import Settings
-from workflows.approval_models import ApprovalRequest, ProofCheck
 
 log = structlog.get_logger()
 

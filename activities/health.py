@@ -16,7 +16,8 @@ from temporalio import activity
 from activities.kubernetes.api import KubeApi, check_allowed
 from activities.kubernetes.rollouts import current_replica_set, name_of, rollout_progress
 from activities.support.errors import MitigationRefused
-from workflows.models import Check, CheckResult
+from remediator.models.runbook import Check
+from remediator.models.verification import CheckResult
 
 
 class HealthActivities:

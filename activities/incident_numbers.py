@@ -2,26 +2,29 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from temporalio import activity
 from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.support.crash_points import CrashPoints
-from workflows.numbers import (
+from remediator.models.incident_number import (
+    ALLOCATE,
+    COUNTER_WORKFLOW,
     NUMBERS_TASK_QUEUE,
     CounterState,
-    IncidentNumbersWorkflow,
     counter_id,
 )
 
 
 async def allocate_incident_id(client: Client, year: int) -> str:
     """``INC-<year>-<n>``, unique in the namespace; starts the year's counter if needed."""
-    start = WithStartWorkflowOperation(
-        IncidentNumbersWorkflow.run, CounterState(year=year), id=counter_id(year),
+    start: WithStartWorkflowOperation[Any, None] = WithStartWorkflowOperation(
+        COUNTER_WORKFLOW, CounterState(year=year), id=counter_id(year),
         task_queue=NUMBERS_TASK_QUEUE, id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
     incident_id: str = await client.execute_update_with_start_workflow(
-        IncidentNumbersWorkflow.allocate, start_workflow_operation=start)
+        ALLOCATE, start_workflow_operation=start, result_type=str)
     return incident_id
 
 

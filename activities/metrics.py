@@ -21,8 +21,8 @@ from temporalio.exceptions import ApplicationError
 
 from activities.aws.clients import call
 from activities.support.errors import MitigationRefused
-from workflows.models import Check
-from workflows.verify_models import BaselineWindow, MetricReading
+from remediator.models.runbook import Check
+from remediator.models.verification import BaselineWindow, MetricReading
 
 log = structlog.get_logger()
 

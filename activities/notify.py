@@ -19,8 +19,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.aws.clients import call
+from remediator.models.comms import Message
 from remediator.settings import SinkConfig
-from workflows.comms_models import Message
 
 log = structlog.get_logger()
 SENT_TTL_SECONDS = 7 * 24 * 3600

@@ -7,11 +7,13 @@ from pathlib import Path
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from remediator.models.contract import Contract
+from remediator.models.policy import IncidentPolicy
+from remediator.models.runbook import Runbook
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.labels import MissingLabel, match_runbook, render_runbook
 from remediator.runbooks.loading import load_runbooks
-from workflows.models import Contract, Runbook
-from workflows.phase_models import IncidentPolicy
+from remediator.runbooks.validation import ActionLookup
 
 
 class RunbookQuery(Contract):
@@ -21,9 +23,11 @@ class RunbookQuery(Contract):
 
 
 class RunbookActivities:
-    def __init__(self, directory: Path, policy: IncidentPolicy) -> None:
+    def __init__(self, directory: Path, policy: IncidentPolicy, actions: ActionLookup) -> None:
+        """``actions``: the mitigation catalogue's lookup (runbooks are checked against it)."""
         self._directory = directory
         self._policy = policy
+        self._actions = actions
 
     @activity.defn
     async def find_runbook(self, query: RunbookQuery) -> Runbook | None:
@@ -32,7 +36,7 @@ class RunbookActivities:
         Files are re-read on every call, so an edited runbook applies to the next incident.
         """
         try:
-            runbooks = load_runbooks(self._directory)
+            runbooks = load_runbooks(self._directory, self._actions)
             runbook = (match_runbook(runbooks, query.labels) if query.name is None
                        else next((r for r in runbooks if r.name == query.name), None))
         except InvalidRunbook as exc:

@@ -13,7 +13,7 @@ import hashlib
 import hmac
 from datetime import datetime
 
-from workflows.approval_models import ApprovalRequest
+from remediator.models.approval import ApprovalRequest
 
 VERSION = "remediator-decision-v1"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from remediator.models.postmortem import PostmortemInput
 from remediator.severity import TABLE
-from workflows.phase_models import PostmortemInput
 
 TODO = "_To be completed by the incident owner (`remediator postmortem ID --edit`)._"
 

@@ -14,9 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from remediator.severity import TABLE
-from workflows.comms_models import Audience, CommsPolicy, SinkRef
-from workflows.models import Severity
+from remediator.models.comms import Audience, CommsPolicy, SinkRef
+from remediator.severity import TABLE, Severity
 
 PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks" / "library"
 

@@ -12,11 +12,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.labels import MissingLabel, render_runbook
 from remediator.runbooks.loading import load_runbooks
+from remediator.severity import Severity
 from starters.alerts.common import explain
+from workflows.catalogue import lookup
 from workflows.detect import runbook_labels
-from workflows.models import Severity
+from workflows.incident_models import Declaration
 from workflows.occurrence import declared_alert
-from workflows.phase_models import Declaration
 
 
 class DeclareBody(BaseModel):
@@ -52,7 +53,7 @@ def declaration_from(fields: dict[str, Any], by: str, runbook_dir: Path) -> Decl
 
 def _check_runbook(declaration: Declaration, runbook_dir: Path) -> None:
     try:
-        runbooks = {r.name: r for r in load_runbooks(runbook_dir)}
+        runbooks = {r.name: r for r in load_runbooks(runbook_dir, lookup)}
     except InvalidRunbook as exc:
         raise BadDeclaration(f"the runbooks do not load: {exc}") from None
     runbook = runbooks.get(declaration.runbook or "")

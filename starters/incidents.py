@@ -25,24 +25,25 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.incident_numbers import allocate_incident_id
+from remediator.models.alert import AlertBatch
+from remediator.models.approval import ApprovalRequest
+from remediator.models.comms import Acknowledgement, RoleAssignment
+from remediator.models.incident import IncidentStatus
+from remediator.models.incident_number import is_incident_id
 from remediator.runbooks.correlation import CorrelationRules, load_rules
 from remediator.settings import Settings
 from starters.alerts.common import incident_id_for
 from starters.routes import Route, route_of
 from starters.shield import StormShield
-from workflows import search
 from workflows.alert_group import AlertGroupWorkflow
 from workflows.alert_group_models import GroupInput, IngestRequest
-from workflows.approval_models import ApprovalAnswer, ApprovalRequest, PendingApproval
-from workflows.comms_models import Acknowledgement, PostmortemEdit, RoleAssignment
+from workflows.approvals.models import ApprovalAnswer, PendingApproval
 from workflows.incident import IncidentWorkflow
-from workflows.models import AlertBatch, IncidentStatus
-from workflows.numbers import is_incident_id
-from workflows.options import CRITICAL_PATH
-from workflows.phase_models import Declaration, IncidentInput, IncidentView
-from workflows.postmortem import PostmortemWorkflow
-from workflows.signals import DUPLICATES
-from workflows.verify_models import Resolution
+from workflows.incident_models import Declaration, IncidentInput, IncidentView, Resolution
+from workflows.postmortem import PostmortemEdit, PostmortemWorkflow
+from workflows.support import search
+from workflows.support.options import CRITICAL_PATH
+from workflows.support.signals import DUPLICATES
 
 QUERY_TIMEOUT = timedelta(seconds=5)
 # The alert's group answers once a worker has routed it (the answer names the incident).

@@ -7,9 +7,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from remediator.models.alert import AlertBatch
 from remediator.runbooks.correlation import CorrelationRules
 from workflows.detect import primary_alert, runbook_labels
-from workflows.models import AlertBatch
 
 
 @dataclass(frozen=True)

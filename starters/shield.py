@@ -29,8 +29,8 @@ from activities.alert_shield import (
     quiet_key,
     route_key,
 )
+from remediator.models.alert import AlertBatch
 from workflows.alert_group_models import flush_interval
-from workflows.models import AlertBatch
 
 log = structlog.get_logger()
 

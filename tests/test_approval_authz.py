@@ -11,13 +11,13 @@ import pytest
 from temporalio.client import Client
 
 from remediator.approval_proof import sign
+from remediator.models.approval import ApprovalRequest, ApprovalSignal
 from remediator.settings import Settings
 from starters.incidents import DecisionRefused
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from tests.test_approvals import Case, approval_worker, approvals, case  # noqa: F401
-from workflows.approval_audit import RECORDED_PER_STEP, REFUSED
-from workflows.approval_models import ApprovalRequest, ApprovalSignal
+from workflows.approvals.audit import RECORDED_PER_STEP, REFUSED
 from workflows.incident import IncidentWorkflow
 
 

@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from temporalio.client import Client
 
 from remediator.approval_proof import sign
+from remediator.models.approval import ApprovalRequest
 from remediator.settings import Settings
 from starters.incidents import DecisionRefused
 from tests.conftest import ServerThread
@@ -20,9 +21,8 @@ from tests.support.polling import eventually
 from tests.test_approval_authz import _refusals, _signal_body
 from tests.test_approvals import Case, approval_worker, approvals, case  # noqa: F401
 from workers.main import running_worker
-from workflows.approval_models import ApprovalRequest
 from workflows.incident import IncidentWorkflow
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 
 def _granted(view: IncidentView) -> list[str]:

@@ -17,6 +17,7 @@ from temporalio.client import Client
 
 from remediator.approval_proof import sign
 from remediator.devstack.servers import temporal_binary
+from remediator.models.approval import ApprovalRequest, ApprovalSignal
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import DecisionRefused, Incidents
@@ -26,9 +27,9 @@ from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
-from workflows.approval_models import ApprovalRequest, ApprovalSignal, PendingApproval
+from workflows.approvals.models import PendingApproval
 from workflows.incident import IncidentWorkflow
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 FLAGS = "remediator:flags:production"
 

@@ -8,15 +8,15 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
+from remediator.models.approval import ApprovalPolicy, ApprovalSignal, group_name_refusal
 from remediator.settings import Settings
 from starters.incidents import DecisionRefused
 from tests import test_approvals
 from tests.conftest import ServerThread
 from tests.support.polling import eventually
 from tests.test_approvals import Case
-from workflows.approval_models import ApprovalPolicy, ApprovalSignal, group_name_refusal
 from workflows.incident import IncidentWorkflow
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 GROUP_NAME = "names an approver group"
 # The approval tests' fixtures: their settings, incident case and worker.

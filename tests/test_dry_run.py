@@ -19,7 +19,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workers.main import running_worker
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 FLAGS = "remediator:flags:production"
 AM = "/v1/alerts/alertmanager"

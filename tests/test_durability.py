@@ -12,6 +12,7 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.devstack.servers import TemporalDevServer, free_port
+from remediator.models.incident import TimelineEntry
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.alerts.alertmanager import parse_alertmanager
@@ -21,8 +22,7 @@ from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
-from workflows.models import TimelineEntry
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 FLAGS = "remediator:flags:production"
 WINDOW = 8.0

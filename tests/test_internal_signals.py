@@ -14,17 +14,20 @@ from temporalio.client import Client
 
 from remediator.approval_proof import sign
 from remediator.internal_key import internal_keys
+from remediator.models.alert import AlertBatch
+from remediator.models.approval import ApprovalRequest
+from remediator.models.incident import Phase, TimelineEntry
 from remediator.settings import Settings
+from remediator.severity import Severity
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.routes import route_of
 from tests.support.polling import eventually
 from tests.support.seals import payloads_of, sealed_header, send, send_raw, signals_received
 from tests.test_approvals import Case, approval_worker, approvals, case  # noqa: F401
 from workflows.alert_group_models import IncidentClosed
-from workflows.approval_models import ApprovalRequest, StepDecision
-from workflows.models import AlertBatch, Phase, Severity, TimelineEntry
-from workflows.seals import REFUSED
-from workflows.signals import (
+from workflows.approvals.models import StepDecision
+from workflows.support.seals import REFUSED
+from workflows.support.signals import (
     APPROVAL_REQUESTED,
     DECIDED,
     INCIDENT_CLOSED,

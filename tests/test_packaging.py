@@ -11,6 +11,7 @@ import yaml
 
 from remediator.runbooks.loading import load_runbooks
 from remediator.settings import PACKAGED_RUNBOOKS
+from workflows.catalogue import lookup
 
 ROOT = Path(__file__).parent.parent
 
@@ -28,7 +29,7 @@ def test_compose_file_parses_and_names_the_services() -> None:
 
 
 def test_every_packaged_runbook_is_valid() -> None:
-    runbooks = load_runbooks(PACKAGED_RUNBOOKS)
+    runbooks = load_runbooks(PACKAGED_RUNBOOKS, lookup)
     assert runbooks, "at least one example runbook ships"
 
 

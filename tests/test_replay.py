@@ -25,6 +25,8 @@ from temporalio.worker import Replayer
 
 from remediator.approval_proof import sign
 from remediator.internal_key import internal_keys
+from remediator.models.approval import ApprovalRequest
+from remediator.models.incident_number import counter_id
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
@@ -33,10 +35,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workers.main import replayer, running_worker
-from workflows.approval_models import ApprovalRequest
-from workflows.numbers import counter_id
-from workflows.verify import VerifyWorkflow
-from workflows.verify_models import WindowChange
+from workflows.verify import VerifyWorkflow, WindowChange
 
 HISTORIES = Path(__file__).parent / "histories"
 # Recordings of each code generation are kept: "approved-*" are incidents of the first

@@ -42,8 +42,12 @@ from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
 from activities.support.crash_points import CrashPoints
 from remediator.internal_key import internal_keys
+from remediator.models.approval import ApprovalPolicy
+from remediator.models.incident_number import NUMBERS_TASK_QUEUE
+from remediator.models.policy import IncidentPolicy, Timings
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
+from remediator.severity import Severity
 from remediator.temporal import connect_when_ready, temporal_unreachable
 from workers.heartbeats import HeartbeatInterceptor
 from workers.log_context import LogContextInterceptor
@@ -51,13 +55,11 @@ from workers.registrations import mitigation_activities
 from workers.seals import SealInterceptor
 from workers.search_attributes import ensure_search_attributes
 from workflows.alert_group import AlertGroupWorkflow
-from workflows.approval_models import ApprovalPolicy
+from workflows.catalogue import lookup
 from workflows.detect import DetectWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.mitigate import MitigateWorkflow
-from workflows.models import Severity
-from workflows.numbers import NUMBERS_TASK_QUEUE, IncidentNumbersWorkflow
-from workflows.phase_models import IncidentPolicy, Timings
+from workflows.numbers import IncidentNumbersWorkflow
 from workflows.postmortem import PostmortemWorkflow
 from workflows.triage import TriageWorkflow
 from workflows.verify import VerifyWorkflow
@@ -121,7 +123,7 @@ def activities_for(
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
     notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
-    runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings))
+    runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)

@@ -1,4 +1,4 @@
-"""The worker's seal on signals between remediator's workflows (see ``workflows/seals.py``).
+"""The worker's seal on signals between remediator's workflows (see ``workflows/support/seals.py``).
 
 Outgoing: every sealed signal a workflow sends gets a ``remediator-seal`` header with an
 HMAC made with the workers' internal key. Incoming: the seal of every sealed signal is
@@ -25,8 +25,8 @@ from temporalio.worker import (
     WorkflowOutboundInterceptor,
 )
 
-from workflows.seals import Seal, SealedValue, mac_of, payload_digest, seal_refusal
-from workflows.signals import SEAL_HEADER, SEALED
+from workflows.support.seals import Seal, SealedValue, mac_of, payload_digest, seal_refusal
+from workflows.support.signals import SEAL_HEADER, SEALED
 
 
 class _SealOutgoing(WorkflowOutboundInterceptor):

@@ -11,7 +11,7 @@ from temporalio.api.operatorservice.v1 import (
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from workflows import search
+from workflows.support import search
 
 log = structlog.get_logger()
 

@@ -20,7 +20,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.incident_numbers import NumberActivities
-    from workflows import search
+    from remediator.models.alert import AlertBatch, AlertStatus
     from workflows.alert_group_models import (
         DAY_SECONDS,
         GroupInput,
@@ -33,11 +33,11 @@ with workflow.unsafe.imports_passed_through():
         flush_interval,
     )
     from workflows.incident import IncidentWorkflow
-    from workflows.models import AlertBatch, AlertStatus
-    from workflows.options import CRITICAL_PATH, LOOKUP
-    from workflows.phase_models import IncidentInput
-    from workflows.seals import Inbox
-    from workflows.signals import ALERTS, DUPLICATES, INCIDENT_CLOSED
+    from workflows.incident_models import IncidentInput
+    from workflows.support import search
+    from workflows.support.options import CRITICAL_PATH, LOOKUP
+    from workflows.support.seals import Inbox
+    from workflows.support.signals import ALERTS, DUPLICATES, INCIDENT_CLOSED
 
 # Occurrences remembered, at most (recurrence links need the last one and a day's count).
 REMEMBERED = 50

@@ -6,7 +6,8 @@ from datetime import datetime
 
 from pydantic import Field
 
-from workflows.models import AlertBatch, AlertStatus, Contract
+from remediator.models.alert import AlertBatch, AlertStatus
+from remediator.models.contract import Contract
 
 DAY_SECONDS = 86_400.0
 

@@ -17,12 +17,13 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.metrics import MetricActivities
-    from workflows.models import Alert, Check, CheckResult, VerifySpec
-    from workflows.options import side_effect
-    from workflows.phase_models import Timings
+    from remediator.models.alert import Alert
+    from remediator.models.policy import Timings
+    from remediator.models.runbook import Check, VerifySpec
+    from remediator.models.verification import Baseline, BaselineWindow, CheckResult, MetricReading
     from workflows.saga import failure_message
-    from workflows.timeline import Recorder
-    from workflows.verify_models import Baseline, BaselineWindow, MetricReading
+    from workflows.support.options import side_effect
+    from workflows.support.timeline import Recorder
 
 READ_TIMEOUT_SECONDS = 15.0
 

@@ -23,7 +23,7 @@ from activities.kubernetes.restart import KubeRestartParams, RestartActivities
 from activities.kubernetes.rollback import RolloutActivities, RolloutUndoParams
 from activities.kubernetes.scale import KubeScaleParams, ScaleActivities
 from activities.support.params import Params
-from workflows.models import (
+from remediator.models.mitigation import (
     MitigationRequest,
     MitigationResult,
     MitigationStep,
@@ -32,8 +32,8 @@ from workflows.models import (
     UndoResult,
 )
 
-# An activity method of a class the worker instantiates (the instance holds the clients).
 ApplyMethod = Callable[[Any, MitigationRequest], Awaitable[MitigationResult]]
+
 UndoMethod = Callable[[Any, UndoRequest], Awaitable[UndoResult]]
 
 

@@ -7,11 +7,32 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.runbooks import RunbookActivities, RunbookQuery
-    from workflows.models import Alert, AlertStatus, Phase, Runbook
-    from workflows.options import LOOKUP
-    from workflows.phase_models import DetectInput, DetectResult
+    from remediator.models.alert import Alert, AlertStatus
+    from remediator.models.contract import Contract
+    from remediator.models.incident import Phase
+    from remediator.models.policy import IncidentPolicy
+    from remediator.models.runbook import Runbook
     from workflows.saga import failure_message
-    from workflows.timeline import Recorder
+    from workflows.support.options import LOOKUP
+    from workflows.support.timeline import Recorder
+
+
+class DetectInput(Contract):
+    incident_id: str
+    alerts: list[Alert]
+    # Declared incidents: the runbook is named by the human (None: no runbook at all).
+    declared: bool = False
+    runbook_name: str | None = None
+
+
+class DetectResult(Contract):
+    title: str
+    service: str
+    primary: Alert
+    alerts: list[Alert]
+    runbook: Runbook | None
+    policy: IncidentPolicy
+
 
 STALE_AFTER_DAYS = 180
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RawValue
@@ -14,49 +14,34 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.alert_shield import ForgetRequest, ShieldActivities
-    from workflows import search
+    from remediator.models.alert import AlertBatch
+    from remediator.models.approval import ApprovalRequest, ApprovalSignal
+    from remediator.models.comms import Acknowledgement, CommsPolicy, Role, RoleAssignment
+    from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
+    from remediator.models.mitigation import MitigationStep
+    from remediator.models.postmortem import PostmortemInput
+    from remediator.severity import Severity
     from workflows.alert_group_models import IncidentClosed
-    from workflows.approval_desk import ApprovalDesk
-    from workflows.approval_models import (
-        ApprovalAnswer,
-        ApprovalRequest,
-        ApprovalSignal,
-        PendingApproval,
-    )
+    from workflows.approvals.desk import ApprovalDesk
+    from workflows.approvals.models import ApprovalAnswer, PendingApproval
     from workflows.baseline import incident_began
-    from workflows.comms_models import CommsPolicy, Role
-    from workflows.detect import DetectWorkflow, environment_of
-    from workflows.incident_runs import IncidentRuns
-    from workflows.mitigate import MitigateWorkflow
-    from workflows.models import (
-        Alert,
-        AlertBatch,
-        AlertStatus,
-        IncidentStatus,
-        MitigationStep,
-        Phase,
-        Severity,
-        StepOutcome,
-        TimelineEntry,
-        Verdict,
+    from workflows.comms.responders import Responders
+    from workflows.detect import DetectInput, DetectResult, DetectWorkflow, environment_of
+    from workflows.incident_models import IncidentInput, IncidentView, Resolution
+    from workflows.incident_runs import (
+        IncidentRuns,
+        restored,
+        restored_responders,
+        restored_search,
     )
+    from workflows.incident_state import IncidentState
+    from workflows.mitigate import MitigateInput, MitigateWorkflow
     from workflows.occurrence import declared_alert, recurrence_note
-    from workflows.options import CRITICAL_PATH, MITIGATION, PAPERWORK, side_effect
-    from workflows.phase_models import (
-        DetectInput,
-        DetectResult,
-        IncidentInput,
-        IncidentView,
-        MitigateInput,
-        PostmortemInput,
-        PostmortemRun,
-        TriageInput,
-        VerifyInput,
-        VerifyResult,
-    )
-    from workflows.postmortem import PostmortemWorkflow
-    from workflows.seals import Inbox
-    from workflows.signals import (
+    from workflows.postmortem import PostmortemRun, PostmortemWorkflow
+    from workflows.support import search
+    from workflows.support.options import CRITICAL_PATH, MITIGATION, PAPERWORK, side_effect
+    from workflows.support.seals import Inbox
+    from workflows.support.signals import (
         ALERTS,
         APPROVAL_REQUESTED,
         DUPLICATES,
@@ -65,131 +50,139 @@ with workflow.unsafe.imports_passed_through():
         RECORD,
         SEVERITY_RAISED,
     )
-    from workflows.triage import TriageWorkflow
-    from workflows.verify import VerifyWorkflow
-    from workflows.verify_models import Resolution
+    from workflows.triage import TriageInput, TriageResult, TriageWorkflow
+    from workflows.verify import VerifyInput, VerifyResult, VerifyWorkflow
+
+PhaseWorkflow = TypeVar("PhaseWorkflow")
+PhaseIn = TypeVar("PhaseIn")
+PhaseOut = TypeVar("PhaseOut")
 
 
 @workflow.defn
-class IncidentWorkflow(IncidentRuns):
-    """One incident per alert group, from the first alert to the postmortem."""
+class IncidentWorkflow:
+    """One incident per alert group, from the first alert to the postmortem.
+
+    It composes the parts that react to it — the responders (roles, messages, clocks),
+    the approval desk, the runs that carry a long hand-over across continue-as-new — and
+    declares every handler itself, delegating to them."""
 
     @workflow.init
     def __init__(self, inp: IncidentInput) -> None:
-        self._id, self._input, self._runs = inp.incident_id, inp, 1
-        self._alerts: dict[str, AlertStatus] = {}
-        self._all_alerts: list[Alert] = []
-        self._timeline: list[TimelineEntry] = []
-        self._phase, self._status = Phase.DETECT, IncidentStatus.OPEN
-        self._severity: Severity | None = None
-        self._opened: DetectResult | None = None
-        self._steps: list[StepOutcome] = []
-        self._verdict: Verdict | None = None
-        self._postmortem: str | None = None
-        self._opened_at: datetime = workflow.now()
-        self._title, self._service = "", ""
-        # What the starter set at start (phase detect, status open) is already indexed.
-        self._search = search.SearchAttributes()
-        self._init_comms()
-        self._desk = ApprovalDesk(self._id, self._record)
-        self._inbox = Inbox(self._record)
-        self._resolution: Resolution | None = None
-        self._dry_run = False
-        self._duplicates = 0
+        if inp.carried is not None:  # an earlier run handed on: go on from its state
+            self._state = restored(inp.incident_id, inp.carried)
+            self._search = restored_search(inp.carried)
+            self._responders = restored_responders(self._state, inp.carried, self._raise_to)
+        else:
+            self._state = IncidentState(id=inp.incident_id, opened_at=workflow.now())
+            # What the starter set at start (phase detect, status open) is already indexed.
+            self._search = search.SearchAttributes()
+            self._responders = Responders(self._state, self._raise_to)
+        self._desk = ApprovalDesk(inp.incident_id, self._state.record)
+        if inp.carried is not None:
+            self._desk.policy = inp.carried.opened.policy.approvals
+        self._inbox = Inbox(self._state.record)
+        self._runs = IncidentRuns(self._state, self._responders, inp)
         self._recurrence = inp.recurrence
         self._declared = inp.declared
-        if inp.carried is not None:
-            self._restore(inp.carried)
-        elif inp.declared is not None:
-            self._record("incident.declared", f"by {inp.declared.by}: {inp.declared.title}")
-            self._take_alerts(AlertBatch(group_key=self._id, alerts=[
-                declared_alert(self._id, inp.declared, workflow.now())]))
-        elif inp.alerts:
-            self._take_alerts(AlertBatch(group_key=inp.group_key or self._id, alerts=inp.alerts))
+        if inp.carried is None:
+            self._take_first_alerts(inp)
 
     @workflow.run
     async def run(self, inp: IncidentInput) -> IncidentView:
         if inp.carried is not None:  # handed over in an earlier run: the wait goes on
-            self._run_clocks(inp.carried.opened.policy.comms)
+            self._responders.run_clocks(inp.carried.opened.policy.comms)
             await self._await_resolution()
         else:
-            await self._respond(inp)
-        assert self._opened is not None
-        await self._tell_group_closed(inp.group)
-        review_at = self.review_due()
-        self._close_comms(review_at)
-        await self._write_postmortem(review_at, self._opened.policy.comms)
-        self._set(phase=Phase.DONE)
-        await self._finish_comms()
+            opened = await self._detect(inp)
+            await self._triage(opened)
+            await self._mitigate_and_verify(inp, opened)  # or a dry run, or a hand-over
+        review_at = await self._close(inp.group)
+        await self._postmortem(review_at)
         return self.status()
 
-    async def _respond(self, inp: IncidentInput) -> None:
-        """Detect, triage, then mitigate and verify (or hand over) — until resolved."""
-        await workflow.wait_condition(lambda: bool(self._all_alerts))
+    # --- the phases ------------------------------------------------------------------
+    async def _detect(self, inp: IncidentInput) -> DetectResult:
+        """Alerts normalised, deduplicated and recorded; the runbook found."""
+        await workflow.wait_condition(lambda: bool(self._state.all_alerts))
         if inp.recurrence is not None:
-            self._record("incident.recurrence", recurrence_note(inp.recurrence, workflow.now()))
+            self._state.record("incident.recurrence",
+                               recurrence_note(inp.recurrence, workflow.now()))
         declared = inp.declared
         opened = await self._phase_run(Phase.DETECT, DetectWorkflow.run, DetectInput(
-            incident_id=self._id, alerts=self._all_alerts, declared=declared is not None,
-            runbook_name=declared.runbook if declared else None))
+            incident_id=self._state.id, alerts=self._state.all_alerts,
+            declared=declared is not None, runbook_name=declared.runbook if declared else None))
+        self._state.opened = opened
+        self._state.title, self._state.service = opened.title, opened.service
+        self._desk.policy = opened.policy.approvals
+        self._search.update(service=opened.service)
+        return opened
+
+    async def _triage(self, opened: DetectResult) -> TriageResult:
+        """Severity, the response team, and the incident declared to its responders."""
         triaged = await self._phase_run(Phase.TRIAGE, TriageWorkflow.run, TriageInput(
-            incident_id=self._id, title=opened.title, alerts=opened.alerts, runbook=opened.runbook))
+            incident_id=self._state.id, title=opened.title, alerts=opened.alerts,
+            runbook=opened.runbook))
         self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
-        self._start_comms(opened.policy.comms)
+        self._responders.start(opened.policy.comms)
         if workflow.patched("page-security-circle"):  # added after incidents were recorded
-            self._page_security_circle(triaged.notify)
+            self._responders.page_security_circle(triaged.notify)
+        return triaged
+
+    async def _mitigate_and_verify(self, inp: IncidentInput, opened: DetectResult) -> None:
+        """The runbook's steps then the verify window — a dry run plans them instead, and
+        with no steps to run humans take over at once."""
         if opened.runbook is None or not opened.runbook.steps:
             await self._hand_over("no automated mitigation for this incident")
         elif inp.dry_run or opened.policy.dry_run or opened.runbook.dry_run:
             await self._shadow(opened)
         else:
-            await self._mitigate_and_verify(opened)
+            await self._remediate(opened)
 
-    async def _write_postmortem(self, review_at: datetime, policy: CommsPolicy) -> None:
-        """Start the review (it outlives the incident: edits, reminders) and await its draft."""
-        self._set(phase=Phase.POSTMORTEM)
-        await workflow.start_child_workflow(
-            PostmortemWorkflow.run, PostmortemRun(doc=self._postmortem_input(), comms=policy,
-                                                  review_at=review_at),
-            id=f"{self._id}/{Phase.POSTMORTEM}", parent_close_policy=ParentClosePolicy.ABANDON,
-            priority=PAPERWORK)
-        await workflow.wait_condition(lambda: self._postmortem is not None)
+    async def _postmortem(self, review_at: datetime) -> None:
+        """The review starts (edits, reminders); the incident ends once its draft exists."""
+        assert self._state.opened is not None
+        await self._write_postmortem(review_at, self._state.opened.policy.comms)
+        self._set(phase=Phase.DONE)
+        await self._responders.finish()
 
-    @workflow.signal(name=POSTMORTEM_DRAFTED)
-    def postmortem_drafted(self, sealed: RawValue) -> None:
-        """From the postmortem phase (sealed): the first draft is stored."""
-        markdown = self._inbox.open(sealed, POSTMORTEM_DRAFTED, str, self._from(Phase.POSTMORTEM))
-        if markdown is not None:
-            self._postmortem = markdown
+    # --- mechanics of the phases -----------------------------------------------------
+    async def _phase_run(self, phase: Phase,
+                         run: Callable[[PhaseWorkflow, PhaseIn], Awaitable[PhaseOut]],
+                         arg: PhaseIn) -> PhaseOut:
+        """Run one phase as the child workflow ``<incident id>/<phase>``."""
+        self._set(phase=phase)
+        return await workflow.execute_child_workflow(
+            run, arg, id=f"{self._state.id}/{phase}",
+            priority=MITIGATION if phase == Phase.MITIGATE else CRITICAL_PATH)
 
     async def _shadow(self, opened: DetectResult) -> None:
         """Dry run: plan every step (no approval needed, nothing changes), then hand over."""
         assert opened.runbook is not None
-        self._dry_run = True
-        self._record("mitigation.dry_run", "dry run: every step is planned, nothing is changed")
+        self._state.dry_run = True
+        self._state.record("mitigation.dry_run", "dry run: every step is planned, nothing is changed")
         planned = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, self._mitigate_input(
             opened, opened.runbook.steps, dry_run=True))
-        self._steps = planned.outcomes
+        self._state.steps = planned.outcomes
         await self._hand_over("dry run: the plans above are what would have run")
 
     def _mitigate_input(self, opened: DetectResult, steps: list[MitigationStep],
                         dry_run: bool) -> MitigateInput:
-        assert opened.runbook is not None and self._severity is not None
+        assert opened.runbook is not None and self._state.severity is not None
         return MitigateInput(
-            incident_id=self._id, severity=self._severity, steps=steps,
+            incident_id=self._state.id, severity=self._state.severity, steps=steps,
             timings=opened.policy.timings, approvals=opened.policy.approvals,
             environment=environment_of(opened), owner=opened.runbook.owner, dry_run=dry_run,
             verify=opened.runbook.verify, began_at=incident_began(opened.alerts))
 
-    async def _mitigate_and_verify(self, opened: DetectResult) -> None:
+    async def _remediate(self, opened: DetectResult) -> None:
         """The runbook's steps, then the verify window. When it fails (the steps undone,
         severity raised) the runbook's fallback steps get one try before humans take over."""
         assert opened.runbook is not None
         plans = [p for p in (opened.runbook.steps, opened.runbook.fallback_steps) if p]
         for attempt, steps in enumerate(plans):
             if attempt:
-                self._record("mitigation.fallback", "trying the runbook's fallback steps: "
-                             + ", ".join(s.id for s in steps))
+                self._state.record("mitigation.fallback", "trying the runbook's fallback steps: "
+                                   + ", ".join(s.id for s in steps))
             checked = await self._attempt(opened, steps)
             if checked.verdict.passed:
                 self._set(status=IncidentStatus.RESOLVED)
@@ -198,39 +191,48 @@ class IncidentWorkflow(IncidentRuns):
 
     async def _attempt(self, opened: DetectResult, steps: list[MitigationStep]) -> VerifyResult:
         """One mitigate → verify pass (baselines captured first, saga undo on failure)."""
-        assert opened.runbook is not None and self._severity is not None
+        state = self._state
+        assert opened.runbook is not None and state.severity is not None
         timings = opened.policy.timings
         self._set(status=IncidentStatus.MITIGATING)
         applied = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run,
                                         self._mitigate_input(opened, steps, dry_run=False))
-        self._steps = self._steps + applied.outcomes
+        state.steps = state.steps + applied.outcomes
         self._set(status=IncidentStatus.MONITORING)
-        checked: VerifyResult = await self._phase_run(Phase.VERIFY, VerifyWorkflow.run, VerifyInput(
-            incident_id=self._id, severity=self._severity, runbook=opened.runbook,
+        checked = await self._phase_run(Phase.VERIFY, VerifyWorkflow.run, VerifyInput(
+            incident_id=state.id, severity=state.severity, runbook=opened.runbook,
             applied=applied.outcomes, timings=timings, baselines=applied.baselines))
-        self._verdict = checked.verdict
+        state.verdict = checked.verdict
         undone = {o.step_id: o for o in checked.undone}
-        self._steps = [undone.get(o.step_id, o) for o in self._steps]
-        if checked.severity != self._severity:  # verify recorded why; page who it adds
-            before = self.severity
+        state.steps = [undone.get(o.step_id, o) for o in state.steps]
+        if checked.severity != state.severity:  # verify recorded why; page who it adds
+            before = state.level
             self._set(severity=checked.severity)
-            self._page_next_circle(before, checked.severity)
+            self._responders.page_next_circle(before, checked.severity)
         return checked
 
     async def _hand_over(self, why: str) -> None:
         """Leave the incident to humans until every alert of the group has resolved, or
         someone declares it resolved with the ``resolve`` signal."""
         self._set(status=IncidentStatus.ESCALATED)
-        self._record("incident.handed_over",
-                     f"{why}; waiting for the alerts to resolve or a human to resolve it")
+        self._state.record("incident.handed_over",
+                           f"{why}; waiting for the alerts to resolve or a human to resolve it")
         await self._await_resolution()
 
     async def _await_resolution(self) -> None:
-        await self._until_resolved()  # may continue as new: the next run comes back here
+        await self._runs.until_resolved()  # may continue as new: the next run comes back here
         self._set(status=IncidentStatus.RESOLVED)
-        by_human = self._resolution
-        self._record("incident.resolved", f"declared by {by_human.by}: {by_human.reason}"
-                     if by_human else "all alerts of the group resolved")
+        by_human = self._state.resolution
+        self._state.record("incident.resolved", f"declared by {by_human.by}: {by_human.reason}"
+                           if by_human else "all alerts of the group resolved")
+
+    async def _close(self, group: str | None) -> datetime:
+        """The incident is over: its group is told, its responders get the all-clear. Returns
+        when the review is due."""
+        await self._tell_group_closed(group)
+        review_at = self._responders.review_due()
+        self._responders.close(review_at)
+        return review_at
 
     async def _tell_group_closed(self, group: str | None) -> None:
         """The alert group that opened this incident: the next alert opens a new one."""
@@ -240,84 +242,93 @@ class IncidentWorkflow(IncidentRuns):
         # open the next one; if Redis is away its entry expires by itself.
         with contextlib.suppress(ActivityError):
             await workflow.execute_activity_method(
-                ShieldActivities.forget_open_incident, ForgetRequest(group=group, incident_id=self._id),
+                ShieldActivities.forget_open_incident,
+                ForgetRequest(group=group, incident_id=self._state.id),
                 **side_effect(10, attempts=3))
         # A group that has ended routes nothing to this incident anymore: nothing to tell.
         with contextlib.suppress(FailureError):
             await workflow.get_external_workflow_handle(group).signal(
-                INCIDENT_CLOSED, IncidentClosed(id=self._id, resolved_at=workflow.now()))
+                INCIDENT_CLOSED, IncidentClosed(id=self._state.id, resolved_at=workflow.now()))
 
-    @workflow.signal(name=DUPLICATES)
-    def duplicates(self, count: int) -> None:
-        """Repeats that changed nothing, counted at the edge and passed on in batches."""
-        self._duplicates += max(count, 0)
+    async def _write_postmortem(self, review_at: datetime, policy: CommsPolicy) -> None:
+        """Start the review (it outlives the incident: edits, reminders) and await its draft."""
+        self._set(phase=Phase.POSTMORTEM)
+        await workflow.start_child_workflow(
+            PostmortemWorkflow.run, PostmortemRun(doc=self._postmortem_input(), comms=policy,
+                                                  review_at=review_at),
+            id=f"{self._state.id}/{Phase.POSTMORTEM}",
+            parent_close_policy=ParentClosePolicy.ABANDON, priority=PAPERWORK)
+        await workflow.wait_condition(lambda: self._state.postmortem is not None)
 
-    @workflow.signal
-    def resolve(self, raw: RawValue) -> None:
-        """A human hands the incident back as resolved (a Resolution; takes effect once
-        handed over)."""
-        resolution = self._inbox.read(raw, "resolve", Resolution)
-        if resolution is not None and self._resolution is None:
-            self._resolution = resolution
-            self._record("incident.resolve", f"by {resolution.by}: {resolution.reason}")
-
-    async def _phase_run(self, phase: Phase, run: Any, arg: Any) -> Any:
-        self._set(phase=phase)
-        result = await workflow.execute_child_workflow(
-            run, arg, id=f"{self._id}/{phase}",
-            priority=MITIGATION if phase == Phase.MITIGATE else CRITICAL_PATH)
-        if phase == Phase.DETECT:
-            self._opened = result
-            self._title, self._service = result.title, result.service
-            self._desk.policy = result.policy.approvals
-            self._search.update(service=result.service)
-        return result
+    def _postmortem_input(self) -> PostmortemInput:
+        state = self._state
+        assert state.opened is not None and state.severity is not None
+        return PostmortemInput(
+            incident_id=state.id, title=state.opened.title, service=state.opened.service,
+            severity=state.severity, status=state.status, opened_at=state.opened_at,
+            closed_at=workflow.now(), alerts=state.all_alerts, steps=state.steps,
+            verdict=state.verdict, timeline=state.timeline,
+            commander=self._responders.roles.get(Role.INCIDENT_COMMANDER, ""))
 
     def _set(self, phase: Phase | None = None, status: IncidentStatus | None = None,
              severity: Severity | None = None) -> None:
-        if phase is not None and phase != self._phase:
-            self._phase = phase
-            self._announce_phase()
-        self._phase = phase or self._phase
-        self._status = status or self._status
-        self._severity = severity or self._severity
-        self._search.update(phase=self._phase, status=self._status, severity=self._severity)
+        state = self._state
+        if phase is not None and phase != state.phase:
+            state.phase = phase
+            self._responders.announce_phase()
+        state.phase = phase or state.phase
+        state.status = status or state.status
+        state.severity = severity or state.severity
+        self._search.update(phase=state.phase, status=state.status, severity=state.severity)
 
+    def _raise_to(self, severity: Severity) -> None:
+        """How the responders' clocks change the severity: as the incident itself does."""
+        self._set(severity=severity)
+
+    def _take_first_alerts(self, inp: IncidentInput) -> None:
+        """The alerts it opened with: a human's declaration, or its group's first batch."""
+        if inp.declared is not None:
+            self._state.record("incident.declared", f"by {inp.declared.by}: {inp.declared.title}")
+            self._take_alerts(AlertBatch(group_key=inp.incident_id, alerts=[
+                declared_alert(inp.incident_id, inp.declared, workflow.now())]))
+        elif inp.alerts:
+            self._take_alerts(AlertBatch(group_key=inp.group_key or inp.incident_id,
+                                         alerts=inp.alerts))
+
+    def _take_alerts(self, batch: AlertBatch) -> None:
+        for alert in batch.alerts:
+            known = self._state.alerts.get(alert.fingerprint)
+            self._state.alerts[alert.fingerprint] = alert.status
+            self._state.all_alerts.append(alert)
+            if known != alert.status:
+                self._state.record(f"alert.{alert.status}",
+                                   f"{alert.name} from {alert.source} {alert.labels}")
+
+    def _from_a_phase(self, sender: str, _: object) -> bool:
+        return sender.startswith(f"{self._state.id}/")
+
+    def _from(self, phase: Phase) -> Callable[[str, object], bool]:
+        return lambda sender, _: sender == f"{self._state.id}/{phase}"
+
+    # --- signals from the alert intake -------------------------------------------------
     @workflow.signal(name=ALERTS)
     def alerts(self, batch: AlertBatch) -> None:
         """Alerts of this group (from its alert group, or the webhook server for incidents
         opened before numbering)."""
         self._take_alerts(batch)
 
-    def _take_alerts(self, batch: AlertBatch) -> None:
-        for alert in batch.alerts:
-            known = self._alerts.get(alert.fingerprint)
-            self._alerts[alert.fingerprint] = alert.status
-            self._all_alerts.append(alert)
-            if known != alert.status:
-                self._record(f"alert.{alert.status}", f"{alert.name} from {alert.source} {alert.labels}")
+    @workflow.signal(name=DUPLICATES)
+    def duplicates(self, count: int) -> None:
+        """Repeats that changed nothing, counted at the edge and passed on in batches."""
+        self._state.duplicates += max(count, 0)
 
+    # --- signals from the phases (sealed) ----------------------------------------------
     @workflow.signal(name=RECORD)
     def record(self, sealed: RawValue) -> None:
         """Timeline entries from the phase workflows (sealed), in batches as they happen."""
         entries = self._inbox.open(sealed, RECORD, list[TimelineEntry], self._from_a_phase)
         if entries is not None:
-            self._timeline.extend(entries)
-
-    def _from_a_phase(self, sender: str, _: object) -> bool:
-        return sender.startswith(f"{self._id}/")
-
-    def _from(self, phase: Phase) -> Callable[[str, object], bool]:
-        return lambda sender, _: sender == f"{self._id}/{phase}"
-
-    def _postmortem_input(self) -> PostmortemInput:
-        assert self._opened is not None and self._severity is not None
-        return PostmortemInput(
-            incident_id=self._id, title=self._opened.title, service=self._opened.service,
-            severity=self._severity, status=self._status, opened_at=self._opened_at,
-            closed_at=workflow.now(), alerts=self._all_alerts, steps=self._steps,
-            verdict=self._verdict, timeline=self._timeline,
-            commander=self._roles.get(Role.INCIDENT_COMMANDER, ""))
+            self._state.timeline.extend(entries)
 
     @workflow.signal(name=APPROVAL_REQUESTED)
     def approval_requested(self, sealed: RawValue) -> None:
@@ -337,6 +348,38 @@ class IncidentWorkflow(IncidentRuns):
         severity = self._inbox.open(sealed, SEVERITY_RAISED, Severity, self._from(Phase.MITIGATE))
         if severity is not None:
             self._set(severity=severity)
+
+    @workflow.signal(name=POSTMORTEM_DRAFTED)
+    def postmortem_drafted(self, sealed: RawValue) -> None:
+        """From the postmortem phase (sealed): the first draft is stored."""
+        markdown = self._inbox.open(sealed, POSTMORTEM_DRAFTED, str, self._from(Phase.POSTMORTEM))
+        if markdown is not None:
+            self._state.postmortem = markdown
+
+    # --- signals, updates and queries from people --------------------------------------
+    @workflow.signal
+    def resolve(self, raw: RawValue) -> None:
+        """A human hands the incident back as resolved (a Resolution; takes effect once
+        handed over)."""
+        resolution = self._inbox.read(raw, "resolve", Resolution)
+        if resolution is not None and self._state.resolution is None:
+            self._state.resolution = resolution
+            self._state.record("incident.resolve", f"by {resolution.by}: {resolution.reason}")
+
+    @workflow.signal
+    def assign_role(self, raw: RawValue) -> None:
+        """Assign or reassign a role (Incident Commander, Technical Lead, Comms Lead, Scribe):
+        a RoleAssignment; anything else is refused and recorded."""
+        assignment = self._inbox.read(raw, "assign_role", RoleAssignment)
+        if assignment is not None:
+            self._responders.assign(assignment)
+
+    @workflow.signal
+    def acknowledge(self, raw: RawValue) -> None:
+        """Acknowledge the page (an Acknowledgement): stops paging the on-call engineer."""
+        ack = self._inbox.read(raw, "acknowledge", Acknowledgement)
+        if ack is not None:
+            self._responders.acknowledge(ack)
 
     @workflow.signal
     async def approve(self, raw: RawValue) -> None:
@@ -389,14 +432,15 @@ class IncidentWorkflow(IncidentRuns):
     @workflow.query
     def status(self) -> IncidentView:
         """Phase, severity, timeline and steps of the incident, as of now."""
-        opened = self._opened
+        state, opened = self._state, self._state.opened
         return IncidentView(
-            id=self._id, status=self._status, phase=self._phase, severity=self._severity,
+            id=state.id, status=state.status, phase=state.phase, severity=state.severity,
             title=opened.title if opened else "", service=opened.service if opened else "",
             runbook=opened.runbook.name if opened and opened.runbook else None,
-            alerts=len(self._alerts), timeline=self._timeline, steps=self._steps,
-            verdict=self._verdict, postmortem=self._postmortem,
-            roles={str(role): user for role, user in self._roles.items()},
-            acknowledged_by=self._acked_by, dry_run=self._dry_run, duplicates=self._duplicates,
+            alerts=len(state.alerts), timeline=state.timeline, steps=state.steps,
+            verdict=state.verdict, postmortem=state.postmortem,
+            roles={str(role): user for role, user in self._responders.roles.items()},
+            acknowledged_by=self._responders.acknowledged_by, dry_run=state.dry_run,
+            duplicates=state.duplicates,
             previous=self._recurrence.previous_id if self._recurrence else None,
             declared_by=self._declared.by if self._declared else None)

@@ -11,55 +11,53 @@ Same workflow id, so signals, queries and the postmortem see one incident.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows import search
-    from workflows.announcer import Announcer
-    from workflows.approval_desk import ApprovalDesk
-    from workflows.incident_comms import IncidentComms
-    from workflows.models import Alert, AlertStatus
-    from workflows.phase_models import MAX_CARRIED_ALERTS, IncidentCarry, IncidentInput
-    from workflows.verify_models import Resolution
+    from remediator.models.alert import AlertStatus
+    from remediator.severity import Severity
+    from workflows.comms.responders import Responders
+    from workflows.incident_models import MAX_CARRIED_ALERTS, IncidentCarry, IncidentInput
+    from workflows.incident_state import IncidentState
+    from workflows.support import search
 
 # Recorded before the first continue-as-new-capable wait; incidents already waiting
 # when this shipped keep waiting in one run (their histories have no marker).
 CONTINUES_AS_NEW = "hand-over-continues-as-new"
 
 
-class IncidentRuns(IncidentComms):
+class IncidentRuns:
     """The hand-over wait, in as many runs as it takes."""
 
-    _input: IncidentInput
-    _alerts: dict[str, AlertStatus]
-    _all_alerts: list[Alert]
-    _duplicates: int
-    _dry_run: bool
-    _resolution: Resolution | None
-    _desk: ApprovalDesk
-    _search: search.SearchAttributes
-    _runs: int
+    def __init__(self, incident: IncidentState, responders: Responders,
+                 inp: IncidentInput) -> None:
+        self._incident = incident
+        self._responders = responders
+        self._input = inp
 
-    def _resolved(self) -> bool:
-        alerts = self._alerts
+    def resolved(self) -> bool:
+        """Every alert of the group resolved, or a human declared the incident resolved."""
+        alerts = self._incident.alerts
         all_resolved = bool(alerts) and all(s == AlertStatus.RESOLVED for s in alerts.values())
-        return all_resolved or self._resolution is not None
+        return all_resolved or self._incident.resolution is not None
 
-    async def _until_resolved(self) -> None:
+    async def until_resolved(self) -> None:
         """Wait until every alert resolved or a human resolved it; continue as new whenever
         this run's history is full (never returns in that case)."""
         if not workflow.patched(CONTINUES_AS_NEW):
-            await workflow.wait_condition(self._resolved)
+            await workflow.wait_condition(self.resolved)
             return
-        await workflow.wait_condition(lambda: self._resolved() or self._history_full())
-        if self._resolved():
+        await workflow.wait_condition(lambda: self.resolved() or self._history_full())
+        if self.resolved():
             return
-        await self._stop_clocks()
+        await self._responders.stop_clocks()
         await workflow.wait_condition(workflow.all_handlers_finished)
-        if self._resolved():  # resolved meanwhile: the incident closes in this run
+        if self.resolved():  # resolved meanwhile: the incident closes in this run
             return
         workflow.logger.info("incident.continued_as_new", extra={
-            "incident_id": self._id, "run": self._runs,
+            "incident_id": self._incident.id, "run": self._incident.runs,
             "events": workflow.info().get_current_history_length()})
         workflow.continue_as_new(self._input.model_copy(update={
             "alerts": [], "carried": self._carry()}))
@@ -69,39 +67,49 @@ class IncidentRuns(IncidentComms):
         events by default) at a moment with no send in flight. A sink down long enough for
         the run to reach twice the threshold no longer holds it back: the run then waits
         for those sends (one delivery budget at most) with its clocks stopped."""
-        assert self._opened is not None
+        assert self._incident.opened is not None
         info = workflow.info()
-        events, limit = info.get_current_history_length(), self._opened.policy.history_events_per_run
+        events = info.get_current_history_length()
+        limit = self._incident.opened.policy.history_events_per_run
         full = events >= limit or info.is_continue_as_new_suggested()
-        return (full and self._announcer.idle) or events >= 2 * limit
+        return (full and self._responders.idle) or events >= 2 * limit
 
     def _carry(self) -> IncidentCarry:
-        assert self._opened is not None and self._severity is not None
+        inc, who = self._incident, self._responders
+        assert inc.opened is not None and inc.severity is not None
         return IncidentCarry(
-            opened=self._opened, opened_at=self._opened_at, phase=self._phase,
-            status=self._status, severity=self._severity, timeline=self._timeline,
-            alert_statuses=self._alerts, alerts=self._all_alerts[:MAX_CARRIED_ALERTS],
-            steps=self._steps, verdict=self._verdict, roles=self._roles,
-            acknowledged_by=self._acked_by, duplicates=self._duplicates, dry_run=self._dry_run,
-            resolution=self._resolution, messages_sent=self._announcer.sent,
-            clocks=self._progress, runs=self._runs)
+            opened=inc.opened, opened_at=inc.opened_at, phase=inc.phase,
+            status=inc.status, severity=inc.severity, timeline=inc.timeline,
+            alert_statuses=inc.alerts, alerts=inc.all_alerts[:MAX_CARRIED_ALERTS],
+            steps=inc.steps, verdict=inc.verdict, roles=who.roles,
+            acknowledged_by=who.acknowledged_by, duplicates=inc.duplicates, dry_run=inc.dry_run,
+            resolution=inc.resolution, messages_sent=who.sent, clocks=who.progress,
+            runs=inc.runs)
 
-    def _restore(self, carry: IncidentCarry) -> None:
-        """This run continues an earlier one: take its state (``__init__`` only)."""
-        opened = carry.opened
-        self._opened, self._opened_at, self._runs = opened, carry.opened_at, carry.runs + 1
-        self._title, self._service = opened.title, opened.service
-        self._phase, self._status, self._severity = carry.phase, carry.status, carry.severity
-        self._timeline, self._steps, self._verdict = carry.timeline, carry.steps, carry.verdict
-        self._alerts, self._all_alerts = dict(carry.alert_statuses), list(carry.alerts)
-        self._roles, self._acked_by = dict(carry.roles), carry.acknowledged_by
-        self._duplicates, self._dry_run = carry.duplicates, carry.dry_run
-        self._resolution, self._progress = carry.resolution, carry.clocks
-        self._announcer = Announcer(self._id, self._record, sent=carry.messages_sent)
-        self._announcer.policy = opened.policy.comms
-        self._desk.policy = opened.policy.approvals
-        # Continue-as-new keeps the search attributes: nothing to upsert until one changes.
-        self._search = search.SearchAttributes(
-            phase=carry.phase, status=carry.status, severity=carry.severity,
-            service=opened.service)
 
+def restored(incident_id: str, carry: IncidentCarry) -> IncidentState:
+    """The state an earlier run handed on: this run goes on from it."""
+    opened = carry.opened
+    return IncidentState(
+        id=incident_id, opened_at=carry.opened_at, runs=carry.runs + 1, opened=opened,
+        title=opened.title, service=opened.service, phase=carry.phase, status=carry.status,
+        severity=carry.severity, timeline=carry.timeline, steps=carry.steps,
+        verdict=carry.verdict, alerts=dict(carry.alert_statuses), all_alerts=list(carry.alerts),
+        duplicates=carry.duplicates, dry_run=carry.dry_run, resolution=carry.resolution)
+
+
+def restored_responders(incident: IncidentState, carry: IncidentCarry,
+                        raise_to: Callable[[Severity], None]) -> Responders:
+    """The responders as the earlier run left them: roles, acknowledgement, message
+    numbers and where each clock stood."""
+    responders = Responders(incident, raise_to, roles=carry.roles,
+                            acknowledged_by=carry.acknowledged_by, progress=carry.clocks,
+                            sent=carry.messages_sent)
+    responders.policy = carry.opened.policy.comms
+    return responders
+
+
+def restored_search(carry: IncidentCarry) -> search.SearchAttributes:
+    # Continue-as-new keeps the search attributes: nothing to upsert until one changes.
+    return search.SearchAttributes(phase=carry.phase, status=carry.status,
+                                   severity=carry.severity, service=carry.opened.service)

@@ -6,21 +6,50 @@ dry-run to show exactly what will happen, then wait at the approval gate.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.approval import ApprovalGate, decision_refusal
-    from workflows.approval_audit import REFUSED, Refusals, proof_refusals
-    from workflows.approval_models import ApprovalPolicy, StepDecision
+    from pydantic import Field
+
+    from remediator.models.approval import ApprovalPolicy
+    from remediator.models.contract import Contract
+    from remediator.models.incident import Phase
+    from remediator.models.mitigation import MitigationStep, StepOutcome
+    from remediator.models.policy import Timings
+    from remediator.models.runbook import VerifySpec
+    from remediator.models.verification import Baseline
+    from remediator.severity import Severity
+    from workflows.approvals.audit import REFUSED, Refusals, proof_refusals
+    from workflows.approvals.gate import ApprovalGate, decision_refusal
+    from workflows.approvals.models import StepDecision
     from workflows.baseline import capture_baselines
     from workflows.catalogue import lookup
-    from workflows.models import MitigationStep, Phase, StepOutcome
-    from workflows.phase_models import MitigateInput, MitigateResult
     from workflows.saga import apply_step
-    from workflows.seals import Inbox
-    from workflows.signals import DECIDED
-    from workflows.timeline import Recorder
+    from workflows.support.seals import Inbox
+    from workflows.support.signals import DECIDED
+    from workflows.support.timeline import Recorder
+
+
+class MitigateInput(Contract):
+    incident_id: str
+    severity: Severity
+    steps: list[MitigationStep]
+    timings: Timings
+    approvals: ApprovalPolicy = Field(default_factory=ApprovalPolicy)
+    environment: str = "production"
+    owner: str | None = None
+    dry_run: bool = False
+    # When given, baselines of these checks are captured before the first step.
+    verify: VerifySpec | None = None
+    began_at: datetime | None = None
+
+
+class MitigateResult(Contract):
+    outcomes: list[StepOutcome]
+    baselines: list[Baseline] = Field(default_factory=list)
 
 
 @workflow.defn

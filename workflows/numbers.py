@@ -9,43 +9,21 @@ caller that crashes after allocating leaves a gap, never a duplicate.
 
 from __future__ import annotations
 
-import re
-
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import Contract
+    from remediator.models.incident_number import (
+        ALLOCATE,
+        COUNTER_WORKFLOW,
+        CounterState,
+        incident_id,
+    )
 
-# Not the incidents' task queue: every worker of the namespace serves the counter, so
-# an allocation never waits for one particular deployment.
-NUMBERS_TASK_QUEUE = "remediator-numbers"
 # An execution's history stays small: a fresh run every so many allocations.
 ROLLOVER_AFTER = 500
 
-INCIDENT_ID = re.compile(r"^INC-(\d{4})-(\d{4,})$")
-# Ids of incidents opened before numbering (one per alert group): still served.
-LEGACY_ID = re.compile(r"^inc-[0-9a-f]{20}$")
 
-
-def incident_id(year: int, number: int) -> str:
-    """Seed 05's ``INC-2024-001``, zero-padded to at least four digits."""
-    return f"INC-{year}-{number:04d}"
-
-
-def is_incident_id(text: str) -> bool:
-    return bool(INCIDENT_ID.match(text) or LEGACY_ID.match(text))
-
-
-def counter_id(year: int) -> str:
-    return f"incident-numbers-{year}"
-
-
-class CounterState(Contract):
-    year: int
-    last: int = 0
-
-
-@workflow.defn
+@workflow.defn(name=COUNTER_WORKFLOW)
 class IncidentNumbersWorkflow:
     """The year's incident counter; runs for as long as numbers are asked for."""
 
@@ -61,7 +39,7 @@ class IncidentNumbersWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(self._state)
 
-    @workflow.update
+    @workflow.update(name=ALLOCATE)
     def allocate(self) -> str:
         """The next incident id of the year."""
         self._state.last += 1

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from remediator.models.alert import Alert
 from workflows.alert_group_models import Recurrence
-from workflows.models import Alert
-from workflows.phase_models import Declaration
+from workflows.incident_models import Declaration
 
 DECLARED_SOURCE = "declared"
 

@@ -8,20 +8,54 @@ It outlives the incident (the parent abandons it on completion): the review is d
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import RawValue
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import Field
+
     from activities.postmortem.store import PostmortemActivities
-    from workflows.announcer import Announcer
-    from workflows.comms_models import ActionItem, PostmortemEdit
-    from workflows.models import Phase
-    from workflows.options import side_effect
-    from workflows.phase_models import PostmortemInput, PostmortemResult, PostmortemRun
+    from remediator.models.comms import CommsPolicy
+    from remediator.models.contract import Contract
+    from remediator.models.incident import Phase
+    from remediator.models.postmortem import ActionItem, PostmortemInput, PostmortemResult, UtcDateTime
+    from workflows.comms.announcer import Announcer
     from workflows.postmortem_draft import draft_findings
-    from workflows.signals import POSTMORTEM_DRAFTED
-    from workflows.timeline import Recorder
+    from workflows.support.options import side_effect
+    from workflows.support.signals import POSTMORTEM_DRAFTED
+    from workflows.support.timeline import Recorder
+
+
+class PostmortemRun(Contract):
+    """Input of the postmortem phase: the first draft and how to follow it up."""
+
+    doc: PostmortemInput
+    comms: CommsPolicy
+    review_at: datetime
+
+
+class NewActionItem(Contract):
+    action: str = Field(min_length=1, max_length=500)
+    owner: str = Field(min_length=1, max_length=200)
+    priority: Literal["High", "Medium", "Low"] = "Medium"
+    due: UtcDateTime | None = None
+
+
+class PostmortemEdit(Contract):
+    """Human input to the review: any field left out stays as it is."""
+
+    by: str = Field(min_length=1, max_length=200)
+    root_cause: str | None = Field(default=None, max_length=20_000)
+    five_whys: list[str] | None = Field(default=None, max_length=10)
+    went_well: list[str] | None = None
+    went_poorly: list[str] | None = None
+    impact: str | None = Field(default=None, max_length=20_000)
+    action_items: list[NewActionItem] = Field(default_factory=list)
+    close_action_items: list[str] = Field(default_factory=list)
+    review_done: bool = False
+
 
 # The longest single wait for a reminder; a later due date is waited for in steps. A
 # timer years long (a due date typed as 9999-12-31) would be refused by the server.

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from workflows.comms_models import ActionItem
-from workflows.phase_models import PostmortemInput
+from remediator.models.postmortem import ActionItem, PostmortemInput
 
 
 def _went_well(doc: PostmortemInput) -> list[str]:

@@ -6,14 +6,14 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.catalogue import Action, lookup
-    from workflows.models import (
+    from remediator.models.mitigation import (
         MitigationRequest,
         MitigationStep,
         StepOutcome,
         UndoRequest,
     )
-    from workflows.options import ActivityOptions, side_effect
+    from workflows.catalogue import Action, lookup
+    from workflows.support.options import ActivityOptions, side_effect
 
 
 def failure_message(err: ActivityError) -> str:

@@ -6,18 +6,29 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.kubernetes.status import (
-        KubeStatusActivities,
-        RecentRollouts,
-        RecentRolloutsRequest,
-    )
-    from remediator.severity import TABLE, more_severe
-    from workflows.models import AlertStatus, Phase, Severity
-    from workflows.options import side_effect
-    from workflows.phase_models import TriageInput, TriageResult
+    from activities.kubernetes.status import KubeStatusActivities, RecentRollouts, RecentRolloutsRequest
+    from remediator.models.alert import Alert, AlertStatus
+    from remediator.models.contract import Contract
+    from remediator.models.incident import Phase
+    from remediator.models.runbook import Runbook
+    from remediator.severity import TABLE, Severity, more_severe
     from workflows.saga import failure_message
-    from workflows.severity import classify, response_team
-    from workflows.timeline import Recorder
+    from workflows.support.options import side_effect
+    from workflows.support.timeline import Recorder
+    from workflows.triage_rules import classify, response_team
+
+
+class TriageInput(Contract):
+    incident_id: str
+    title: str
+    alerts: list[Alert]
+    runbook: Runbook | None
+
+
+class TriageResult(Contract):
+    severity: Severity
+    reason: str
+    notify: list[str]
 
 
 def assess(inp: TriageInput) -> tuple[Severity, str]:

@@ -12,20 +12,66 @@ from __future__ import annotations
 
 import contextlib
 from datetime import datetime, timedelta
+from typing import Self
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from pydantic import Field, model_validator
+
     from activities.health import HealthActivities
-    from remediator.severity import raise_one
+    from remediator.models.contract import Contract
+    from remediator.models.incident import Phase
+    from remediator.models.mitigation import StepOutcome
+    from remediator.models.policy import Timings
+    from remediator.models.runbook import Check, Runbook, VerifySpec
+    from remediator.models.verification import Baseline, CheckResult, Verdict
+    from remediator.severity import Severity, raise_one
     from workflows.baseline import measure
-    from workflows.models import Check, CheckResult, Phase, Verdict, VerifySpec
-    from workflows.options import side_effect
-    from workflows.phase_models import VerifyInput, VerifyResult
     from workflows.saga import failure_message, undo_in_reverse
-    from workflows.timeline import Recorder
-    from workflows.verify_models import Baseline, WindowChange, WindowState
+    from workflows.support.options import side_effect
+    from workflows.support.timeline import Recorder
+
+
+class VerifyInput(Contract):
+    incident_id: str
+    severity: Severity
+    runbook: Runbook | None
+    applied: list[StepOutcome]
+    timings: Timings
+    baselines: list[Baseline] = Field(default_factory=list)
+
+
+class VerifyResult(Contract):
+    verdict: Verdict
+    undone: list[StepOutcome]
+    severity: Severity
+
+
+class WindowChange(Contract):
+    """A human stretches the verify window or ends it now (the verdict is judged then)."""
+
+    by: str = Field(min_length=1, max_length=200)
+    extend_seconds: float | None = Field(default=None, gt=0, le=7 * 24 * 3600)
+    end_now: bool = False
+    reason: str = Field(default="", max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_change(self) -> Self:
+        if (self.extend_seconds is None) == (not self.end_now):
+            raise ValueError("give either extend_seconds or end_now, not both or neither")
+        return self
+
+
+class WindowState(Contract):
+    """The verify window as it stands: when it opened, when it ends, what was seen."""
+
+    started_at: datetime
+    ends_at: datetime
+    rounds: int
+    healthy_rounds: int
+    closed: bool
 
 
 def judge(rounds: list[list[CheckResult]]) -> tuple[bool, str]:

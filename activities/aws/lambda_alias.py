@@ -25,7 +25,7 @@ from activities.support.crash_points import CrashPoints
 from activities.support.errors import refusals_non_retryable, validated
 from activities.support.markers import step_tag
 from activities.support.params import Params
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 

@@ -36,7 +36,7 @@ from activities.support.errors import (
 )
 from activities.support.markers import Markers
 from activities.support.params import Params
-from workflows.models import MitigationRequest, MitigationResult, RiskLevel
+from remediator.models.mitigation import MitigationRequest, MitigationResult, RiskLevel
 
 log = structlog.get_logger()
 NO_UNDO = "a cache flush cannot be undone (the cache refills from its source)"

@@ -18,7 +18,7 @@ from activities.feature_flags.store import FlagStore
 from activities.support.crash_points import CrashPoints
 from activities.support.errors import NotAllowed, Rejected, refusals_non_retryable, validated
 from activities.support.params import Params
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 

@@ -21,7 +21,7 @@ from activities.kubernetes.rollouts import wait_budget, wait_for_rollout
 from activities.support.crash_points import CrashPoints
 from activities.support.errors import refusals_non_retryable, validated
 from activities.support.markers import Markers
-from workflows.models import MitigationRequest, MitigationResult
+from remediator.models.mitigation import MitigationRequest, MitigationResult
 
 log = structlog.get_logger()
 RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"

@@ -47,7 +47,7 @@ from activities.kubernetes.rollouts import (
 from activities.support.crash_points import CrashPoints
 from activities.support.errors import Rejected, refusals_non_retryable, validated
 from activities.support.markers import Markers
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 ACTION = "kubernetes.rollout_undo"

@@ -17,7 +17,7 @@ from activities.kubernetes.api import KubeApi, KubeDeploymentParams, check_allow
 from activities.support.crash_points import CrashPoints
 from activities.support.errors import refusals_non_retryable, validated
 from activities.support.markers import Markers
-from workflows.models import MitigationRequest, MitigationResult, UndoRequest, UndoResult
+from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 
 log = structlog.get_logger()
 

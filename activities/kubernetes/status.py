@@ -29,7 +29,7 @@ from activities.kubernetes.rollouts import (
     rollout_progress,
 )
 from activities.support.errors import NotAllowed, refusals_non_retryable
-from workflows.models import Contract
+from remediator.models.contract import Contract
 
 
 class RecentRolloutsRequest(Contract):
@@ -39,7 +39,6 @@ class RecentRolloutsRequest(Contract):
     namespace: str = Field(pattern=KUBE_NAME)
     deployment: str | None = Field(None, pattern=KUBE_NAME)
     since_hours: float = Field(24.0, gt=0)
-
 
 class Rollout(Contract):
     """One revision of a Deployment: its ReplicaSet, images, and when it was created."""
@@ -52,7 +51,6 @@ class Rollout(Contract):
     ready_replicas: int = 0
     current: bool = False
 
-
 class DeploymentRollouts(Contract):
     """A Deployment's rollout state now and its recent revisions, newest first."""
 
@@ -64,7 +62,6 @@ class DeploymentRollouts(Contract):
     replicas: int
     available_replicas: int
     rollouts: list[Rollout] = Field(default_factory=list)
-
 
 class RecentRollouts(Contract):
     checked_at: datetime

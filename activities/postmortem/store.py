@@ -9,8 +9,8 @@ import structlog
 from temporalio import activity
 
 from activities.aws.clients import call
+from remediator.models.postmortem import PostmortemInput, PostmortemResult
 from remediator.postmortem_doc import render_postmortem
-from workflows.phase_models import PostmortemInput, PostmortemResult
 
 log = structlog.get_logger()
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from workflows.models import RiskLevel
+from remediator.models.mitigation import RiskLevel
 
 
 class Params(BaseModel):

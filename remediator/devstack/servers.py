@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from workflows import search
+from workflows.support import search
 
 
 class ServerFailed(RuntimeError):

@@ -7,7 +7,7 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-from workflows.models import Runbook
+from remediator.models.runbook import Runbook
 
 _PLACEHOLDER = re.compile(r"\$\{labels\.([A-Za-z_][A-Za-z0-9_]*)\}")
 

@@ -6,13 +6,14 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from remediator.models.runbook import Runbook
 from remediator.runbooks.errors import InvalidRunbook, RunbookError, error_at, read_yaml
-from remediator.runbooks.validation import Problem, check_actions, check_step_ids
-from workflows.models import Runbook
+from remediator.runbooks.validation import ActionLookup, Problem, check_actions, check_step_ids
 
 
-def parse_runbook(text: str, file: str = "<runbook>") -> Runbook:
-    """Parse and fully validate one runbook; raise InvalidRunbook listing every error."""
+def parse_runbook(text: str, file: str = "<runbook>", *, actions: ActionLookup) -> Runbook:
+    """Parse and fully validate one runbook, its steps against the catalogue ``actions``;
+    raise InvalidRunbook listing every error."""
     node, data = read_yaml(text, file)
     if not isinstance(data, dict):
         raise InvalidRunbook([RunbookError(file, 1, "", "a runbook is a YAML mapping")])
@@ -22,18 +23,18 @@ def parse_runbook(text: str, file: str = "<runbook>") -> Runbook:
         runbook = Runbook.model_validate(data)
     except ValidationError as exc:
         problems += [(tuple(e["loc"]), e["msg"]) for e in exc.errors()]
-    problems += check_actions(data) + check_step_ids(data)
+    problems += check_actions(data, actions) + check_step_ids(data)
     if problems or runbook is None:
         raise InvalidRunbook([error_at(file, node, loc, msg) for loc, msg in problems])
     return runbook
 
 
-def load_runbook_file(path: Path) -> Runbook:
-    return parse_runbook(path.read_text(encoding="utf-8"), str(path))
+def load_runbook_file(path: Path, actions: ActionLookup) -> Runbook:
+    return parse_runbook(path.read_text(encoding="utf-8"), str(path), actions=actions)
 
 
-def load_runbooks(directory: Path) -> list[Runbook]:
+def load_runbooks(directory: Path, actions: ActionLookup) -> list[Runbook]:
     """All runbooks in a directory (``*.yaml``/``*.yml``), each fully validated."""
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     # correlation.yaml (remediator.runbooks.correlation) lives beside the runbooks; it is not one.
-    return [load_runbook_file(f) for f in files if f.name != "correlation.yaml"]
+    return [load_runbook_file(f, actions) for f in files if f.name != "correlation.yaml"]

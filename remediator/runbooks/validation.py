@@ -1,22 +1,36 @@
 """What a runbook must be beyond its model's shape: every action in the catalogue with
-params its activity accepts, and step ids unique (they are idempotency keys)."""
+params its activity accepts, and step ids unique (they are idempotency keys).
+
+The catalogue belongs to the workflows (it names activities), above this core: whoever
+loads runbooks hands its ``lookup`` in as ``actions``."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 
 from remediator.runbooks.errors import Location
 from remediator.runbooks.labels import StandIn, fill
-from workflows.catalogue import UnknownAction, lookup
 
 STEP_LISTS = ("steps", "fallback_steps")
 
 Problem = tuple[Location, str]
 
 
-def check_actions(data: dict[str, Any]) -> list[Problem]:
+class ActionSpec(Protocol):
+    """A catalogue entry, as validation sees it: it validates a step's params."""
+
+    def validate(self, params: dict[str, Any]) -> object: ...
+
+
+# The catalogue's lookup: an action by name; an unknown name raises a ValueError that
+# names the known actions.
+ActionLookup = Callable[[str], ActionSpec]
+
+
+def check_actions(data: dict[str, Any], actions: ActionLookup) -> list[Problem]:
     problems: list[Problem] = []
     for key in STEP_LISTS:
         steps = data.get(key)
@@ -24,8 +38,8 @@ def check_actions(data: dict[str, Any]) -> list[Problem]:
             if not isinstance(step, dict) or "action" not in step:
                 continue
             try:
-                action = lookup(str(step["action"]))
-            except UnknownAction as exc:
+                action = actions(str(step["action"]))
+            except ValueError as exc:
                 problems.append(((key, i, "action"), str(exc)))
                 continue
             try:

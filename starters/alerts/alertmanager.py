@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 
+from remediator.models.alert import AlertBatch, AlertStatus
 from starters.alerts.common import (
     BOUNDED_SCHEMA,
     LABELS_SCHEMA,
@@ -21,7 +22,6 @@ from starters.alerts.common import (
     plausible_start,
     validated,
 )
-from workflows.models import AlertBatch, AlertStatus
 
 
 class AmAlert(StrictBody):

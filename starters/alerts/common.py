@@ -14,7 +14,7 @@ from typing import TypeVar
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, JsonValue, ValidationError
 
-from workflows.models import Alert, AlertBatch
+from remediator.models.alert import Alert, AlertBatch
 
 MAX_LABELS = 64
 MAX_VALUE = 4096

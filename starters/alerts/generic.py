@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 
+from remediator.models.alert import AlertBatch, AlertStatus
 from starters.alerts.common import (
     BOUNDED_SCHEMA,
     MAX_NAME,
@@ -19,7 +20,6 @@ from starters.alerts.common import (
     label_fingerprint,
     validated,
 )
-from workflows.models import AlertBatch, AlertStatus
 
 
 class GenericAlert(StrictBody):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from remediator.models.alert import AlertBatch
 from starters.alerts.alertmanager import AlertmanagerWebhook, parse_alertmanager
-from workflows.models import AlertBatch
 
 
 class GrafanaWebhook(AlertmanagerWebhook):

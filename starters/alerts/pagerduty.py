@@ -30,6 +30,7 @@ import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 
+from remediator.models.alert import AlertBatch, AlertStatus
 from starters.alerts.common import (
     MAX_NAME,
     BadAlert,
@@ -38,7 +39,6 @@ from starters.alerts.common import (
     plausible_start,
     validated,
 )
-from workflows.models import AlertBatch, AlertStatus
 
 log = structlog.get_logger()
 

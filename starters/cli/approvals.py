@@ -11,10 +11,11 @@ from typing import Annotated
 import typer
 
 from remediator.approval_proof import sign
+from remediator.models.approval import ApprovalRequest
 from remediator.settings import Settings
 from starters.cli.common import JsonOpt, ReasonOpt, StepOpt, fail, run_with
 from starters.incidents import DecisionRefused, IncidentNotFound, Incidents
-from workflows.approval_models import ApprovalAnswer, ApprovalRequest
+from workflows.approvals.models import ApprovalAnswer
 
 
 def _identity(settings: Settings, claimed: str | None) -> tuple[str, str]:

@@ -9,13 +9,13 @@ from typing import Annotated
 
 import typer
 
+from remediator.models.comms import Acknowledgement, Role, RoleAssignment
 from remediator.settings import Settings
+from remediator.severity import Severity
 from starters.cli.common import JsonOpt, fail, run_with
 from starters.declarations import BadDeclaration, declaration_from
 from starters.incidents import IncidentNotFound
-from workflows.comms_models import Acknowledgement, Role, RoleAssignment
-from workflows.models import Severity
-from workflows.verify_models import Resolution
+from workflows.incident_models import Resolution
 
 
 def incidents(

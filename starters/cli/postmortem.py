@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from starters.cli.common import fail, run_with
 from starters.incidents import IncidentNotFound
-from workflows.comms_models import PostmortemEdit
+from workflows.postmortem import PostmortemEdit
 
 
 def postmortem(

@@ -10,6 +10,8 @@ from typing import Annotated, Any
 
 import typer
 
+from remediator.models.alert import AlertBatch
+from remediator.models.runbook import Runbook
 from remediator.runbooks.correlation import is_rules_file, parse_rules
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.labels import MissingLabel, match_runbook, render_runbook
@@ -23,7 +25,6 @@ from starters.alerts.pagerduty import parse_pagerduty
 from starters.cli.common import JsonOpt, fail
 from workflows.catalogue import CATALOGUE, Action, lookup
 from workflows.detect import primary_alert, runbook_labels
-from workflows.models import AlertBatch, Runbook
 
 runbook_app = typer.Typer(help="Work with runbook files.", no_args_is_help=True)
 
@@ -50,7 +51,7 @@ def validate(files: Annotated[list[Path], typer.Argument(exists=True)]) -> None:
                 rules = parse_rules(file.read_text(encoding="utf-8"), str(file))
                 typer.echo(f"{file}: ok ({len(rules.rules)} correlation rule(s))")
                 continue
-            rb = load_runbook_file(file)
+            rb = load_runbook_file(file, lookup)
         except InvalidRunbook as exc:
             failed = True
             for err in exc.errors:
@@ -138,7 +139,7 @@ def match(
     body = alert.read_bytes()
     try:
         batch = _parse(body, guess_format(body))
-        runbooks = load_runbooks(directory or Settings().runbook_dir)
+        runbooks = load_runbooks(directory or Settings().runbook_dir, lookup)
     except (BadAlert, InvalidRunbook) as exc:
         fail(str(exc), 2)
     labels = runbook_labels(primary_alert(batch.alerts))

@@ -13,8 +13,7 @@ from temporalio.service import RPCError
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.cli.common import JsonOpt, ReasonOpt, fail
-from workflows.verify import VerifyWorkflow
-from workflows.verify_models import WindowChange, WindowState
+from workflows.verify import VerifyWorkflow, WindowChange, WindowState
 
 
 def verify(

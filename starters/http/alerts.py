@@ -11,6 +11,7 @@ import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
+from remediator.models.alert import AlertBatch
 from remediator.settings import Settings
 from starters.alerts import pagerduty
 from starters.alerts.alertmanager import AlertmanagerWebhook, parse_alertmanager
@@ -20,7 +21,6 @@ from starters.alerts.grafana import GrafanaWebhook, parse_grafana
 from starters.http.auth import Unauthenticated, WebhookAuth
 from starters.http.body import BodyTooLarge, read_body
 from starters.http.openapi import json_body, pagerduty_schema, schema_of
-from workflows.models import AlertBatch
 
 log = structlog.get_logger()
 

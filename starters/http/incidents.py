@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from remediator.approval_proof import sign
+from remediator.models.approval import ApprovalRequest, group_name_refusal
 from remediator.settings import Settings
 from starters.alerts.common import BadAlert, parse_json
 from starters.declarations import BadDeclaration, DeclareBody, declaration_from
@@ -19,7 +20,6 @@ from starters.http.auth import ApiAuth
 from starters.http.body import BodyTooLarge, read_body
 from starters.http.openapi import json_body, schema_of
 from starters.incidents import DecisionRefused, IncidentNotFound
-from workflows.approval_models import ApprovalRequest, group_name_refusal
 
 log = structlog.get_logger()
 

@@ -13,18 +13,18 @@ from temporalio.client import Client
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
-from remediator.settings import Settings
-from tests.support.worker_proc import WorkerProcess
-from workflows.mitigate import MitigateWorkflow
-from workflows.models import (
+from remediator.models.mitigation import (
     MitigationRequest,
     MitigationStep,
     RiskLevel,
-    Severity,
     StepOutcome,
     UndoRequest,
 )
-from workflows.phase_models import MitigateInput, Timings
+from remediator.models.policy import Timings
+from remediator.settings import Settings
+from remediator.severity import Severity
+from tests.support.worker_proc import WorkerProcess
+from workflows.mitigate import MitigateInput, MitigateWorkflow
 
 
 def new_case() -> str:

@@ -15,7 +15,7 @@ from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.receivers import WebhookReceiver
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 
 def _with(settings: Settings, **overrides: Any) -> Settings:

@@ -14,9 +14,8 @@ from tests.comms.helpers import Incident, _async, _mine, _with
 from tests.support.polling import eventually
 from tests.support.receivers import WebhookReceiver
 from tests.support.worker_proc import WorkerProcess
-from workflows.comms_models import PostmortemEdit
-from workflows.phase_models import IncidentView
-from workflows.postmortem import PostmortemWorkflow
+from workflows.incident_models import IncidentView
+from workflows.postmortem import PostmortemEdit, PostmortemWorkflow
 
 LADDER = 4.0
 SLACK = 2.5  # sticky-queue hand-over (1 s) and task latency on a loaded 2-core machine

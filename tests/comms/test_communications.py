@@ -10,6 +10,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
+from remediator.models.comms import Acknowledgement, Role, RoleAssignment
 from remediator.settings import Settings
 from tests.comms.conftest import CADENCE
 from tests.comms.helpers import Incident, _async, _mine, _with
@@ -18,8 +19,7 @@ from tests.support.polling import eventually
 from tests.support.receivers import SmtpReceiver, WebhookReceiver
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
-from workflows.comms_models import Acknowledgement, Role, RoleAssignment
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 
 async def test_declaration_updates_on_cadence_and_resolution_reach_every_sink(

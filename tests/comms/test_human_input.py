@@ -18,18 +18,18 @@ from pydantic import ValidationError
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
+from remediator.models.incident import IncidentStatus
+from remediator.models.postmortem import ActionItem, PostmortemInput
 from remediator.settings import Settings
+from remediator.severity import Severity
 from tests import test_approvals
 from tests.comms.helpers import Incident
 from tests.support.cli import cli
 from tests.support.polling import eventually
 from tests.test_approvals import Case
 from workers.main import running_worker
-from workflows.comms_models import ActionItem, PostmortemEdit
-from workflows.models import IncidentStatus, Severity
-from workflows.phase_models import PostmortemInput
-from workflows.postmortem import PostmortemWorkflow, apply_edit, next_due
-from workflows.seals import RECORDED_REFUSALS, REFUSED
+from workflows.postmortem import PostmortemEdit, PostmortemWorkflow, apply_edit, next_due
+from workflows.support.seals import RECORDED_REFUSALS, REFUSED
 
 approvals = test_approvals.approvals
 case = test_approvals.case

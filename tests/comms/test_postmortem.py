@@ -20,8 +20,7 @@ from tests.support.moto import MotoServer
 from tests.support.polling import eventually
 from tests.support.receivers import WebhookReceiver
 from workers.main import running_worker
-from workflows.comms_models import PostmortemEdit
-from workflows.postmortem import PostmortemWorkflow
+from workflows.postmortem import PostmortemEdit, PostmortemWorkflow
 
 
 def _section(doc: str, heading: str) -> str:

@@ -8,14 +8,14 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from remediator.models.incident import TimelineEntry
 from remediator.settings import Settings, SinkConfig
 from tests.comms.helpers import Incident, _async, _mine
 from tests.support.polling import eventually
 from tests.support.receivers import WebhookReceiver
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
-from workflows.models import TimelineEntry
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 FOREVER = 10**9
 

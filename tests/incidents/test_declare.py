@@ -20,7 +20,7 @@ from tests.incidents.helpers import FLAGS, number
 from tests.support.env import settings_env
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
-from workflows.verify_models import Resolution
+from workflows.incident_models import Resolution
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
 from remediator.internal_key import internal_keys
+from remediator.models.comms import Acknowledgement, Role, RoleAssignment
 from remediator.settings import Settings, SinkConfig
 from starters.incidents import Incidents
 from tests.incidents.helpers import send
@@ -26,9 +27,7 @@ from tests.support.polling import eventually
 from tests.support.receivers import Received, WebhookReceiver
 from tests.support.worker_proc import WorkerProcess
 from workers.main import replayer, running_worker
-from workflows.comms_models import Acknowledgement, Role, RoleAssignment
-from workflows.phase_models import IncidentView
-from workflows.verify_models import Resolution
+from workflows.incident_models import IncidentView, Resolution
 
 THRESHOLD = 120  # events per run before the incident continues as new
 # What a run may add past the threshold: the clocks stop (timers cancelled), sends in

@@ -17,6 +17,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from remediator.devstack.servers import PythonProcess, TemporalDevServer, free_port
+from remediator.models.incident_number import counter_id
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.alerts.alertmanager import parse_alertmanager
@@ -28,7 +29,6 @@ from tests.support.moto import MotoServer
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
-from workflows.numbers import counter_id
 
 AM = "/v1/alerts/alertmanager"
 

@@ -20,7 +20,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workflows.incident import IncidentWorkflow
-from workflows.phase_models import IncidentInput
+from workflows.incident_models import IncidentInput
 
 
 async def test_a_group_firing_three_times_makes_three_linked_incidents_that_each_act(

@@ -19,6 +19,7 @@ from temporalio.client import Client
 
 from remediator.approval_proof import sign
 from remediator.devstack.servers import free_port
+from remediator.models.approval import ApprovalRequest
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
@@ -29,7 +30,6 @@ from tests.support.incidents import wait_done
 from tests.support.moto import MotoServer
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
-from workflows.approval_models import ApprovalRequest
 
 AM = "/v1/alerts/alertmanager"
 

@@ -20,7 +20,7 @@ from tests.support.kube import Kube
 from tests.support.kube_deployments import BAD, GOOD, Deployments, new_name
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 NS = "production"
 CRASH = "kubernetes.rollback_deployment.after_write"

@@ -15,6 +15,7 @@ from temporalio.testing import ActivityEnvironment
 
 from activities.health import HealthActivities
 from activities.kubernetes.api import KubeApi, KubeNotConfigured
+from remediator.models.runbook import Check
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
@@ -22,7 +23,6 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.kube import ALLOWLIST, Kube
 from tests.support.kube_deployments import BAD, GOOD, Deployments, new_name
-from workflows.models import Check
 
 NS = "production"
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from remediator.models.approval import ApprovalPolicy
+from remediator.models.comms import CommsPolicy
+from remediator.models.policy import Timings
 from remediator.settings import Settings
 from remediator.severity import (
     DAY,
@@ -17,9 +20,6 @@ from remediator.severity import (
     raise_one,
     update_cadences,
 )
-from workflows.approval_models import ApprovalPolicy
-from workflows.comms_models import CommsPolicy
-from workflows.phase_models import Timings
 
 P0, P1, P2, P3 = Severity.P0, Severity.P1, Severity.P2, Severity.P3
 

@@ -33,6 +33,7 @@ from schemathesis.core.result import Ok
 from schemathesis.specs.openapi.checks import negative_data_rejection
 from temporalio.client import Client
 
+from remediator.models.alert import AlertBatch
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.alerts import pagerduty
@@ -47,8 +48,7 @@ from tests.support.alerts import alertmanager_payload, pagerduty_payload
 from tests.support.incidents import wait_done
 from tests.support.moto import MotoServer
 from tests.support.worker_proc import WorkerProcess
-from workflows import search
-from workflows.models import AlertBatch
+from workflows.support import search
 
 NOW = datetime(2026, 11, 24, 10, 5, tzinfo=UTC)
 PARSERS: dict[str, Callable[[bytes], AlertBatch | str]] = {

@@ -9,10 +9,10 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 
 from remediator.devstack.servers import RedisServer
+from remediator.models.alert import Alert, AlertBatch, AlertStatus
 from starters.shield import StormShield
 from tests.support.polling import eventually
 from workflows.alert_group_models import flush_interval
-from workflows.models import Alert, AlertBatch, AlertStatus
 
 
 def _batch(status: AlertStatus = AlertStatus.FIRING) -> AlertBatch:

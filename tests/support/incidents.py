@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starters.incidents import Incidents
 from tests.support.polling import eventually
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 
 async def wait_done(incidents: Incidents, incident_id: str, timeout: float = 90) -> IncidentView:

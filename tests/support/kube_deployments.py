@@ -12,8 +12,8 @@ from kubernetes.client import ApiClient, AppsV1Api
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
+from remediator.models.mitigation import MitigationRequest, UndoRequest
 from tests.support.polling import eventually
-from workflows.models import MitigationRequest, UndoRequest
 
 STRATEGIC = "application/strategic-merge-patch+json"
 GOOD, BAD = "registry.local/api:1.0", "registry.local/api:broken-1.1"

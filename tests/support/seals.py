@@ -14,8 +14,8 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.api.workflowservice.v1 import SignalWorkflowExecutionRequest
 from temporalio.client import Client
 
-from workflows.seals import Seal, mac_of, payload_digest
-from workflows.signals import SEAL_HEADER
+from workflows.support.seals import Seal, mac_of, payload_digest
+from workflows.support.signals import SEAL_HEADER
 
 
 async def send_raw(client: Client, workflow_id: str, signal: str, payloads: list[Payload],

@@ -19,6 +19,7 @@ from typing import Any
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
+from remediator.models.incident import TimelineEntry
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
@@ -26,8 +27,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from tests.support.prometheus import MetricsExporter, PrometheusServer
-from workflows.models import TimelineEntry
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 FLAGS = "remediator:flags:production"
 HEALTHY = {"app_error_ratio": 0.01, "app_latency_seconds": 0.1}

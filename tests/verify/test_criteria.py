@@ -9,14 +9,16 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from remediator.models.alert import Alert
+from remediator.models.policy import Timings
+from remediator.models.runbook import Check
+from remediator.models.verification import Baseline, CheckResult, MetricReading
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.loading import parse_runbook
 from starters.cli import app
 from workflows.baseline import assess, baseline_range, incident_began, limit_of
-from workflows.models import Alert, Check, CheckResult
-from workflows.phase_models import Timings
-from workflows.verify import judge
-from workflows.verify_models import Baseline, MetricReading, WindowChange
+from workflows.catalogue import lookup
+from workflows.verify import WindowChange, judge
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)
 ERRORS = 'sum(rate(http_errors_total[5m])) / sum(rate(http_requests_total[5m]))'
@@ -71,7 +73,7 @@ verify:
 
 def test_runbook_validation_reports_fallback_and_criteria_mistakes() -> None:
     with pytest.raises(InvalidRunbook) as err:
-        parse_runbook(RUNBOOK, "rb.yaml")
+        parse_runbook(RUNBOOK, "rb.yaml", actions=lookup)
     found = {(e.path, e.line) for e in err.value.errors}
     assert ("fallback_steps[0].id", 6) in found
     assert ("fallback_steps[1].action", 7) in found
@@ -90,7 +92,7 @@ verify:
   checks: [{source: prometheus, query: up, threshold: 1}]
 """
     with pytest.raises(InvalidRunbook, match="fallback_steps need steps to fall back from"):
-        parse_runbook(text)
+        parse_runbook(text, actions=lookup)
 
 
 def test_cli_validate_points_at_a_bad_check(tmp_path: Path) -> None:

@@ -13,8 +13,7 @@ from remediator.settings import Settings
 from tests.support.polling import eventually
 from tests.verify.helpers import FLAGS, Incident
 from workers.main import running_worker
-from workflows.verify import VerifyWorkflow
-from workflows.verify_models import WindowChange
+from workflows.verify import VerifyWorkflow, WindowChange
 
 
 async def _rounds(incident: Incident, kind: str, count: int) -> None:

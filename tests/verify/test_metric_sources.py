@@ -16,12 +16,12 @@ from temporalio.exceptions import ApplicationError
 
 from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSource
 from remediator.devstack.servers import free_port
+from remediator.models.runbook import Check, CloudWatchMetric
+from remediator.models.verification import BaselineWindow
 from tests.support.moto import MotoServer
 from tests.support.polling import eventually
 from tests.support.prometheus import MetricsExporter, PrometheusServer
 from tests.verify.helpers import cloudwatch_history
-from workflows.models import Check, CloudWatchMetric
-from workflows.verify_models import BaselineWindow
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from tests.support.moto import MotoServer
 from tests.verify.helpers import Incident, app, cloudwatch_history, flag, to_cloudwatch
 from workers.main import running_worker
 from workflows.incident import IncidentWorkflow
-from workflows.verify_models import Resolution
+from workflows.incident_models import Resolution
 
 
 async def test_cloudwatch_error_rate_back_to_baseline_passes(

@@ -17,7 +17,7 @@ from tests.verify.conftest import INTERVAL, WINDOW
 from tests.verify.helpers import Incident, app, flag, healthy_history, to_exporter
 from workers.main import running_worker
 from workflows.incident import IncidentWorkflow
-from workflows.verify_models import Resolution
+from workflows.incident_models import Resolution
 
 T = TypeVar("T")
 

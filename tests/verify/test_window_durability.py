@@ -10,6 +10,7 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.devstack.servers import TemporalDevServer, free_port
+from remediator.models.incident import TimelineEntry
 from remediator.settings import Settings
 from remediator.temporal import connect
 from tests.support.polling import eventually
@@ -17,8 +18,7 @@ from tests.support.prometheus import MetricsExporter, PrometheusServer
 from tests.support.worker_proc import WorkerProcess
 from tests.verify.helpers import FLAGS, Incident, app, healthy_history, to_exporter
 from workers.main import running_worker
-from workflows.models import TimelineEntry
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 WINDOW = 10.0
 # Longer than a restarted server's or worker's hand-over of a task (sticky timeout 1 s).

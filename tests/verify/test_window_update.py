@@ -17,8 +17,7 @@ from remediator.settings import Settings
 from tests.support.env import settings_env
 from tests.verify.helpers import Incident
 from workers.main import running_worker
-from workflows.verify import VerifyWorkflow
-from workflows.verify_models import WindowChange
+from workflows.verify import VerifyWorkflow, WindowChange
 
 WINDOW = 6.0
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from temporalio.api.common.v1 import Payload
 
-from workflows.seals import Seal, mac_of, payload_digest, seal_refusal
+from workflows.support.seals import Seal, mac_of, payload_digest, seal_refusal
 
 KEY, OLD_KEY = b"current key", b"previous key"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)

@@ -10,16 +10,17 @@ from datetime import UTC, datetime
 import pytest
 from temporalio.client import Client
 
+from remediator.models.alert import Alert, AlertStatus
+from remediator.models.incident import TimelineEntry
 from remediator.settings import Settings
-from remediator.severity import TABLE
+from remediator.severity import TABLE, Severity
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
 from tests.support.polling import eventually
-from workflows.models import Alert, AlertStatus, Severity, TimelineEntry
-from workflows.phase_models import IncidentView, TriageInput
-from workflows.severity import SECURITY_CIRCLE, classify, response_team
-from workflows.triage import assess
+from workflows.incident_models import IncidentView
+from workflows.triage import TriageInput, assess
+from workflows.triage_rules import SECURITY_CIRCLE, classify, response_team
 
 
 @pytest.mark.parametrize(("value", "expected"), [

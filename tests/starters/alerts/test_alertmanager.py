@@ -19,7 +19,7 @@ from tests.support.alertmanager import AlertmanagerServer, alertmanager_binary
 from tests.support.polling import eventually
 from tests.support.prometheus import MetricsExporter, PrometheusServer, prometheus_binary
 from workers.main import running_worker
-from workflows.phase_models import IncidentView
+from workflows.incident_models import IncidentView
 
 RULES = """groups:
   - name: remediator-tests

@@ -19,7 +19,9 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.devstack.servers import free_port
+from remediator.models.alert import AlertBatch, AlertStatus
 from remediator.settings import Settings
+from remediator.severity import Severity
 from starters.alerts.common import BadAlert, guess_format
 from starters.alerts.pagerduty import (
     ReplayCache,
@@ -33,8 +35,7 @@ from tests.conftest import TESTS, ServerThread
 from tests.support.alerts import alertmanager_payload, pagerduty_payload
 from tests.support.env import settings_env
 from tests.support.incidents import wait_done
-from workflows.models import AlertBatch, AlertStatus, Severity
-from workflows.severity import classify
+from workflows.triage_rules import classify
 
 PD = "/v1/alerts/pagerduty"
 SECRET = "pd-signing-secret"

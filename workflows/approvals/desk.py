@@ -7,18 +7,12 @@ from collections.abc import Callable
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.approval import refusal
-    from workflows.approval_audit import REFUSED, UNKNOWN_STEP, Refusals, proof_refusals
-    from workflows.approval_models import (
-        ApprovalAnswer,
-        ApprovalPolicy,
-        ApprovalRequest,
-        ApprovalSignal,
-        PendingApproval,
-        StepDecision,
-    )
-    from workflows.models import Phase
-    from workflows.signals import DECIDED
+    from remediator.models.approval import ApprovalPolicy, ApprovalRequest, ApprovalSignal
+    from remediator.models.incident import Phase
+    from workflows.approvals.audit import REFUSED, UNKNOWN_STEP, Refusals, proof_refusals
+    from workflows.approvals.gate import refusal
+    from workflows.approvals.models import ApprovalAnswer, PendingApproval, StepDecision
+    from workflows.support.signals import DECIDED
 
 
 class ApprovalDesk:

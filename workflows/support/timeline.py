@@ -15,8 +15,8 @@ from typing import TypeVar
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.models import Phase, TimelineEntry
-    from workflows.signals import RECORD
+    from remediator.models.incident import Phase, TimelineEntry
+    from workflows.support.signals import RECORD
 
 T = TypeVar("T")
 

@@ -1,155 +1,15 @@
-"""Pydantic contracts for every message that crosses a workflow or activity boundary.
-
-Nouns only: validation and small derived properties, no behaviour.
-"""
+"""A runbook as data: what it matches, its steps, and the criteria that verify them."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
-from enum import StrEnum
-from typing import Any, Literal, Self
+from datetime import date
+from typing import Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
-# Severity and its table live in the core (remediator.severity); contracts name it from here.
-from remediator.severity import Severity as Severity
-
-Identifier = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
-
-
-class Contract(BaseModel):
-    """Base for boundary models: unknown fields are an error, not silently dropped."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class Phase(StrEnum):
-    DETECT = "detect"
-    TRIAGE = "triage"
-    MITIGATE = "mitigate"
-    VERIFY = "verify"
-    POSTMORTEM = "postmortem"
-    DONE = "done"
-
-
-class IncidentStatus(StrEnum):
-    OPEN = "open"
-    MITIGATING = "mitigating"
-    AWAITING_APPROVAL = "awaiting_approval"
-    MONITORING = "monitoring"
-    RESOLVED = "resolved"
-    ESCALATED = "escalated"
-    FAILED = "failed"
-
-
-class AlertStatus(StrEnum):
-    FIRING = "firing"
-    RESOLVED = "resolved"
-
-
-class RiskLevel(StrEnum):
-    LOW = "low"
-    RISKY = "risky"
-    DANGEROUS = "dangerous"
-
-
-class Alert(Contract):
-    """One alert, normalised from whichever source sent it."""
-
-    source: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=256)
-    labels: dict[str, str] = Field(default_factory=dict)
-    annotations: dict[str, str] = Field(default_factory=dict)
-    status: AlertStatus = AlertStatus.FIRING
-    fingerprint: str = Field(min_length=1, max_length=128)
-    starts_at: datetime | None = None
-    received_at: datetime
-
-
-class AlertBatch(Contract):
-    """Alerts of one group delivered together (the payload of the ``alerts`` signal)."""
-
-    group_key: str
-    alerts: list[Alert] = Field(min_length=1)
-
-
-class TimelineEntry(Contract):
-    """One line of the incident record, in UTC."""
-
-    at: datetime
-    kind: str
-    detail: str
-    phase: Phase | None = None
-
-
-class MitigationStep(Contract):
-    """A runbook step: which action to run, with what parameters, at what risk."""
-
-    id: str = Identifier
-    action: str = Field(min_length=1)
-    params: dict[str, Any] = Field(default_factory=dict)
-    risk: RiskLevel | None = None
-    description: str = ""
-    requested_by: str | None = None
-    on_approval_timeout: Literal["escalate", "skip"] = "escalate"
-
-
-class MitigationRequest(Contract):
-    """Input of every apply activity; ``key`` (the occurrence and the step) is its
-    idempotency key."""
-
-    incident_id: str
-    step_id: str
-    params: dict[str, Any]
-    dry_run: bool = False
-    # The occurrence, unique beyond one Temporal namespace (the incident's run): two
-    # deployments sharing one Redis, or a dev stack started afresh, never share a key.
-    occurrence: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.occurrence or self.incident_id}:{self.step_id}"
-
-
-class MitigationResult(Contract):
-    """What an apply activity did (or would do) and what its undo needs."""
-
-    step_id: str
-    action: str
-    applied: bool
-    dry_run: bool = False
-    detail: str
-    undo: dict[str, Any] | None = None
-
-
-class UndoRequest(Contract):
-    incident_id: str
-    step_id: str
-    undo: dict[str, Any]
-    occurrence: str = ""
-
-    @property
-    def key(self) -> str:
-        return f"{self.occurrence or self.incident_id}:{self.step_id}"
-
-
-class UndoResult(Contract):
-    step_id: str
-    undone: bool
-    conflict: bool = False
-    detail: str
-
-
-class StepOutcome(Contract):
-    """A step as the incident saw it: applied, skipped, failed, or undone."""
-
-    step_id: str
-    action: str
-    risk: RiskLevel
-    state: Literal["applied", "dry_run", "skipped", "rejected", "failed", "undone", "undo_conflict"]
-    detail: str
-    undo: dict[str, Any] | None = None
-    undo_action: str | None = None
+from remediator.models.contract import Contract, Identifier
+from remediator.models.mitigation import MitigationStep
+from remediator.severity import Severity
 
 
 class CloudWatchMetric(Contract):
@@ -262,18 +122,3 @@ class Runbook(Contract):
         if self.fallback_steps and not self.steps:
             raise ValueError("fallback_steps need steps to fall back from")
         return self
-
-
-class CheckResult(Contract):
-    check: Check
-    healthy: bool
-    observed: str
-    at: datetime
-
-
-class Verdict(Contract):
-    passed: bool
-    detail: str
-    checks: list[CheckResult] = Field(default_factory=list)
-    window_started_at: datetime | None = None
-    window_ended_at: datetime | None = None

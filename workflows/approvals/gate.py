@@ -14,17 +14,12 @@ from datetime import timedelta
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from remediator.severity import raise_one
-    from workflows.approval_models import (
-        ApprovalPolicy,
-        ApprovalSignal,
-        PendingApproval,
-        StepDecision,
-        group_name_refusal,
-    )
-    from workflows.models import MitigationStep, RiskLevel, Severity
-    from workflows.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
-    from workflows.timeline import Recorder
+    from remediator.models.approval import ApprovalPolicy, ApprovalSignal, group_name_refusal
+    from remediator.models.mitigation import MitigationStep, RiskLevel
+    from remediator.severity import Severity, raise_one
+    from workflows.approvals.models import PendingApproval, StepDecision
+    from workflows.support.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
+    from workflows.support.timeline import Recorder
 
 
 def plan_hash(step: MitigationStep, plan: str) -> str:

@@ -8,8 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from remediator.severity import TABLE
-from workflows.models import IncidentStatus, Phase, Severity
+from remediator.models.incident import IncidentStatus, Phase
+from remediator.severity import TABLE, Severity
 
 
 @dataclass

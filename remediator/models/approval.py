@@ -1,4 +1,4 @@
-"""Contracts of the approval of risky mitigation steps."""
+"""Approval nouns: the policy a risky step's decision must meet, and a signed decision."""
 
 from __future__ import annotations
 
@@ -8,8 +8,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from remediator.severity import approval_deadlines
-from workflows.models import Contract, RiskLevel, Severity
+from remediator.models.contract import Contract
+from remediator.models.mitigation import RiskLevel
+from remediator.severity import Severity, approval_deadlines
 
 
 class ApprovalRule(Contract):
@@ -39,6 +40,7 @@ DEFAULT_RULES = [
     ApprovalRule(risk=RiskLevel.RISKY, approvals=0),
     ApprovalRule(risk=RiskLevel.DANGEROUS, approvals=2),
 ]
+
 
 class ApprovalPolicy(Contract):
     """Who may approve (users, and ``group:NAME`` entries) and how many approvals a step needs."""
@@ -72,20 +74,6 @@ class ApprovalPolicy(Contract):
         return False
 
 
-class PendingApproval(Contract):
-    """A step waiting for a decision: exactly what will run, and who said yes so far."""
-
-    step_id: str
-    action: str
-    risk: RiskLevel
-    plan: str
-    plan_hash: str
-    requested_by: str | None
-    required: int
-    approvals: list[str] = Field(default_factory=list)
-    deadline: datetime
-
-
 class ApprovalSignal(Contract):
     """Payload of the ``approve`` / ``reject`` signals (also usable from the Temporal CLI).
 
@@ -109,29 +97,6 @@ class ApprovalRequest(ApprovalSignal):
     approve: bool = True
     # Which starter delivered it (audit only; not proof of anything).
     via: Literal["http", "cli"] | None = None
-
-
-class ApprovalAnswer(Contract):
-    step: str
-    accepted: bool
-    approvals: list[str]
-    required: int
-    decided: bool
-    detail: str
-
-
-class StepDecision(Contract):
-    """What the incident tells the mitigate phase once a step is decided.
-
-    ``proofs`` are the signed decisions it rests on: the phase re-checks them against the
-    step's whole policy (and their signatures) before it acts, whoever delivered them.
-    """
-
-    step_id: str
-    approved: bool
-    by: list[str]
-    reason: str
-    proofs: list[ApprovalRequest] = Field(default_factory=list)
 
 
 class ProofCheck(Contract):

@@ -19,9 +19,42 @@ from typing import Protocol
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from remediator.severity import raise_one
-    from workflows.comms_models import ClockProgress, CommsPolicy
-    from workflows.models import Severity
+    from pydantic import Field
+
+    from remediator.models.comms import CommsPolicy
+    from remediator.models.contract import Contract
+    from remediator.severity import Severity, raise_one
+
+
+class Deadline(Contract):
+    """When a clock acts next, and at which severity it started counting."""
+
+    at: datetime
+    level: Severity | None = None
+
+
+class ClockProgress(Contract):
+    """Where the incident's clocks stand: kept as they go, so that an incident that
+    continues as new resumes them where they were instead of from zero.
+
+    ``due`` holds each running clock's next deadline by clock name; ``matrix_done``
+    counts the escalation matrix's entries already dealt with (paged or skipped)."""
+
+    due: dict[str, Deadline] = Field(default_factory=dict)
+    matrix_done: int = 0
+
+    def remaining(self, clock: str, now: datetime, seconds: float,
+                  level: Severity | None = None) -> float:
+        """Seconds until ``clock`` is due; a clock with no deadline (or one counted at
+        another severity) starts counting ``seconds`` from ``now``."""
+        due = self.due.get(clock)
+        if due is None or due.level != level:
+            due = self.due[clock] = Deadline(at=now + timedelta(seconds=seconds), level=level)
+        return (due.at - now).total_seconds()
+
+    def passed(self, clock: str) -> None:
+        """``clock`` acted: its next wait counts from then."""
+        self.due.pop(clock, None)
 
 
 class Watched(Protocol):

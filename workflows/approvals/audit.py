@@ -13,7 +13,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.approval_proof import ProofActivities
-    from workflows.approval_models import ApprovalRequest, ProofCheck
+    from remediator.models.approval import ApprovalRequest, ProofCheck
 
 REFUSED = "approval.refused"
 RECORDED_PER_STEP = 5

@@ -1,4 +1,4 @@
-"""Seals on the signals remediator's workflows send each other (``workflows/signals.py``).
+"""Seals on the signals remediator's workflows send each other (``workflows/support/signals.py``).
 
 A seal names its sender (workflow and run), a per-run counter, when it was sent, the
 receiver, the signal and a digest of the payload, and carries an HMAC of all that made
@@ -23,7 +23,7 @@ from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 
-from workflows.signals import SEALING_PATCH
+from workflows.support.signals import SEALING_PATCH
 
 T = TypeVar("T")
 REFUSED = "signal.refused"

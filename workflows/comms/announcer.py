@@ -23,9 +23,9 @@ from temporalio.exceptions import RetryState
 
 with workflow.unsafe.imports_passed_through():
     from activities.notify import NotifyActivities
-    from workflows.comms_models import Audience, CommsPolicy, Message
-    from workflows.models import Severity
-    from workflows.options import MESSAGES
+    from remediator.models.comms import Audience, CommsPolicy, Message
+    from remediator.severity import Severity
+    from workflows.support.options import MESSAGES
 
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
 # drain's timer is a backstop: the server ends every send within its budget; this grace

@@ -1,0 +1,1 @@
+"""The incident's people and messages: responders, clocks, announcements, templates."""
