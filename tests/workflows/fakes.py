@@ -1,0 +1,100 @@
+"""Activities faked by name, for the fast tier: the workflows run for real on the dev
+server; only what they ask of the outside world is answered here, and recorded.
+
+The fakes stand in for what these tests do not test (Redis, Kubernetes, Slack, files,
+signatures); the activities themselves have their own tests against real servers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio import activity
+
+from activities.runbooks import RunbookQuery
+from remediator.models.approval import ProofCheck
+from remediator.models.comms import Message
+from remediator.models.mitigation import (
+    MitigationRequest,
+    MitigationResult,
+    UndoRequest,
+    UndoResult,
+)
+from remediator.models.policy import IncidentPolicy
+from remediator.models.postmortem import PostmortemInput, PostmortemResult
+from remediator.models.runbook import Check, Runbook
+from remediator.models.verification import CheckResult
+
+
+class Fakes:
+    """One incident's outside world: a runbook, a policy, a service that is healthy or
+    not; every call is recorded by activity name."""
+
+    def __init__(self, runbook: Runbook, policy: IncidentPolicy) -> None:
+        self.runbook, self.policy = runbook, policy
+        self.healthy = True
+        self.proofs_valid = True
+        self.calls: dict[str, list[Any]] = defaultdict(list)
+
+    def applied(self) -> list[MitigationRequest]:
+        """The mitigations that really ran (not their dry-run plans)."""
+        return [r for r in self.calls["set_flag"] if not r.dry_run]
+
+    def messages(self, kind: str) -> list[Message]:
+        return [m for m in self.calls["send_message"] if m.kind == kind]
+
+    def activities(self) -> list[Callable[..., Any]]:
+        calls = self.calls
+
+        @activity.defn(name="find_runbook")
+        async def find_runbook(query: RunbookQuery) -> Runbook | None:
+            calls["find_runbook"].append(query)
+            return self.runbook
+
+        @activity.defn(name="incident_policy")
+        async def incident_policy() -> IncidentPolicy:
+            calls["incident_policy"].append(None)
+            return self.policy
+
+        @activity.defn(name="set_flag")
+        async def set_flag(req: MitigationRequest) -> MitigationResult:
+            calls["set_flag"].append(req)
+            flag = req.params["flag"]
+            return MitigationResult(
+                step_id=req.step_id, action="feature_flag.set", applied=not req.dry_run,
+                dry_run=req.dry_run, detail=f"{flag}: 'on' → {req.params['value']!r}",
+                undo=None if req.dry_run else {"flag": flag, "value": "on"})
+
+        @activity.defn(name="restore_flag")
+        async def restore_flag(req: UndoRequest) -> UndoResult:
+            calls["restore_flag"].append(req)
+            return UndoResult(step_id=req.step_id, undone=True, detail="restored 'on'")
+
+        @activity.defn(name="check_health")
+        async def check_health(check: Check) -> CheckResult:
+            calls["check_health"].append(check)
+            return CheckResult(check=check, healthy=self.healthy,
+                               observed="ok" if self.healthy else "failing", at=datetime.now(UTC))
+
+        @activity.defn(name="send_message")
+        async def send_message(msg: Message) -> bool:
+            calls["send_message"].append(msg)
+            return True
+
+        @activity.defn(name="store_postmortem")
+        async def store_postmortem(doc: PostmortemInput) -> PostmortemResult:
+            calls["store_postmortem"].append(doc)
+            return PostmortemResult(path=f"memory:{doc.incident_id}.md",
+                                    markdown=f"# Postmortem: {doc.title}\n")
+
+        @activity.defn(name="check_decisions")
+        async def check_decisions(check: ProofCheck) -> list[str | None]:
+            calls["check_decisions"].append(check)
+            return [None if self.proofs_valid else "signature does not prove it"
+                    for _ in check.decisions]
+
+        return [find_runbook, incident_policy, set_flag, restore_flag, check_health,
+                send_message, store_postmortem, check_decisions]

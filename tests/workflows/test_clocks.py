@@ -1,0 +1,49 @@
+"""Fast tier: the incident's clocks (seed 04's update cadence, seed 02's paging) on
+durable timers, with activities faked by name: short configured timers, no sleeps."""
+
+from __future__ import annotations
+
+from remediator.models.comms import Acknowledgement, CommsPolicy, SinkRef
+from remediator.models.mitigation import RiskLevel
+from tests.support.polling import eventually
+from tests.workflows.conftest import Start, policy, runbook
+from tests.workflows.fakes import Fakes
+from workflows.incident import IncidentWorkflow
+
+
+def _fast_clocks() -> CommsPolicy:
+    comms = CommsPolicy(sinks=[SinkRef(name="chat", kind="slack")], oncall="alice",
+                        page_again_seconds=1.0)
+    comms.cadence_seconds = {level: 1.0 for level in comms.cadence_seconds}
+    return comms
+
+
+async def test_updates_follow_the_cadence_and_paging_stops_at_the_acknowledgement(
+    start_incident: Start,
+) -> None:
+    """While a risky step waits (nobody decides), status updates go out on the cadence
+    and the on-call engineer is paged again until someone acknowledges."""
+    fakes = Fakes(runbook(RiskLevel.RISKY), policy(approvers=["bob"], comms=_fast_clocks()))
+    handle = await start_incident(fakes)
+
+    async def updates_and_pages() -> bool:
+        return len(fakes.messages("status_update")) >= 2 and len(fakes.messages("page")) >= 3
+
+    await eventually(updates_and_pages, timeout=30, what="two updates and two pages again")
+    assert all(m.sink == "chat" for m in fakes.calls["send_message"])
+    assert len({m.message_id for m in fakes.calls["send_message"]}) == len(
+        fakes.calls["send_message"]), "each message has its own id (a retry is a no-op)"
+    await handle.signal(IncidentWorkflow.acknowledge, Acknowledgement(user="alice"))
+
+    async def acknowledged() -> bool:
+        return (await handle.query(IncidentWorkflow.status)).acknowledged_by == "alice"
+
+    await eventually(acknowledged, timeout=30, what="the acknowledgement")
+    pages = len(fakes.messages("page"))
+    await eventually(lambda: _async(len(fakes.messages("status_update")) >= 4), timeout=30,
+                     what="two more updates after the acknowledgement")
+    assert len(fakes.messages("page")) == pages, "no page after the acknowledgement"
+
+
+async def _async(value: bool) -> bool:
+    return value
