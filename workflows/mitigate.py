@@ -30,7 +30,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.saga import apply_step
     from workflows.support.seals import Inbox
     from workflows.support.signals import DECIDED
-    from workflows.support.timeline import Recorder
+    from workflows.support.timeline import PhaseResult, Recorder, before_wait
 
 
 class MitigateInput(Contract):
@@ -47,7 +47,7 @@ class MitigateInput(Contract):
     began_at: datetime | None = None
 
 
-class MitigateResult(Contract):
+class MitigateResult(PhaseResult):
     outcomes: list[StepOutcome]
     baselines: list[Baseline] = Field(default_factory=list)
 
@@ -79,8 +79,10 @@ class MitigateWorkflow:
             baselines = await capture_baselines(inp.verify, inp.began_at, inp.timings, self._rec)
         outcomes = []
         for step in inp.steps:
+            # Live only before a step that waits on a real system (a rollout); a risky
+            # step's approval request is sent live anyway.
             await self._rec.add("mitigation.started", f"{step.id}: {step.action} {step.params}",
-                                live=True)
+                                live=before_wait(lookup(step.action).timeout_seconds or 0.0))
             outcome = await self._approved(inp, step)
             if outcome is None:
                 outcome = await apply_step(inp.incident_id, step, inp.dry_run,

@@ -14,7 +14,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.severity import TABLE, Severity, more_severe
     from workflows.saga import failure_message
     from workflows.support.options import side_effect
-    from workflows.support.timeline import Recorder
+    from workflows.support.timeline import PhaseResult, Recorder
     from workflows.triage_rules import classify, response_team
 
 
@@ -25,7 +25,7 @@ class TriageInput(Contract):
     runbook: Runbook | None
 
 
-class TriageResult(Contract):
+class TriageResult(PhaseResult):
     severity: Severity
     reason: str
     notify: list[str]

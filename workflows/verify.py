@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.baseline import measure
     from workflows.saga import failure_message, undo_in_reverse
     from workflows.support.options import side_effect
-    from workflows.support.timeline import Recorder
+    from workflows.support.timeline import PhaseResult, Recorder, before_wait
 
 
 class VerifyInput(Contract):
@@ -43,7 +43,7 @@ class VerifyInput(Contract):
     baselines: list[Baseline] = Field(default_factory=list)
 
 
-class VerifyResult(Contract):
+class VerifyResult(PhaseResult):
     verdict: Verdict
     undone: list[StepOutcome]
     severity: Severity
@@ -124,8 +124,9 @@ class VerifyWorkflow:
         interval = spec.interval_seconds or inp.timings.verify_interval_seconds
         self._started = started = workflow.now()
         self._end = started + timedelta(seconds=window)
-        await self._rec.add("verify.window_started", live=True, detail=f"monitoring {window:g}s until "
-                            f"{self._end:%H:%M:%S} UTC, every {interval:g}s")
+        await self._rec.add("verify.window_started", live=before_wait(window),
+                            detail=f"monitoring {window:g}s until {self._end:%H:%M:%S} UTC, "
+                            f"every {interval:g}s")
         rounds = self._rounds
         # Only workflow time at or past the end leaves the loop (a timer may fire a few ms
         # early), so the reported end is never before the scheduled one.
@@ -155,8 +156,10 @@ class VerifyWorkflow:
         healthy = all(r.healthy for r in rounds[-1])
         if len(rounds) == 1 or healthy != all(r.healthy for r in rounds[-2]):
             observed = "; ".join(r.observed for r in rounds[-1])
+            assert self._end is not None
+            remaining = (self._end - workflow.now()).total_seconds()
             await self._rec.add("verify.healthy" if healthy else "verify.unhealthy",
-                                f"round {len(rounds)}: {observed}", live=True)
+                                f"round {len(rounds)}: {observed}", live=before_wait(remaining))
 
     async def _check(self, check: Check, baselines: list[Baseline]) -> CheckResult:
         if check.is_metric:

@@ -14,6 +14,17 @@ class ActivityOptions(TypedDict):
     heartbeat_timeout: NotRequired[timedelta]
 
 
+class LocalActivityOptions(TypedDict):
+    start_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+
+
+def local(options: ActivityOptions) -> LocalActivityOptions:
+    """The same timeout and retries for a local activity (no heartbeats there)."""
+    return LocalActivityOptions(start_to_close_timeout=options["start_to_close_timeout"],
+                                retry_policy=options["retry_policy"])
+
+
 # Connection errors and timeouts retry with backoff; refusals are raised
 # non-retryable by the activities themselves.
 RETRY = RetryPolicy(

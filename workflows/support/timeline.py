@@ -1,10 +1,10 @@
 """Timeline bookkeeping for phase workflows.
 
 A phase records as it goes and sends its entries to the parent incident in batches:
-at once (``live=True``) before anything that may wait a long time — a verify window,
-an approval, a mitigation in flight — so ``status`` shows progress live, and
-otherwise when the phase ends. Each batch is one signal: fewer history events and
-workflow tasks than a signal per entry, which the Temporal server pays for.
+at once (``live=True``, one signal) before anything that may wait a long time — a
+verify window, an approval, a long mitigation — so ``status`` shows progress live, and
+otherwise with its result when the phase ends (no signal at all). Every signal costs
+the Temporal server history events and workflow tasks on both sides.
 """
 
 from __future__ import annotations
@@ -12,13 +12,40 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from pydantic import Field
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from remediator.models.contract import Contract
     from remediator.models.incident import Phase, TimelineEntry
     from workflows.support.signals import RECORD
 
-T = TypeVar("T")
+# Results of phases recorded before this patch were preceded by a signal with their
+# last entries; since, the entries travel in the result (no signal, no workflow task).
+TIMELINE_IN_RESULT = "timeline-in-result"
+
+
+# Entries are sent live only before a wait at least this long; shorter phases deliver
+# them with their result. Recorded before this patch, every such entry was sent live.
+LIVE_WAIT_SECONDS = 30.0
+LIVE_ONLY_BEFORE_LONG_WAITS = "live-only-before-long-waits"
+
+
+def before_wait(seconds: float) -> bool:
+    """Whether what was recorded is worth a signal now, before a wait of ``seconds``."""
+    if not workflow.patched(LIVE_ONLY_BEFORE_LONG_WAITS):
+        return True
+    return seconds >= LIVE_WAIT_SECONDS
+
+
+class PhaseResult(Contract):
+    """What every phase returns besides its own result: the timeline entries it
+    recorded and had not sent yet (the parent adds them as the phase completes)."""
+
+    timeline: list[TimelineEntry] = Field(default_factory=list)
+
+
+T = TypeVar("T", bound=PhaseResult)
 
 
 class Recorder:
@@ -55,7 +82,8 @@ class Recorder:
         await workflow.get_external_workflow_handle(parent.workflow_id).signal(RECORD, batch)
 
     async def around(self, body: Callable[[], Awaitable[T]]) -> T:
-        """Run a phase's body and send whatever it recorded when it ends."""
+        """Run a phase's body; what it recorded and did not send yet goes with its
+        result (or, should it fail, in a last signal)."""
         try:
             result = await body()
         except GeneratorExit:  # evicted from the worker's cache: nothing ends, nothing to send
@@ -63,5 +91,8 @@ class Recorder:
         except BaseException:
             await self.flush()
             raise
-        await self.flush()
+        if workflow.patched(TIMELINE_IN_RESULT) and workflow.info().parent is not None:
+            result.timeline, self._unsent = self._unsent, []
+        else:
+            await self.flush()
         return result
