@@ -23,7 +23,7 @@ from workers.main import activities_for
 from workers.registrations import MissingActivityInstance, bind, catalogue_methods
 from workflows.catalogue import CATALOGUE, activity_name
 
-HISTORIES = Path(__file__).parents[1] / "histories"
+HISTORIES = Path(__file__).parents[1] / "replay" / "histories"
 
 # action → (apply, undo) activity type names, as recorded by earlier versions.
 NAMES: dict[str, tuple[str, str | None]] = {
