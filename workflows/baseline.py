@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.policy import Timings
     from remediator.models.runbook import Check, VerifySpec
     from remediator.models.verification import Baseline, BaselineWindow, CheckResult, MetricReading
+    from remediator.verdicts import assess, baseline_for
     from workflows.saga import failure_message
     from workflows.support.options import side_effect
     from workflows.support.timeline import Recorder
@@ -36,47 +37,6 @@ def incident_began(alerts: list[Alert]) -> datetime:
 def baseline_range(began_at: datetime, timings: Timings) -> tuple[datetime, datetime]:
     end = began_at - timedelta(seconds=timings.baseline_gap_seconds)
     return end - timedelta(seconds=timings.baseline_lookback_seconds), end
-
-
-def baseline_for(check: Check, baselines: list[Baseline]) -> Baseline | None:
-    return next((b for b in baselines if b.check == check), None)
-
-
-def limit_of(check: Check, baseline: Baseline | None) -> tuple[float | None, str]:
-    """The limit a metric check holds its value against, and how it was set.
-
-    None when there is nothing to judge by: a relative check without a baseline.
-    With both a threshold and a relative limit, the more lenient one applies.
-    """
-    limits: list[tuple[float, str]] = []
-    if check.threshold is not None:
-        limits.append((check.threshold, "threshold"))
-    if check.relative_to_baseline is not None:
-        if baseline is None or baseline.value is None:
-            if not limits:
-                return None, "no baseline to compare with"
-        else:
-            factor = check.relative_to_baseline
-            limits.append((factor * baseline.value, f"{factor:g} × baseline {baseline.value:g}"))
-    pick = max if check.comparison == "below" else min
-    value, how = pick(limits, key=lambda limit: limit[0])
-    return value, how
-
-
-def assess(check: Check, reading: MetricReading, baseline: Baseline | None) -> CheckResult:
-    """Healthy only with a value on the right side of the limit; no data is never healthy."""
-    def result(healthy: bool, observed: str) -> CheckResult:
-        return CheckResult(check=check, healthy=healthy, observed=f"{check.label}: {observed}",
-                           at=reading.at)
-
-    if reading.value is None:
-        return result(False, reading.detail)
-    limit, how = limit_of(check, baseline)
-    if limit is None:
-        return result(False, f"{reading.value:g}, {how}")
-    below = check.comparison == "below"
-    healthy = reading.value <= limit if below else reading.value >= limit
-    return result(healthy, f"{reading.value:g} ({'≤' if below else '≥'} {limit:g}: {how})")
 
 
 async def read(activity: Any, arg: Check | BaselineWindow) -> MetricReading:

@@ -15,8 +15,9 @@ from remediator.models.runbook import Check
 from remediator.models.verification import Baseline, CheckResult, MetricReading
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.loading import parse_runbook
+from remediator.verdicts import assess, limit_of
 from starters.cli import app
-from workflows.baseline import assess, baseline_range, incident_began, limit_of
+from workflows.baseline import baseline_range, incident_began
 from workflows.catalogue import lookup
 from workflows.verify import WindowChange, judge
 
