@@ -15,11 +15,13 @@ from typing import Any
 from temporalio import activity
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
+from activities.support.heartbeats import does_heartbeat_itself
+
 
 class _Pulse(ActivityInboundInterceptor):
     async def execute_activity(self, input: ExecuteActivityInput) -> Any:
         timeout = activity.info().heartbeat_timeout
-        if not timeout:
+        if not timeout or does_heartbeat_itself(input.fn):
             return await self.next.execute_activity(input)
         pulse = asyncio.create_task(_beat(timeout.total_seconds() / 3))
         try:

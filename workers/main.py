@@ -41,6 +41,7 @@ from activities.notify import NotifyActivities
 from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
 from activities.support.crash_points import CrashPoints
+from activities.watch import WatchActivities
 from remediator.internal_key import internal_keys
 from remediator.models.approval import ApprovalPolicy
 from remediator.models.incident_number import NUMBERS_TASK_QUEUE
@@ -122,6 +123,7 @@ def activities_for(
     health = HealthActivities(redis_client, http, kube_api, settings.kube_allowlist)
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
+    watch = WatchActivities(health, metrics)
     notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
@@ -129,7 +131,7 @@ def activities_for(
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts])
     return [
-        *mitigations, health.check_health, notify.send_message,
+        *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
         runbooks.find_runbook, runbooks.incident_policy, store.store_postmortem,
         status.recent_rollouts, numbers.allocate_incident_number, shield.forget_open_incident,

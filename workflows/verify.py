@@ -1,8 +1,9 @@
 """Verify: watch the health signals over a durable window; undo and escalate on failure.
 
 The window's end is fixed when it opens (``workflow.now()`` is replayed, not
-re-read), and every wait is a Temporal timer, so a crashed worker or server
-neither shortens nor restarts it. Only a human moves it, through the
+re-read) and handed to the ``watch_window`` activity, which polls until then and
+heartbeats each round: a crashed worker costs a retry that resumes the rounds, a
+crashed server a later retry; neither shortens nor restarts the window. Only a human moves it, through the
 ``adjust_window`` update (extend, or end now), and that is recorded too.
 Metric checks are held against the baselines captured before mitigation
 (``workflows.baseline``); health checks read a Redis key or an HTTP endpoint.
@@ -16,11 +17,13 @@ from typing import Self
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
+from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import Field, model_validator
 
     from activities.health import HealthActivities
+    from activities.watch import WatchActivities, WatchRequest
     from remediator.models.contract import Contract
     from remediator.models.incident import Phase
     from remediator.models.mitigation import StepOutcome
@@ -30,9 +33,14 @@ with workflow.unsafe.imports_passed_through():
     from remediator.severity import Severity, raise_one
     from workflows.baseline import measure
     from workflows.saga import failure_message, undo_in_reverse
-    from workflows.support.options import side_effect
+    from workflows.support.options import RETRY, side_effect
     from workflows.support.timeline import PhaseResult, Recorder, before_wait
 
+
+# Windows opened since this patch are watched by one heartbeating activity; before, by a
+# timer and a check activity per round.
+WATCH_ACTIVITY = "verify-watch-activity"
+WATCH_HEARTBEAT_SECONDS = 3.0
 
 class VerifyInput(Contract):
     incident_id: str
@@ -128,20 +136,70 @@ class VerifyWorkflow:
                             detail=f"monitoring {window:g}s until {self._end:%H:%M:%S} UTC, "
                             f"every {interval:g}s")
         rounds = self._rounds
+        if workflow.patched(WATCH_ACTIVITY):
+            await self._watch_by_activity(spec, inp, interval)
+        else:
+            await self._watch_by_timers(spec, inp, interval)
+        self._closed = True
+        passed, detail = judge(rounds)
+        return Verdict(passed=passed, detail=detail, checks=[r for rd in rounds for r in rd],
+                       window_started_at=started, window_ended_at=workflow.now())
+
+    async def _watch_by_activity(self, spec: VerifySpec, inp: VerifyInput,
+                                 interval: float) -> None:
+        """Rounds from the ``watch_window`` activity until the window's end; a human's
+        change of the end stops the current watch (its rounds kept) and starts the next.
+        A long window's first round and every change come back at once, to be live."""
+        rounds = self._rounds
+        while True:
+            assert self._end is not None
+            end = self._end
+            remaining = (end - workflow.now()).total_seconds()
+            if remaining <= 0 and rounds:
+                return
+            for round_ in await self._watch_until(end, spec, inp, interval):
+                rounds.append(round_)
+                await self._note_change(rounds)
+
+    async def _watch_until(self, end: datetime, spec: VerifySpec, inp: VerifyInput,
+                           interval: float) -> list[list[CheckResult]]:
+        """One watch, to ``end`` or until a human moves the end (the rounds seen)."""
+        rounds = self._rounds
+        remaining = (end - workflow.now()).total_seconds()
+        watch = workflow.start_activity_method(
+            WatchActivities.watch_window, WatchRequest(
+                checks=spec.checks, baselines=inp.baselines, interval_seconds=interval,
+                ends_at=end, stop_on_change=before_wait(remaining),
+                healthy_before=all(r.healthy for r in rounds[-1]) if rounds else None),
+            start_to_close_timeout=timedelta(seconds=max(remaining, 0) + interval + 60),
+            heartbeat_timeout=timedelta(seconds=WATCH_HEARTBEAT_SECONDS), retry_policy=RETRY,
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+        await workflow.wait_condition(lambda: watch.done() or self._end != end)
+        if not watch.done():
+            watch.cancel()
+        try:
+            return (await watch).rounds
+        except ActivityError as err:  # gave up (or cancelled before its first round)
+            if self._end != end:
+                return []
+            return [[CheckResult(check=c, healthy=False, at=workflow.now(),
+                                 observed=f"no reading: {failure_message(err)}")
+                     for c in spec.checks]]
+
+    async def _watch_by_timers(self, spec: VerifySpec, inp: VerifyInput, interval: float) -> None:
+        """Windows opened before the watch activity: a timer and a check per round."""
+        rounds = self._rounds
+        assert self._end is not None
         # Only workflow time at or past the end leaves the loop (a timer may fire a few ms
         # early), so the reported end is never before the scheduled one.
         while True:
             remaining = (self._end - workflow.now()).total_seconds()
             if remaining <= 0 and rounds:
-                break
+                return
             if remaining > 0:
                 await self._pause(min(interval, remaining))
             rounds.append([await self._check(c, inp.baselines) for c in spec.checks])
             await self._note_change(rounds)
-        self._closed = True
-        passed, detail = judge(rounds)
-        return Verdict(passed=passed, detail=detail, checks=[r for rd in rounds for r in rd],
-                       window_started_at=started, window_ended_at=workflow.now())
 
     async def _pause(self, seconds: float) -> None:
         """A durable timer that a human ending the window cuts short."""

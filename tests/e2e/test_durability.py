@@ -18,7 +18,7 @@ from remediator.temporal import connect
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
-from tests.support.incidents import wait_done
+from tests.support.incidents import wait_done, window_opened
 from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
@@ -66,7 +66,7 @@ async def test_worker_killed_mid_verify_window_finishes_on_original_schedule(
     incidents = Incidents(client, settings.task_queue)
     with WorkerProcess(settings, tmp_path) as first:
         incident_id = await _open(incidents, case)
-        opened = await _entry(incidents, incident_id, "verify.window_started")
+        opened = await window_opened(client, incident_id)
         halfway = opened.at + timedelta(seconds=WINDOW / 2)
         await eventually(lambda: _past(halfway), timeout=WINDOW, what="half the window")
         first.kill()
@@ -119,7 +119,7 @@ async def test_temporal_server_restarted_mid_incident_completes(
         incidents = Incidents(client, settings.task_queue)
         async with running_worker(client, settings):
             incident_id = await _open(incidents, case)
-            await _entry(incidents, incident_id, "verify.window_started")
+            await window_opened(client, incident_id)
             server.stop()
             server.start()
             view = await _done(incidents, incident_id)

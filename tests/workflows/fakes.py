@@ -7,6 +7,7 @@ signatures); the activities themselves have their own tests against real servers
 
 from __future__ import annotations
 
+import asyncio
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from typing import Any
 from temporalio import activity
 
 from activities.runbooks import RunbookQuery
+from activities.watch import WatchRequest, WatchResult
 from remediator.models.approval import ProofCheck
 from remediator.models.comms import Message
 from remediator.models.mitigation import (
@@ -79,6 +81,13 @@ class Fakes:
             return CheckResult(check=check, healthy=self.healthy,
                                observed="ok" if self.healthy else "failing", at=datetime.now(UTC))
 
+        @activity.defn(name="watch_window")
+        async def watch_window(req: WatchRequest) -> WatchResult:
+            """The window watched: one round at its end."""
+            calls["watch_window"].append(req)
+            await asyncio.sleep(max(0.0, (req.ends_at - datetime.now(UTC)).total_seconds()))
+            return WatchResult(rounds=[[await check_health(c) for c in req.checks]])
+
         @activity.defn(name="send_message")
         async def send_message(msg: Message) -> bool:
             calls["send_message"].append(msg)
@@ -97,4 +106,4 @@ class Fakes:
                     for _ in check.decisions]
 
         return [find_runbook, incident_policy, set_flag, restore_flag, check_health,
-                send_message, store_postmortem, check_decisions]
+                watch_window, send_message, store_postmortem, check_decisions]

@@ -24,7 +24,7 @@ from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
-from tests.support.incidents import wait_done
+from tests.support.incidents import WindowOpened, wait_done, window_opened
 from tests.support.polling import eventually
 from tests.support.prometheus import MetricsExporter, PrometheusServer
 from workflows.incident_models import IncidentView
@@ -44,6 +44,7 @@ class Incident:
     """One test case's incident: its ``case`` label names its series, flags and keys."""
 
     def __init__(self, client: Client, settings: Settings, alertname: str) -> None:
+        self.client = client
         self.incidents = Incidents(client, settings.task_queue)
         self.alertname = alertname
         self.case = uuid.uuid4().hex[:8]
@@ -58,6 +59,9 @@ class Incident:
 
     async def view(self) -> IncidentView:
         return await self.incidents.view(self.id)
+
+    async def window_opened(self) -> WindowOpened:
+        return await window_opened(self.client, self.id)
 
     async def entry(self, kind: str, timeout: float = 60) -> TimelineEntry:
         async def probe() -> TimelineEntry | None:

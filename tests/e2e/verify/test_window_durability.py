@@ -10,10 +10,10 @@ import redis.asyncio as aioredis
 from temporalio.client import Client
 
 from remediator.devstack.servers import TemporalDevServer, free_port
-from remediator.models.incident import TimelineEntry
 from remediator.settings import Settings
 from remediator.temporal import connect
 from tests.e2e.verify.helpers import FLAGS, Incident, app, healthy_history, to_exporter
+from tests.support.incidents import WindowOpened
 from tests.support.polling import eventually
 from tests.support.prometheus import MetricsExporter, PrometheusServer
 from tests.support.worker_proc import WorkerProcess
@@ -34,7 +34,7 @@ async def _past(moment: datetime) -> bool:
     return datetime.now(UTC) >= moment
 
 
-def _assert_on_schedule(view: IncidentView, opened: TimelineEntry) -> None:
+def _assert_on_schedule(view: IncidentView, opened: WindowOpened) -> None:
     assert view.status == "resolved"
     verdict = view.verdict
     assert verdict is not None and verdict.passed
@@ -58,7 +58,7 @@ async def test_worker_killed_mid_window_ends_on_the_original_schedule(
                    fixed_by=f"test-{incident.case}"):
         with WorkerProcess(settings, tmp_path) as first:
             await incident.open(starts_at=broke_at)
-            opened = await incident.entry("verify.window_started")
+            opened = await incident.window_opened()
             await eventually(lambda: _past(opened.at + timedelta(seconds=WINDOW * 0.3)),
                              timeout=WINDOW, what="a third of the window")
             first.kill()
@@ -84,7 +84,7 @@ async def test_temporal_restarted_mid_window_ends_on_the_original_schedule(
                 app(to_exporter(exporter, incident.case), redis_client,
                     fixed_by=f"test-{incident.case}"):
             await incident.open(starts_at=broke_at)
-            opened = await incident.entry("verify.window_started")
+            opened = await incident.window_opened()
             server.stop()
             server.start()
             view = await incident.done()

@@ -42,7 +42,7 @@ async def test_cli_extends_the_window_and_the_timeline_says_who(
     incident = await _healthy_incident(client, settings, redis_client)
     async with running_worker(client, settings):
         await incident.open(starts_at=datetime.now(UTC))
-        opened = await incident.entry("verify.window_started")
+        opened = await incident.window_opened()
         done = await asyncio.to_thread(_cli, settings, incident.id, "--extend", "3", "--as",
                                        "alice", "--reason", "watching the canary")
         assert done.returncode == 0, done.stderr
