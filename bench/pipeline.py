@@ -129,11 +129,11 @@ async def main(n: int, idle: int) -> None:
             for i in range(n):
                 r.set(f"health:bench{i}", "ok")
             base = await bare(temporal.address, n, idle)
-            # Five verify polls per incident (Temporal's timers fire at about 1 s
-            # resolution, so shorter intervals would poll fewer times).
+            # Five verify polls per incident, in a window long enough (30 s) that its
+            # progress is sent live, as in production (seed 04: 15-30 min windows).
             polled = settings.model_copy(update={
-                "task_queue": "bench-idle", "verify_interval_seconds": 1.0,
-                "verify_window_p0_p1_seconds": 5.0, "verify_window_p2_p3_seconds": 5.0})
+                "task_queue": "bench-idle", "verify_interval_seconds": 6.0,
+                "verify_window_p0_p1_seconds": 30.0, "verify_window_p2_p3_seconds": 30.0})
             quiet = await quiet_pipeline(polled, idle, workdir)
             pipe = await pipeline(settings, n, workdir)
         finally:
