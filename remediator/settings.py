@@ -183,6 +183,12 @@ class Settings(BaseSettings):
     history_events_per_run: int = Field(10_000, ge=50, le=40_000)
     # After a worker dies, its cached workflows move to another worker after this long.
     sticky_timeout_seconds: float = 10.0
+    # Memory: workflows kept in the worker's cache (an evicted one replays its history
+    # when it next runs) and activities run at once (REMEDIATOR_WORKER_MAX_CACHED_WORKFLOWS,
+    # REMEDIATOR_WORKER_MAX_CONCURRENT_ACTIVITIES). 200 concurrent incidents fit in about
+    # 150 MB with these (BENCHMARKS.md).
+    worker_max_cached_workflows: int = Field(250, ge=0)
+    worker_max_concurrent_activities: int = Field(100, ge=1)
     # Start-up order does not matter: worker and serve wait for Temporal and Redis,
     # retrying after 1 s, 2 s, 4 s … at most this long apart
     # (REMEDIATOR_CONNECT_RETRY_MAX_SECONDS).

@@ -181,6 +181,8 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             interceptors=[LogContextInterceptor(), HeartbeatInterceptor(),
                           SealInterceptor(internal_keys(settings))],
             sticky_queue_schedule_to_start_timeout=sticky,
+            max_cached_workflows=settings.worker_max_cached_workflows,
+            max_concurrent_activities=settings.worker_max_concurrent_activities,
         )
         # Every worker also serves the namespace's incident counters (their own queue).
         # A counter is shared by every worker: its sticky tasks wait only a moment for a
