@@ -1,24 +1,14 @@
 """Triage's severity rules, as pure functions (label values of seed 02's SEV-1–4 and seed
-04's P0–P3), and a security alert end to end: P0 with security and legal paged."""
+04's P0–P3); the security alert end to end is in tests/e2e/test_security_triage.py."""
 
 from __future__ import annotations
 
-import json
-import uuid
 from datetime import UTC, datetime
 
 import pytest
-from temporalio.client import Client
 
 from remediator.models.alert import Alert, AlertStatus
-from remediator.models.incident import TimelineEntry
-from remediator.settings import Settings
 from remediator.severity import TABLE, Severity
-from starters.alerts.alertmanager import parse_alertmanager
-from starters.incidents import Incidents
-from tests.support.alerts import alertmanager_payload
-from tests.support.polling import eventually
-from workflows.incident_models import IncidentView
 from workflows.triage import TriageInput, assess
 from workflows.triage_rules import SECURITY_CIRCLE, classify, response_team
 
@@ -72,33 +62,3 @@ def test_security_and_legal_join_the_response_team_for_a_security_alert() -> Non
     assert plain == ["on-call engineer", "relevant team lead", "checkout team lead"]
     secure = response_team(Severity.P0, [{"security": "true"}], ["on-call engineer", "ciso"])
     assert secure == [*TABLE[Severity.P0].notify, *SECURITY_CIRCLE, "ciso"]
-
-
-async def test_a_security_alert_opens_a_p0_incident_that_pages_security_and_legal(
-    settings: Settings, client: Client, worker: None,
-) -> None:
-    incidents = Incidents(client, settings.task_queue)
-    payload = alertmanager_payload("NoRunbookAlert", severity="info", security="true",
-                                   case=uuid.uuid4().hex[:8])
-    batch = parse_alertmanager(json.dumps(payload).encode(), datetime.now(UTC), 10)
-    incident_id = (await incidents.open_or_join(batch)).id
-
-    async def assembled() -> IncidentView | None:
-        view = await incidents.view(incident_id)
-        # The triage child's timeline can arrive before the parent takes its severity.
-        assembled = any(e.kind == "team.assembled" for e in view.timeline)
-        return view if assembled and view.severity is not None else None
-
-    view = await eventually(assembled, timeout=60, what="response team")
-    assert view.severity == "P0"
-    team = next(e.detail for e in view.timeline if e.kind == "team.assembled")
-    assert team.endswith("security team, legal")
-    paged = await eventually(lambda: _paged(incidents, incident_id), timeout=30,
-                             what="security page")
-    assert paged.detail.startswith("[P0] page security team, legal:")
-
-
-async def _paged(incidents: Incidents, incident_id: str) -> TimelineEntry | None:
-    view = await incidents.view(incident_id)
-    return next((e for e in view.timeline if e.kind == "notification.page"
-                 and "security team, legal" in e.detail), None)
