@@ -185,8 +185,8 @@ class Settings(BaseSettings):
     sticky_timeout_seconds: float = 10.0
     # Memory: workflows kept in the worker's cache (an evicted one replays its history
     # when it next runs) and activities run at once (REMEDIATOR_WORKER_MAX_CACHED_WORKFLOWS,
-    # REMEDIATOR_WORKER_MAX_CONCURRENT_ACTIVITIES). 200 concurrent incidents fit in about
-    # 150 MB with these (BENCHMARKS.md).
+    # REMEDIATOR_WORKER_MAX_CONCURRENT_ACTIVITIES). With these, 200 concurrent incidents
+    # peaked at 268 MB (BENCHMARKS.md).
     worker_max_cached_workflows: int = Field(250, ge=0)
     worker_max_concurrent_activities: int = Field(100, ge=1)
     # Start-up order does not matter: worker and serve wait for Temporal and Redis,
