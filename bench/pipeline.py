@@ -117,7 +117,7 @@ async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float
             "p99_alert_to_mitigation_s": pct(latencies, 0.99), "answered_503": refused}
 
 
-async def main(n: int, idle: int) -> None:
+async def main(n: int, idle: int, cache: int | None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         temporal = TemporalDevServer(workdir / "temporal", port=free_port(), ui_port=None)
@@ -128,6 +128,7 @@ async def main(n: int, idle: int) -> None:
             settings = Settings(
                 temporal_address=temporal.address, redis_url=redis.url,
                 task_queue="bench", state_dir=workdir / "state",
+                **({"worker_max_cached_workflows": cache} if cache is not None else {}),
                 runbook_dir=ROOT / "tests" / "runbooks", flag_allowlist=["test-*"],
                 verify_window_p0_p1_seconds=0, verify_window_p2_p3_seconds=0,
                 verify_interval_seconds=0.01,
@@ -166,6 +167,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=200, help="concurrent incidents")
     parser.add_argument("--idle", type=int, default=8, help="incidents one at a time")
+    parser.add_argument("--cache", type=int, default=None,
+                        help="the worker's workflow cache size (default: the setting's)")
     configure_logging("WARNING")  # the report alone on stdout, not one line per alert
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.idle))
+    asyncio.run(main(args.n, args.idle, args.cache))
