@@ -99,14 +99,14 @@ class Inbox:
              sender_ok: Callable[[str, T], bool]) -> T | None:
         """The payload if it may be acted on; None once refused."""
         if not workflow.patched(SEALING_PATCH):  # recorded before signals were sealed
-            return self._convert(raw, type_)
+            return _converted(raw, type_)[0]
         sender = raw.sender if isinstance(raw, SealedValue) else ""
         why = raw.refusal if isinstance(raw, SealedValue) else SealedValue.refusal
         value: T | None = None
         if why is None:
-            value = self._convert(raw, type_)
+            value, malformed = _converted(raw, type_)
             if value is None:
-                why = "the payload is malformed"
+                why = f"the payload is malformed: {malformed}"
             elif not sender_ok(sender, value):
                 why = f"{sender!r} may not send it"
         if why is not None:
@@ -117,12 +117,10 @@ class Inbox:
     def read(self, raw: RawValue, signal: str, type_: type[T]) -> T | None:
         """Human input (not sealed: it proves itself or is validated): the payload, or
         None once refused as malformed — recorded, never a workflow task failing in a loop."""
-        try:
-            value: Any = workflow.payload_converter().from_payload(raw.payload, type_)
-        except Exception as exc:  # whatever the converter raises for a foreign payload
-            self.refuse(signal, "", f"malformed: {str(exc)[:300]}")
-            return None
-        return value  # type: ignore[no-any-return]
+        value, malformed = _converted(raw, type_)
+        if value is None:
+            self.refuse(signal, "", f"malformed: {malformed}")
+        return value
 
     def refuse(self, signal: str, sender: str, why: str) -> None:
         self.refused += 1
@@ -133,10 +131,11 @@ class Inbox:
         elif self.refused == RECORDED_REFUSALS + 1:
             self._note(REFUSED, "further refused signals are logged and counted, not recorded")
 
-    @staticmethod
-    def _convert(raw: RawValue, type_: type[T]) -> T | None:
-        try:
-            value: Any = workflow.payload_converter().from_payload(raw.payload, type_)
-        except Exception:  # whatever the converter raises for a foreign payload
-            return None
-        return value  # type: ignore[no-any-return]
+
+def _converted(raw: RawValue, type_: type[T]) -> tuple[T | None, str]:
+    """The payload as ``type_``, or None and why not."""
+    try:
+        value: Any = workflow.payload_converter().from_payload(raw.payload, type_)
+    except Exception as exc:  # whatever the converter raises for a foreign payload
+        return None, str(exc)[:300]
+    return value, ""
