@@ -185,9 +185,10 @@ class Settings(BaseSettings):
     sticky_timeout_seconds: float = 10.0
     # Memory: workflows kept in the worker's cache (an evicted one replays its history
     # when it next runs) and activities run at once (REMEDIATOR_WORKER_MAX_CACHED_WORKFLOWS,
-    # REMEDIATOR_WORKER_MAX_CONCURRENT_ACTIVITIES). With these, 200 concurrent incidents
-    # peaked at 268 MB (BENCHMARKS.md).
-    worker_max_cached_workflows: int = Field(250, ge=0)
+    # REMEDIATOR_WORKER_MAX_CONCURRENT_ACTIVITIES). A burst of 200 incidents peaked at
+    # 268 MB with a cache of 250 and 215 MB with 80, and ran faster (BENCHMARKS.md):
+    # an incident's histories are short, so replaying an evicted one is cheap.
+    worker_max_cached_workflows: int = Field(80, ge=0)
     worker_max_concurrent_activities: int = Field(100, ge=1)
     # Start-up order does not matter: worker and serve wait for Temporal and Redis,
     # retrying after 1 s, 2 s, 4 s … at most this long apart
