@@ -17,7 +17,7 @@ from activities.metrics import MetricActivities
 from activities.support.heartbeats import heartbeats_itself
 from remediator.models.contract import Contract
 from remediator.models.runbook import Check
-from remediator.models.verification import Baseline, CheckResult, MetricReading
+from remediator.models.verification import Baseline, CheckResult
 from remediator.verdicts import assess, baseline_for
 
 Rounds = list[list[CheckResult]]
@@ -92,7 +92,5 @@ class WatchActivities:
                 return assess(check, reading, baseline_for(check, baselines))
             return await self._health.check_health(check)
         except Exception as exc:  # a source that failed is an unhealthy round, not a crash
-            reading = MetricReading(value=None, detail=f"no data: {exc}"[:300],
-                                    at=datetime.now(UTC))
-            return CheckResult(check=check, healthy=False, observed=reading.detail,
-                               at=reading.at)
+            return CheckResult(check=check, healthy=False, observed=f"no data: {exc}"[:300],
+                               at=datetime.now(UTC))
