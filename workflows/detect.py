@@ -5,6 +5,8 @@ from __future__ import annotations
 from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
+from workflows.support.versions import patched
+
 with workflow.unsafe.imports_passed_through():
     from activities.runbooks import RunbookActivities, RunbookQuery
     from remediator.models.alert import Alert, AlertStatus
@@ -104,7 +106,7 @@ class DetectWorkflow:
         )
         if runbook is not None:
             await self._note_staleness(runbook)
-        if workflow.patched(LOCAL_LOOKUPS):
+        if patched(LOCAL_LOOKUPS):
             policy = await workflow.execute_local_activity_method(
                 RunbookActivities.incident_policy, **local(LOOKUP))
         else:
@@ -128,7 +130,7 @@ class DetectWorkflow:
         labels = runbook_labels(alert)
         query = RunbookQuery(labels=labels, name=name)
         try:
-            if workflow.patched(LOCAL_LOOKUPS):
+            if patched(LOCAL_LOOKUPS):
                 return await workflow.execute_local_activity_method(
                     RunbookActivities.find_runbook, query, **local(LOOKUP))
             return await workflow.execute_activity_method(

@@ -12,6 +12,8 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.support.versions import patched
+
 with workflow.unsafe.imports_passed_through():
     from activities.alert_shield import ForgetRequest, ShieldActivities
     from remediator.models.alert import AlertBatch
@@ -132,7 +134,7 @@ class IncidentWorkflow:
             runbook=opened.runbook))
         self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
         self._responders.start(opened.policy.comms)
-        if workflow.patched("page-security-circle"):  # added after incidents were recorded
+        if patched("page-security-circle"):  # added after incidents were recorded
             self._responders.page_security_circle(triaged.notify)
         return triaged
 
@@ -252,7 +254,7 @@ class IncidentWorkflow:
         # open the next one; if Redis is away its entry expires by itself.
         forget = ForgetRequest(group=group, incident_id=self._state.id)
         with contextlib.suppress(ActivityError):
-            if workflow.patched(LOCAL_FORGET):  # one marker instead of a task round trip
+            if patched(LOCAL_FORGET):  # one marker instead of a task round trip
                 await workflow.execute_local_activity_method(
                     ShieldActivities.forget_open_incident, forget,
                     **local(side_effect(10, attempts=3)))
@@ -427,7 +429,7 @@ class IncidentWorkflow:
 
     async def _decided(self, decision: ApprovalSignal, approve: bool,
                        path: str) -> ApprovalAnswer:
-        if workflow.patched("signed-decisions"):
+        if patched("signed-decisions"):
             request = ApprovalRequest.model_validate(
                 {**decision.model_dump(), "approve": approve, "via": getattr(decision, "via", None)})
             answer = await self._desk.verified(request, path)

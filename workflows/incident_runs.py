@@ -15,6 +15,8 @@ from collections.abc import Callable
 
 from temporalio import workflow
 
+from workflows.support.versions import patched
+
 with workflow.unsafe.imports_passed_through():
     from remediator.models.alert import AlertStatus
     from remediator.severity import Severity
@@ -46,7 +48,7 @@ class IncidentRuns:
     async def until_resolved(self) -> None:
         """Wait until every alert resolved or a human resolved it; continue as new whenever
         this run's history is full (never returns in that case)."""
-        if not workflow.patched(CONTINUES_AS_NEW):
+        if not patched(CONTINUES_AS_NEW):
             await workflow.wait_condition(self.resolved)
             return
         await workflow.wait_condition(lambda: self.resolved() or self._history_full())

@@ -11,6 +11,8 @@ from datetime import datetime
 from temporalio import workflow
 from temporalio.common import RawValue
 
+from workflows.support.versions import patched
+
 with workflow.unsafe.imports_passed_through():
     from pydantic import Field
 
@@ -119,7 +121,7 @@ class MitigateWorkflow:
         if decision is None:
             await self._rec.flush()
             return
-        if not workflow.patched("signed-decisions"):  # recorded before proofs existed
+        if not patched("signed-decisions"):  # recorded before proofs existed
             if self._gate is None:
                 self._early.append(decision)
             else:

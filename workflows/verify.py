@@ -19,6 +19,8 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 from temporalio.workflow import ActivityCancellationType
 
+from workflows.support.versions import patched
+
 with workflow.unsafe.imports_passed_through():
     from pydantic import Field, model_validator
 
@@ -136,7 +138,7 @@ class VerifyWorkflow:
                             detail=f"monitoring {window:g}s until {self._end:%H:%M:%S} UTC, "
                             f"every {interval:g}s")
         rounds = self._rounds
-        if workflow.patched(WATCH_ACTIVITY):
+        if patched(WATCH_ACTIVITY):
             await self._watch_by_activity(spec, inp, interval)
         else:
             await self._watch_by_timers(spec, inp, interval)

@@ -24,6 +24,7 @@ from temporalio.api.common.v1 import Payload
 from temporalio.common import RawValue
 
 from workflows.support.signals import SEALING_PATCH
+from workflows.support.versions import patched
 
 T = TypeVar("T")
 REFUSED = "signal.refused"
@@ -98,7 +99,7 @@ class Inbox:
     def open(self, raw: RawValue, signal: str, type_: type[T],
              sender_ok: Callable[[str, T], bool]) -> T | None:
         """The payload if it may be acted on; None once refused."""
-        if not workflow.patched(SEALING_PATCH):  # recorded before signals were sealed
+        if not patched(SEALING_PATCH):  # recorded before signals were sealed
             return _converted(raw, type_)[0]
         sender = raw.sender if isinstance(raw, SealedValue) else ""
         why = raw.refusal if isinstance(raw, SealedValue) else SealedValue.refusal

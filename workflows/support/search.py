@@ -7,6 +7,8 @@ from typing import ClassVar
 from temporalio import workflow
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 
+from workflows.support.versions import patched
+
 PHASE = SearchAttributeKey.for_keyword("RemediatorPhase")
 SEVERITY = SearchAttributeKey.for_keyword("RemediatorSeverity")
 STATUS = SearchAttributeKey.for_keyword("RemediatorStatus")
@@ -53,7 +55,7 @@ class SearchAttributes:
         # Patched only where cutting changes the value, so that histories with short
         # values replay unchanged and an old one holding a long value replays it whole.
         fitted = bounded(value)
-        if fitted != value and workflow.patched(BOUNDED_PATCH):
+        if fitted != value and patched(BOUNDED_PATCH):
             return fitted
         return value
 

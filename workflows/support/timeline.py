@@ -15,6 +15,8 @@ from typing import TypeVar
 from pydantic import Field
 from temporalio import workflow
 
+from workflows.support.versions import patched
+
 with workflow.unsafe.imports_passed_through():
     from remediator.models.contract import Contract
     from remediator.models.incident import Phase, TimelineEntry
@@ -33,7 +35,7 @@ LIVE_ONLY_BEFORE_LONG_WAITS = "live-only-before-long-waits"
 
 def before_wait(seconds: float) -> bool:
     """Whether what was recorded is worth a signal now, before a wait of ``seconds``."""
-    if not workflow.patched(LIVE_ONLY_BEFORE_LONG_WAITS):
+    if not patched(LIVE_ONLY_BEFORE_LONG_WAITS):
         return True
     return seconds >= LIVE_WAIT_SECONDS
 
@@ -91,7 +93,7 @@ class Recorder:
         except BaseException:
             await self.flush()
             raise
-        if workflow.patched(TIMELINE_IN_RESULT) and workflow.info().parent is not None:
+        if patched(TIMELINE_IN_RESULT) and workflow.info().parent is not None:
             result.timeline, self._unsent = self._unsent, []
         else:
             await self.flush()
