@@ -38,6 +38,8 @@ from activities.kubernetes.scale import ScaleActivities
 from activities.kubernetes.status import KubeStatusActivities
 from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSource
 from activities.notify import NotifyActivities
+from activities.postgres.databases import PostgresDatabases
+from activities.postgres.queries import PostgresActivities
 from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
 from activities.support.crash_points import CrashPoints
@@ -129,7 +131,10 @@ def activities_for(
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
-    mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts])
+    postgres = PostgresActivities(PostgresDatabases(settings.postgres_dsns), redis_client,
+                                  settings.postgres_allowlist, crash)
+    mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
+                                         postgres])
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,

@@ -22,6 +22,7 @@ from activities.feature_flags.activities import FlagActivities, SetFlagParams
 from activities.kubernetes.restart import KubeRestartParams, RestartActivities
 from activities.kubernetes.rollback import RolloutActivities, RolloutUndoParams
 from activities.kubernetes.scale import KubeScaleParams, ScaleActivities
+from activities.postgres.queries import PgQueriesParams, PostgresActivities, TerminateQueriesParams
 from activities.support.params import Params
 from remediator.models.mitigation import (
     MitigationRequest,
@@ -114,6 +115,10 @@ CATALOGUE: dict[str, Action] = {
                ScaleActivities.restore_deployment_scale, RiskLevel.RISKY, KubeScaleParams),
         Action("kubernetes.restart", RestartActivities.restart_deployment, None, RiskLevel.RISKY,
                KubeRestartParams, heartbeat_seconds=10, timeout_seconds=600),
+        Action("postgres.cancel_queries", PostgresActivities.cancel_queries, None,
+               RiskLevel.RISKY, PgQueriesParams),
+        Action("postgres.terminate_queries", PostgresActivities.terminate_queries, None,
+               RiskLevel.DANGEROUS, TerminateQueriesParams),
     ]
 }
 
