@@ -56,7 +56,7 @@ class PgQueriesParams(Params):
 
 
 class TerminateQueriesParams(PgQueriesParams):
-    """As ``PgQueriesParams``; terminating ends the whole session, not just its query."""
+    """Terminate (end the whole session of) the backends a cancel would select; same params."""
 
     def minimum_risk(self) -> RiskLevel:
         return RiskLevel.DANGEROUS
