@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     REMEDIATOR_SSM_FLAG_PREFIX, REMEDIATOR_AWS_REGION; AWS credentials and
     AWS_ENDPOINT_URL are boto3's standard environment. Kubernetes: KUBECONFIG,
     REMEDIATOR_KUBE_CONTEXT, REMEDIATOR_KUBE_ALLOWLIST, REMEDIATOR_KUBE_MAX_REPLICAS.
+    PostgreSQL: REMEDIATOR_POSTGRES_DSNS, REMEDIATOR_POSTGRES_ALLOWLIST. HAProxy:
+    REMEDIATOR_HAPROXY_SOCKET, REMEDIATOR_HAPROXY_ALLOWLIST.
     """
 
     model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore")
@@ -137,6 +139,19 @@ class Settings(BaseSettings):
     kube_context: str | None = None
     kube_allowlist: CsvList = Field(default_factory=list)
     kube_max_replicas: int = Field(50, ge=0)
+
+    # PostgreSQL: the databases queries may be cancelled/terminated on, by name, as JSON
+    # (REMEDIATOR_POSTGRES_DSNS='{"orders": "postgresql://remediator:…@db1:5432/orders"}';
+    # DSNs are secrets, never logged), and which "name/datname" pairs steps may act on
+    # (REMEDIATOR_POSTGRES_ALLOWLIST, fnmatch patterns, e.g. "orders/*").
+    postgres_dsns: dict[str, SecretStr] = Field(default_factory=dict)
+    postgres_allowlist: CsvList = Field(default_factory=list)
+
+    # HAProxy runtime API: its stats socket ("/run/haproxy/admin.sock", needs
+    # ``level admin``) or "host:port" (REMEDIATOR_HAPROXY_SOCKET), and which
+    # "backend/server" pairs steps may change (REMEDIATOR_HAPROXY_ALLOWLIST, fnmatch).
+    haproxy_socket: str | None = None
+    haproxy_allowlist: CsvList = Field(default_factory=list)
 
     # Approvals: who may approve risky steps (users and ``group:NAME``), group members
     # as JSON ({"sre": ["alice"]}), and the decision deadline per severity (seconds).
@@ -215,7 +230,7 @@ class Settings(BaseSettings):
 
     _split = field_validator("flag_allowlist", "approvers",
                              "cache_allowlist", "asg_allowlist", "lambda_allowlist",
-                             "kube_allowlist",
+                             "kube_allowlist", "postgres_allowlist", "haproxy_allowlist",
                              mode="before")(_split_csv)
 
     def user_for_token(self, token: str) -> str | None:

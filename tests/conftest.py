@@ -24,6 +24,7 @@ from remediator.temporal import connect
 from starters.http.app import create_app
 from tests.support.kube import Kube, running_kube
 from tests.support.moto import MotoServer
+from tests.support.postgres import PostgresServer, postgres_available
 from workers.main import running_worker
 from workers.search_attributes import ensure_search_attributes
 
@@ -87,6 +88,18 @@ def moto(servers_dir: Path) -> Iterator[MotoServer]:
         for name, value in server.env.items():
             patch.setenv(name, value)
         yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL 15 cluster (tests/support/postgres.py) shared by the session."""
+    if not postgres_available():
+        pytest.skip("initdb not found: install the Debian package `postgresql` "
+                    "(scripts/setup.sh does)")
+    server = PostgresServer()
+    server.start()
+    yield server
     server.stop()
 
 

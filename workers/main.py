@@ -29,6 +29,8 @@ from activities.feature_flags.activities import FlagActivities
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
 from activities.feature_flags.store import FlagStore
+from activities.haproxy.runtime import HaproxyRuntime
+from activities.haproxy.servers import HaproxyActivities
 from activities.health import HealthActivities
 from activities.incident_numbers import NumberActivities
 from activities.kubernetes.api import KubeApi
@@ -38,6 +40,8 @@ from activities.kubernetes.scale import ScaleActivities
 from activities.kubernetes.status import KubeStatusActivities
 from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSource
 from activities.notify import NotifyActivities
+from activities.postgres.databases import PostgresDatabases
+from activities.postgres.queries import PostgresActivities
 from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
 from activities.support.crash_points import CrashPoints
@@ -69,7 +73,7 @@ log = structlog.get_logger()
 
 # Libraries that activity modules import; workflows only reference their contracts.
 PASSTHROUGH = ("activities", "remediator", "httpx", "redis", "structlog", "yaml", "kubernetes",
-               "boto3", "botocore", "opentelemetry", "fastapi", "starlette")
+               "boto3", "botocore", "opentelemetry", "fastapi", "starlette", "psycopg")
 
 WORKFLOWS = [
     AlertGroupWorkflow, IncidentWorkflow, DetectWorkflow, TriageWorkflow, MitigateWorkflow,
@@ -129,7 +133,12 @@ def activities_for(
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
-    mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts])
+    postgres = PostgresActivities(PostgresDatabases(settings.postgres_dsns), redis_client,
+                                  settings.postgres_allowlist, crash)
+    haproxy = HaproxyActivities(HaproxyRuntime(settings.haproxy_socket), redis_client,
+                                settings.haproxy_allowlist, crash)
+    mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
+                                         postgres, haproxy])
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,

@@ -19,9 +19,16 @@ from activities.aws.asg import AsgActivities, AsgCapacityParams
 from activities.aws.lambda_alias import LambdaActivities, LambdaAliasParams
 from activities.cache.flush import CacheActivities, CacheFlushParams
 from activities.feature_flags.activities import FlagActivities, SetFlagParams
+from activities.haproxy.servers import (
+    DrainServerParams,
+    HaproxyActivities,
+    SetMaxconnParams,
+    SetWeightParams,
+)
 from activities.kubernetes.restart import KubeRestartParams, RestartActivities
 from activities.kubernetes.rollback import RolloutActivities, RolloutUndoParams
 from activities.kubernetes.scale import KubeScaleParams, ScaleActivities
+from activities.postgres.queries import PgQueriesParams, PostgresActivities, TerminateQueriesParams
 from activities.support.params import Params
 from remediator.models.mitigation import (
     MitigationRequest,
@@ -114,6 +121,16 @@ CATALOGUE: dict[str, Action] = {
                ScaleActivities.restore_deployment_scale, RiskLevel.RISKY, KubeScaleParams),
         Action("kubernetes.restart", RestartActivities.restart_deployment, None, RiskLevel.RISKY,
                KubeRestartParams, heartbeat_seconds=10, timeout_seconds=600),
+        Action("postgres.cancel_queries", PostgresActivities.cancel_queries, None,
+               RiskLevel.RISKY, PgQueriesParams),
+        Action("postgres.terminate_queries", PostgresActivities.terminate_queries, None,
+               RiskLevel.DANGEROUS, TerminateQueriesParams),
+        Action("haproxy.drain_server", HaproxyActivities.drain_server,
+               HaproxyActivities.restore_server_state, RiskLevel.RISKY, DrainServerParams),
+        Action("haproxy.set_weight", HaproxyActivities.set_server_weight,
+               HaproxyActivities.restore_server_weight, RiskLevel.RISKY, SetWeightParams),
+        Action("haproxy.set_maxconn", HaproxyActivities.set_server_maxconn,
+               HaproxyActivities.restore_server_maxconn, RiskLevel.RISKY, SetMaxconnParams),
     ]
 }
 

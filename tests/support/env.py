@@ -20,6 +20,8 @@ def _reveal(value: object) -> object:
         return {k: _reveal(v) for k, v in value}
     if isinstance(value, list):
         return [_reveal(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _reveal(v) for k, v in value.items()}
     return value
 
 
@@ -31,7 +33,7 @@ def _plain(value: object) -> str:
     if isinstance(value, list):
         return json.dumps(_reveal(value), default=str)
     if isinstance(value, dict):
-        return json.dumps(value)
+        return json.dumps(_reveal(value))
     return str(value)
 
 

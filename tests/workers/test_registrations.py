@@ -34,6 +34,11 @@ NAMES: dict[str, tuple[str, str | None]] = {
     "kubernetes.rollout_undo": ("rollback_deployment", "restore_deployment_revision"),
     "kubernetes.scale": ("scale_deployment", "restore_deployment_scale"),
     "kubernetes.restart": ("restart_deployment", None),
+    "postgres.cancel_queries": ("cancel_queries", None),
+    "postgres.terminate_queries": ("terminate_queries", None),
+    "haproxy.drain_server": ("drain_server", "restore_server_state"),
+    "haproxy.set_weight": ("set_server_weight", "restore_server_weight"),
+    "haproxy.set_maxconn": ("set_server_maxconn", "restore_server_maxconn"),
 }
 
 

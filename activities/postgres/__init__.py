@@ -1,0 +1,1 @@
+"""PostgreSQL mitigations: ``postgres.cancel_queries`` and ``postgres.terminate_queries``."""
