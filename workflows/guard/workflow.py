@@ -54,7 +54,6 @@ with workflow.unsafe.imports_passed_through():
     from workflows.guard import caps, failures, locks
     from workflows.guard.models import (
         GuardState,
-        GuardStatus,
         MaintenanceEnd,
         MaintenanceRequest,
         MaintenanceWindow,
@@ -63,7 +62,6 @@ with workflow.unsafe.imports_passed_through():
         PauseState,
         ResumeRequest,
     )
-    from workflows.guard.view import status_of
     from workflows.guard.windows import over, window_from
     from workflows.support.options import LocalActivityOptions
     from workflows.support.signals import GUARD_RELEASED
@@ -274,8 +272,10 @@ class GuardWorkflow:
             raise refuse("say who resumes automation (--as USER)")
 
     @workflow.query(name=STATUS)
-    def status(self) -> GuardStatus:
-        return status_of(self._state, workflow.now())
+    def status(self) -> GuardState:
+        """The state as is: a query cannot read the clock (``workflow.now()`` is the last
+        task's time), so readers derive the view at their own now (``view.status_of``)."""
+        return self._state
 
     # --- mechanics -------------------------------------------------------------------
 
@@ -285,6 +285,7 @@ class GuardWorkflow:
 
     async def _free_stale(self, holders: list[Holder]) -> bool:
         """Frees the locks and slots of ``holders`` whose incident no longer runs."""
+        holders = list({(h.incident_id, h.run_id): h for h in holders}.values())
         try:
             answer = await workflow.execute_local_activity_method(
                 GuardActivities.guard_stale_holders, holders, **LIVENESS)
