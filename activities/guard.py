@@ -10,6 +10,7 @@ that lands after the guard continued as new counts once too.
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import structlog
@@ -62,12 +63,12 @@ class GuardLink:
     """Updates to the guard workflow through a Temporal client, starting it if needed."""
 
     def __init__(self, client: Client, workflow_id: str, task_queue: str,
-                 policy: GuardPolicy) -> None:
+                 policy: GuardPolicy, configure: bool = True) -> None:
         self.client = client
         self.workflow_id = workflow_id
         self._task_queue = task_queue
         self._policy = policy
-        self._configured = False
+        self._configured = not configure
         self._configuring = asyncio.Lock()
 
     def _start(self) -> WithStartWorkflowOperation[Any, Any]:
@@ -76,13 +77,13 @@ class GuardLink:
             id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING)
 
     async def update(self, name: str, arg: BaseModel, result_type: type[R],
-                     update_id: str | None = None) -> R:
+                     update_id: str | None = None, rpc_timeout: timedelta | None = None) -> R:
         """The guard's answer to update ``name``; ``GuardRefused`` when it rejects ``arg``."""
         await self._configure()
         try:
             result: R = await self.client.execute_update_with_start_workflow(
                 name, arg, start_workflow_operation=self._start(), id=update_id,
-                result_type=result_type)
+                result_type=result_type, rpc_timeout=rpc_timeout)
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
             raise GuardRefused(getattr(cause, "message", None) or str(cause)) from None
