@@ -26,6 +26,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.support.crash_points import CrashPoints
 from remediator.models.guard import (
     ADMIT,
     CONFIGURE,
@@ -108,14 +109,17 @@ def _update_id(operation: str) -> str:
 
 
 class GuardActivities:
-    def __init__(self, link: GuardLink) -> None:
+    def __init__(self, link: GuardLink, crash: CrashPoints | None = None) -> None:
         self._link = link
+        self._crash = crash or CrashPoints(None)
 
     async def _ask(self, name: str, arg: BaseModel, result_type: type[R]) -> R:
         try:
-            return await self._link.update(name, arg, result_type, _update_id(name))
+            answer = await self._link.update(name, arg, result_type, _update_id(name))
         except GuardRefused as exc:
             raise ApplicationError(str(exc), type="GuardRefused", non_retryable=True) from None
+        self._crash.reach(f"guard.{name}.answered")
+        return answer
 
     @activity.defn
     async def guard_admit(self, req: AdmitRequest) -> Admission:

@@ -131,7 +131,7 @@ def activities_for(
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
     guard = GuardActivities(GuardLink(client, settings.guard_workflow_id, settings.task_queue,
-                                      settings.guard_policy()))
+                                      settings.guard_policy()), crash)
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts])
     return [

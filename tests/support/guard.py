@@ -9,11 +9,12 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.client import Client, WorkflowHandle
+from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
 with workflow.unsafe.imports_passed_through():
@@ -26,6 +27,8 @@ with workflow.unsafe.imports_passed_through():
         GuardReleased,
         ReleaseRequest,
         TargetIntent,
+        VerificationOutcome,
+        VerificationRecord,
     )
     from workflows.guard import client as guard
     from workflows.guard.models import GuardState, GuardStatus
@@ -126,3 +129,16 @@ async def guard_worker(client: Client, policy: GuardPolicy) -> AsyncIterator[Gua
                                   activities.guard_stale_holders],
                       workflow_runner=workflow_runner()):
         yield GuardCase(client, link, queue)
+
+
+@workflow.defn(name="GuardTestRecorder")
+class GuardTestRecorder:
+    """Records a verification through the guard activity on ``task_queue`` (a worker
+    process there may be killed mid-activity); its result is the guard's answer."""
+
+    @workflow.run
+    async def run(self, rec: VerificationRecord, task_queue: str) -> VerificationOutcome:
+        return await workflow.execute_activity_method(
+            GuardActivities.guard_verification_recorded, rec, task_queue=task_queue,
+            start_to_close_timeout=timedelta(seconds=5),
+            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=0.5)))
