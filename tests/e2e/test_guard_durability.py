@@ -31,8 +31,7 @@ DEPLOY = "kubernetes:shop/api"
 
 
 def _guarded(settings: Settings, **extra: object) -> Settings:
-    return settings.model_copy(update={"guard_workflow_id": f"guard-{uuid.uuid4().hex[:8]}",
-                                       "sticky_timeout_seconds": 1.0, **extra})
+    return settings.model_copy(update={"sticky_timeout_seconds": 1.0, **extra})
 
 
 def _link(client: Client, settings: Settings) -> GuardLink:

@@ -4,18 +4,11 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import httpx
-import pytest
 
 from remediator.settings import Settings
 from tests.support.cli import cli
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"guard_workflow_id": f"guard-{uuid.uuid4().hex[:8]}"})
 
 
 async def _status(settings: Settings) -> dict[str, object]:

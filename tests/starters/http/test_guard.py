@@ -4,7 +4,6 @@ changes nothing, and ``/healthz`` says when automation is paused."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -20,8 +19,7 @@ BOB = {"authorization": "Bearer tok-bob"}
 
 @pytest.fixture
 def settings(settings: Settings) -> Settings:
-    return settings.model_copy(update={"guard_workflow_id": f"guard-{uuid.uuid4().hex[:8]}",
-                                       "api_tokens": SecretStr("alice=tok-alice,bob=tok-bob")})
+    return settings.model_copy(update={"api_tokens": SecretStr("alice=tok-alice,bob=tok-bob")})
 
 
 @pytest.fixture
