@@ -10,6 +10,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from activities.guard import GuardRefused
@@ -371,3 +374,24 @@ async def test_continue_as_new_keeps_every_rail(fast_client: Client) -> None:
         assert [c.target for c in status.cooldowns] == ["kubernetes:c/c"]
         busy = await admit(guard, admit_request(incident_id(), intent(DEPLOY)))
         assert busy.busy[0].holder.incident_id == holder.id
+
+
+async def test_a_reset_incident_keeps_its_lock_and_is_not_taken_for_dead(
+    guard: GuardCase, fast_client: Client,
+) -> None:
+    first = await guard.incident(intent(DEPLOY))
+    await eventually(lambda: guard.admission_of(first), what="first admitted")
+    history = await first.fetch_history()
+    completed = next(e.event_id for e in history.events
+                     if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED)
+    reset = await fast_client.workflow_service.reset_workflow_execution(
+        ResetWorkflowExecutionRequest(
+            namespace=fast_client.namespace, reason="test: reset the incident",
+            workflow_execution=WorkflowExecution(workflow_id=first.id,
+                                                 run_id=first.result_run_id or ""),
+            workflow_task_finish_event_id=completed, request_id=str(uuid.uuid4())))
+    again = fast_client.get_workflow_handle(first.id, run_id=reset.run_id)
+    readmitted = await eventually(lambda: guard.admission_of(again), what="reset run admitted")
+    assert readmitted.granted  # the same incident takes its own lock over
+    other = await admit(guard, admit_request(incident_id(), intent(DEPLOY)))
+    assert [b.holder.incident_id for b in other.busy] == [first.id]  # not freed as stale

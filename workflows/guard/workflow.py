@@ -311,6 +311,10 @@ class GuardWorkflow:
         failures.prune(self._state, now)
         caps.prune_applied(self._state, now)
         self._state.windows = [w for w in self._state.windows if not over(w, now)]
+        # A waiter for something no longer held was told, or gave up and handed over.
+        self._state.waiters = {
+            t: w for t, w in self._state.waiters.items()
+            if (t in self._state.locks if t else bool(self._state.slots))}
 
     def _tell(self, told: dict[str, list[str]], slot: bool = False) -> None:
         """Signal each waiter (in the background: a waiter that has ended is skipped)."""
