@@ -65,3 +65,22 @@ async def incident_cost(client: Client, incident_id: str, group_id: str | None) 
     cost["total"] = sum(v for k, v in cost.items() if k != "total")
     cost["executions"] = executions
     return cost
+
+
+async def event_kinds(client: Client, incident_id: str, group_id: str | None) -> dict[str, dict[str, int]]:
+    """Per execution of one incident, how many events of each type: where its cost is."""
+    ids = {"incident": incident_id, **{p: f"{incident_id}/{p}" for p in PHASES}}
+    if group_id:
+        ids["alert_group"] = group_id
+    kinds: dict[str, dict[str, int]] = {}
+    for name, workflow_id in ids.items():
+        counts: dict[str, int] = {}
+        try:
+            history = await events(client, workflow_id)
+        except RPCError:
+            continue
+        for e in history:
+            kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+            counts[kind] = counts.get(kind, 0) + 1
+        kinds[name] = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+    return kinds

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import statistics
+import sys
 import time
 import uuid
 from datetime import UTC, datetime
@@ -19,7 +20,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.bare import BareWorkflow
-from bench.history import at, events, first_mitigation, incident_cost
+from bench.history import at, event_kinds, events, first_mitigation, incident_cost
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.routes import route_of
 from tests.support.alerts import alertmanager_payload
@@ -41,10 +42,12 @@ async def bare_idle(client: Client, queue: str, k: int) -> dict[str, float]:
 
 
 async def pipeline_idle(client: Client, http: httpx.AsyncClient, base: str, redis_url: str,
-                        k: int) -> tuple[dict[str, float], list[dict[str, int]]]:
-    """Median alert → first mitigation scheduled/started, and each incident's cost."""
+                        k: int, show_kinds: bool = False
+                        ) -> tuple[dict[str, float], list[dict[str, int]]]:
+    """Median alert → first mitigation scheduled/started, and each incident's cost
+    (with show_kinds, the first incident's events by type go to stderr)."""
     scheduled, started, costs = [], [], []
-    for _ in range(k):
+    for i in range(k):
         case = uuid.uuid4().hex[:8]
         await healthy(redis_url, case)
         body = alertmanager_payload("TestFlagAlert", case=case)
@@ -58,6 +61,9 @@ async def pipeline_idle(client: Client, http: httpx.AsyncClient, base: str, redi
         batch = parse_alertmanager(json.dumps(body).encode(), datetime.now(UTC), 10)
         group = route_of(batch).workflow_id
         costs.append(await incident_cost(client, incident_id, group))
+        if i == 0 and show_kinds:
+            print(json.dumps({"event_kinds": await event_kinds(client, incident_id, group)},
+                             indent=1), file=sys.stderr, flush=True)
     return ({"alert_to_mitigation_scheduled_ms": statistics.median(scheduled) * 1000,
              "alert_to_mitigation_started_ms": statistics.median(started) * 1000}, costs)
 

@@ -65,7 +65,8 @@ async def bare(address: str, n: int, idle: int) -> dict[str, float]:
     return {"seconds": elapsed, "per_second": n / elapsed, "rss_mb": sampler.stop(), **quiet}
 
 
-async def quiet_pipeline(settings: Settings, idle: int, workdir: Path) -> dict[str, object]:
+async def quiet_pipeline(settings: Settings, idle: int, workdir: Path,
+                         show_kinds: bool = False) -> dict[str, object]:
     """One alert at a time, then a crash mid-mitigation and the recovery."""
     env = settings_env(settings)
     log = workdir / "worker-idle.log"
@@ -75,7 +76,7 @@ async def quiet_pipeline(settings: Settings, idle: int, workdir: Path) -> dict[s
     async with ServerThread(settings) as server, httpx.AsyncClient(timeout=120) as http:
         try:
             latency, costs = await pipeline_idle(client, http, server.base, settings.redis_url,
-                                                 idle)
+                                                 idle, show_kinds)
         finally:
             worker.kill()
             worker.wait()
@@ -117,7 +118,7 @@ async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float
             "p99_alert_to_mitigation_s": pct(latencies, 0.99), "answered_503": refused}
 
 
-async def main(n: int, idle: int, cache: int | None) -> None:
+async def main(n: int, idle: int, cache: int | None, show_kinds: bool) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         temporal = TemporalDevServer(workdir / "temporal", port=free_port(), ui_port=None)
@@ -145,7 +146,7 @@ async def main(n: int, idle: int, cache: int | None) -> None:
             polled = settings.model_copy(update={
                 "task_queue": "bench-idle", "verify_interval_seconds": 6.0,
                 "verify_window_p0_p1_seconds": 30.0, "verify_window_p2_p3_seconds": 30.0})
-            quiet = await quiet_pipeline(polled, idle, workdir)
+            quiet = await quiet_pipeline(polled, idle, workdir, show_kinds)
             print(json.dumps({"quiet": quiet}), file=sys.stderr, flush=True)
             pipe = await pipeline(settings, n, workdir)
         finally:
@@ -169,6 +170,8 @@ if __name__ == "__main__":
     parser.add_argument("--idle", type=int, default=8, help="incidents one at a time")
     parser.add_argument("--cache", type=int, default=None,
                         help="the worker's workflow cache size (default: the setting's)")
+    parser.add_argument("--event-kinds", action="store_true",
+                        help="print the first idle incident's history events by type")
     configure_logging("WARNING")  # the report alone on stdout, not one line per alert
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.idle, args.cache))
+    asyncio.run(main(args.n, args.idle, args.cache, args.event_kinds))

@@ -39,14 +39,18 @@ from workflows.verify import VerifyWorkflow, WindowChange
 
 HISTORIES = Path(__file__).parent / "histories"
 # Recordings of each code generation are kept: "approved-*" are incidents of the first
-# (ids derived from the alert group), "numbered-*" of numbered occurrences.
-RECORDING = "numbered"
+# (ids derived from the alert group), "numbered-*" of numbered occurrences, "sealed-*"
+# of sealed internal signals with one marker per patch (before one marker per release).
+RECORDING = "sealed"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
+# Recordings seal their internal signals with this key, so they replay with it (a test
+# key: it guards nothing real).
+RECORDING_KEY = "replay-recordings-internal-key"
 
 
 def _replayer(keys: list[bytes] | None = None) -> Replayer:
     # Histories recorded before signals were sealed replay with any key.
-    return replayer(keys or [b"any key"])
+    return replayer(keys or [RECORDING_KEY.encode()])
 
 
 async def _approved_incident(client: Client, settings: Settings,
@@ -95,7 +99,8 @@ async def _histories(client: Client, incident_id: str, group_id: str) -> list[Wo
 @pytest.fixture
 def approving(settings: Settings) -> Settings:
     return settings.model_copy(update={"approvers": ["alice"], "verify_window_p2_p3_seconds": 8.0,
-                                       "api_tokens": SecretStr("alice=tok-alice")})
+                                       "api_tokens": SecretStr("alice=tok-alice"),
+                                       "internal_key": SecretStr(RECORDING_KEY)})
 
 
 async def test_a_fresh_incident_replays_on_the_current_code(
@@ -111,15 +116,25 @@ async def test_a_fresh_incident_replays_on_the_current_code(
         await _replayer(internal_keys(approving)).replay_workflow(history)
     if os.environ.get("REMEDIATOR_RECORD_HISTORIES"):
         names = ["incident" + phase.replace("/", "-") for phase in PHASES]
+        ids = {}
         for history, name in zip(histories, [*names, "alert-group", "counter"], strict=True):
             (HISTORIES / f"{RECORDING}-{name}.json").write_text(history.to_json())
+            ids[f"{RECORDING}-{name}"] = history.workflow_id
+        (HISTORIES / f"{RECORDING}.ids").write_text(json.dumps(ids, indent=1) + "\n")
 
 
 def _recorded() -> list[Path]:
     return sorted(HISTORIES.glob("*.json"))
 
 
+def _workflow_id(path: Path) -> str:
+    """The id the history was recorded under: a sealed signal names its receiver, so a
+    recording with sealed signals replays under its own id (kept in ``<generation>.ids``)."""
+    ids = HISTORIES / (path.stem.split("-")[0] + ".ids")
+    return str(json.loads(ids.read_text())[path.stem]) if ids.exists() else path.stem
+
+
 @pytest.mark.parametrize("path", _recorded(), ids=[p.stem for p in _recorded()])
 async def test_recorded_history_replays_on_the_current_code(path: Path) -> None:
-    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    history = WorkflowHistory.from_json(_workflow_id(path), path.read_text())
     await _replayer().replay_workflow(history)
