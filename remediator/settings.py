@@ -15,6 +15,7 @@ from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, fiel
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from remediator.models.comms import Audience, CommsPolicy, SinkRef
+from remediator.models.guard import GUARD_WORKFLOW_ID, GuardPolicy
 from remediator.severity import TABLE, Severity
 
 PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks" / "library"
@@ -225,6 +226,21 @@ class Settings(BaseSettings):
     # and changes nothing. A runbook's ``dry_run: true`` or an alert posted with
     # ``?dry_run=true`` does the same for its incidents.
     dry_run: bool = False
+    # Safety rails (README "Safety rails"): the guard workflow's id, and its limits and
+    # durations (REMEDIATOR_GUARD_*). Every worker sends its own at start: keep them equal.
+    guard_workflow_id: str = GUARD_WORKFLOW_ID
+    guard_cooldown_seconds: float = Field(300.0, ge=0)
+    guard_sweep_seconds: float = Field(300.0, gt=0)
+    guard_failure_window_seconds: float = Field(3600.0, gt=0)
+    guard_failures_to_block: int = Field(3, ge=1)
+    guard_block_seconds: float = Field(3600.0, gt=0)
+    guard_recurrences_to_block: int = Field(3, ge=1)
+    guard_max_in_flight: int = Field(10, ge=1)
+    guard_max_in_flight_per_scope: int = Field(3, ge=1)
+    guard_breaker_failures: int = Field(5, ge=1)
+    guard_breaker_window_seconds: float = Field(1800.0, gt=0)
+    guard_events_per_run: int = Field(1000, ge=100, le=40_000)
+
     # Test-only fault injection: name of a crash point at which the worker SIGKILLs itself.
     crash_at: str | None = None
 
@@ -278,6 +294,13 @@ class Settings(BaseSettings):
     def cache_url(self) -> str:
         """The Redis that ``cache.flush`` acts on: REMEDIATOR_CACHE_REDIS_URL or REDIS_URL."""
         return self.cache_redis_url or self.redis_url
+
+    def guard_policy(self) -> GuardPolicy:
+        """The guard's limits and durations from the REMEDIATOR_GUARD_* settings."""
+        prefix = "guard_"
+        fields = {name[len(prefix):]: getattr(self, name) for name in type(self).model_fields
+                  if name.startswith(prefix) and name != "guard_workflow_id"}
+        return GuardPolicy.model_validate(fields)
 
     def comms_policy(self) -> CommsPolicy:
         base = CommsPolicy(sinks=[s.ref() for s in self.sinks], oncall=self.oncall,

@@ -95,6 +95,10 @@ class Incidents:
         self._route_locks: weakref.WeakValueDictionary[str, asyncio.Lock] = (
             weakref.WeakValueDictionary())
 
+    @property
+    def client(self) -> Client:
+        return self._client
+
     @classmethod
     def from_settings(cls, client: Client, settings: Settings,
                       shield: StormShield | None = None) -> Incidents:

@@ -125,6 +125,8 @@ def settings(temporal_server: TemporalDevServer | ExistingTemporal, redis_server
         temporal_address=temporal_server.address,
         redis_url=redis_server.url,
         task_queue=f"test-{uuid.uuid4().hex[:8]}",
+        # A guard of the test's own: one test's pause or lock never reaches another's.
+        guard_workflow_id=f"guard-{uuid.uuid4().hex[:8]}",
         state_dir=tmp_path / "state",
         runbook_dir=TESTS / "runbooks",
         flag_allowlist=["test-*", "checkout-*"],

@@ -29,6 +29,7 @@ from activities.feature_flags.activities import FlagActivities
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
 from activities.feature_flags.store import FlagStore
+from activities.guard import GuardActivities, GuardLink
 from activities.haproxy.runtime import HaproxyRuntime
 from activities.haproxy.servers import HaproxyActivities
 from activities.health import HealthActivities
@@ -62,6 +63,7 @@ from workers.search_attributes import ensure_search_attributes
 from workflows.alert_group import AlertGroupWorkflow
 from workflows.catalogue import lookup
 from workflows.detect import DetectWorkflow
+from workflows.guard.workflow import GuardWorkflow
 from workflows.incident import IncidentWorkflow
 from workflows.mitigate import MitigateWorkflow
 from workflows.numbers import IncidentNumbersWorkflow
@@ -77,7 +79,7 @@ PASSTHROUGH = ("activities", "remediator", "httpx", "redis", "structlog", "yaml"
 
 WORKFLOWS = [
     AlertGroupWorkflow, IncidentWorkflow, DetectWorkflow, TriageWorkflow, MitigateWorkflow,
-    VerifyWorkflow, PostmortemWorkflow,
+    VerifyWorkflow, PostmortemWorkflow, GuardWorkflow,
 ]
 
 
@@ -132,6 +134,8 @@ def activities_for(
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
+    guard = GuardActivities(GuardLink(client, settings.guard_workflow_id, settings.task_queue,
+                                      settings.guard_policy()), crash)
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
     postgres = PostgresActivities(PostgresDatabases(settings.postgres_dsns), redis_client,
                                   settings.postgres_allowlist, crash)
@@ -144,7 +148,9 @@ def activities_for(
         metrics.read_metric, metrics.read_baseline,
         runbooks.find_runbook, runbooks.incident_policy, store.store_postmortem,
         status.recent_rollouts, numbers.allocate_incident_number, shield.forget_open_incident,
-        proofs.check_decisions,
+        proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
+        guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
+        guard.guard_release, guard.guard_stale_holders,
     ]
 
 

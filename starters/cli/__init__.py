@@ -13,6 +13,7 @@ from starters.cli import (
     alerts,
     approvals,
     dev,
+    guard,
     incidents,
     postmortem,
     serve,
@@ -23,11 +24,13 @@ from starters.cli.runbook import runbook_app
 
 app = typer.Typer(help="Durable incident remediation on Temporal.", no_args_is_help=True)
 app.add_typer(runbook_app, name="runbook")
+app.add_typer(guard.maintenance_app, name="maintenance")
+app.add_typer(guard.guard_app, name="guard")
 for command in (
     worker.worker, serve.serve, alerts.alert, incidents.incidents, incidents.status,
     postmortem.postmortem, dev.dev, incidents.declare, incidents.ack, incidents.resolve,
     incidents.assign, approvals.approve, approvals.reject, approvals.sign_decision,
-    approvals.pending, verify.verify,
+    approvals.pending, verify.verify, guard.pause, guard.resume,
 ):
     app.command()(command)
 

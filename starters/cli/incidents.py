@@ -14,7 +14,9 @@ from remediator.settings import Settings
 from remediator.severity import Severity
 from starters.cli.common import JsonOpt, fail, run_with
 from starters.declarations import BadDeclaration, declaration_from
-from starters.incidents import IncidentNotFound
+from starters.guard import Guard
+from starters.incidents import IncidentNotFound, Incidents, Summary
+from workflows.guard.models import PauseState
 from workflows.incident_models import Resolution
 
 
@@ -22,11 +24,24 @@ def incidents(
     json_out: JsonOpt = False,
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
 ) -> None:
-    """List open incidents (from Temporal visibility)."""
-    found = run_with(lambda incidents: incidents.list(open_only=not all_))
+    """List open incidents (from Temporal visibility); says so when automation is paused."""
+    settings = Settings()
+
+    async def listing(incidents: Incidents) -> tuple[list[Summary], PauseState | None]:
+        return (await incidents.list(open_only=not all_),
+                await Guard(incidents.client, settings).paused())
+
+    found, paused = run_with(listing)
+    note = None if paused is None else (
+        f"automation paused by {paused.by} since {paused.since:%Y-%m-%d %H:%M:%S}Z: "
+        f"{paused.reason} (incidents run in shadow mode)")
     if json_out:
+        if note:
+            typer.echo(note, err=True)  # stdout stays the list scripts parse
         typer.echo(json.dumps([s.__dict__ for s in found], indent=2))
         return
+    if note:
+        typer.echo(note)
     for s in found:
         typer.echo(f"{s.id}  {s.severity or '--':3} {s.status:10} {s.phase:10} {s.service}")
     if not found:

@@ -20,6 +20,7 @@ from remediator.temporal import temporal_unreachable
 from starters.alerts import pagerduty
 from starters.http.alerts import alerts_router
 from starters.http.auth import WebhookAuth
+from starters.http.guard import automation_note, guard_router
 from starters.http.health import health_router
 from starters.http.incidents import incidents_router
 from starters.http.readiness import (
@@ -96,7 +97,8 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     answer_errors(app)
     app.include_router(alerts_router(settings, WebhookAuth(settings), replays))
     app.include_router(incidents_router(settings))
-    app.include_router(health_router(probes))
+    app.include_router(guard_router(settings, link))
+    app.include_router(health_router(probes, {"automation": automation_note(link, settings)}))
     return app
 
 

@@ -53,5 +53,5 @@ def test_cli_lists_the_documented_commands() -> None:
     out = subprocess.run([sys.executable, "-m", "starters.cli", "--help"], capture_output=True,
                          text=True, check=True).stdout
     for command in ("dev", "worker", "serve", "alert", "incidents", "status", "postmortem",
-                    "runbook"):
+                    "runbook", "maintenance", "pause", "resume", "guard"):
         assert command in out

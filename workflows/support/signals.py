@@ -23,6 +23,9 @@ INCIDENT_CLOSED = "incident_closed"  # the group's next alert opens a new incide
 # alert intake (alert group or webhook server) → incident
 ALERTS = "alerts"
 DUPLICATES = "duplicates"
+# guard → a waiting incident: a target (or fleet slot) it waited for is free; ask again.
+# Not sealed: a forged one only makes the incident ask the guard again, which decides.
+GUARD_RELEASED = "guard_released"
 
 SEALED = frozenset({RECORD, APPROVAL_REQUESTED, SEVERITY_RAISED, POSTMORTEM_DRAFTED, DECIDED,
                     INCIDENT_CLOSED})

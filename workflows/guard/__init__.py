@@ -1,0 +1,1 @@
+"""The guard: safety rails shared by every incident (one workflow per namespace)."""

@@ -1,0 +1,116 @@
+"""What an incident's workflows call to consult the guard: one activity per operation,
+with its options, and the wait for a busy target to free.
+
+Usage from a workflow (the signal handler must be declared on the workflow class)::
+
+    self._guard_wait = GuardWait()
+
+    @workflow.signal(name=GUARD_RELEASED)
+    def guard_released(self, note: GuardReleased) -> None:
+        self._guard_wait.released(note)
+
+    admission = await guard.admit_waiting(request, self._guard_wait, wait_seconds=300)
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.guard import GuardActivities
+    from remediator.models.guard import (
+        Admission,
+        AdmitRequest,
+        GuardReleased,
+        Recurrence,
+        RecurrenceOutcome,
+        Released,
+        ReleaseRequest,
+        StepFinished,
+        StepRequest,
+        StepSlot,
+        VerificationOutcome,
+        VerificationRecord,
+    )
+    from workflows.support.options import CRITICAL_PATH, RETRY, ActivityOptions
+
+# An update to the guard is one round trip; while Temporal is away it is retried (with
+# the same update id: a retry never counts twice) until it answers.
+GUARD_CALL = ActivityOptions(start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY)
+# How long an incident waits for a busy target by default, before it hands over.
+LOCK_WAIT_SECONDS = 300.0
+
+
+async def admit(req: AdmitRequest) -> Admission:
+    """Shadow or live, and every target's lock or none (see ``Admission``)."""
+    return await workflow.execute_activity_method(
+        GuardActivities.guard_admit, req, priority=CRITICAL_PATH, **GUARD_CALL)
+
+
+async def step_started(req: StepRequest) -> StepSlot:
+    """A fleet slot before a mutating step (``granted`` false: cap reached or paused)."""
+    return await workflow.execute_activity_method(
+        GuardActivities.guard_step_started, req, priority=CRITICAL_PATH, **GUARD_CALL)
+
+
+async def step_finished(req: StepFinished) -> StepSlot:
+    """The step is over: its slot frees; ``applied`` starts the action's cooldown."""
+    return await workflow.execute_activity_method(
+        GuardActivities.guard_step_finished, req, priority=CRITICAL_PATH, **GUARD_CALL)
+
+
+async def verification_recorded(rec: VerificationRecord) -> VerificationOutcome:
+    """After the verdict: a failure may block the runbook or trip the breaker (page then)."""
+    return await workflow.execute_activity_method(
+        GuardActivities.guard_verification_recorded, rec, **GUARD_CALL)
+
+
+async def recurred(rec: Recurrence) -> RecurrenceOutcome:
+    """The group fires again after its fix passed: counted toward "the fix does not hold"."""
+    return await workflow.execute_activity_method(
+        GuardActivities.guard_recurred, rec, **GUARD_CALL)
+
+
+async def release(req: ReleaseRequest) -> Released:
+    """Every lock and slot of the incident frees (verified, undone or handed over)."""
+    return await workflow.execute_activity_method(
+        GuardActivities.guard_release, req, **GUARD_CALL)
+
+
+class GuardWait:
+    """Counts ``guard_released`` signals, so a workflow can wait for the next one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.last: GuardReleased | None = None
+
+    def released(self, note: GuardReleased) -> None:
+        self.count += 1
+        self.last = note
+
+    async def next_release(self, seen: int, timeout_seconds: float) -> bool:
+        """True once a signal past ``seen`` arrived; False when ``timeout_seconds`` passed."""
+        try:
+            await workflow.wait_condition(lambda: self.count > seen,
+                                          timeout=timedelta(seconds=timeout_seconds))
+        except TimeoutError:
+            return False
+        return True
+
+
+async def admit_waiting(req: AdmitRequest, waiter: GuardWait,
+                        wait_seconds: float = LOCK_WAIT_SECONDS) -> Admission:
+    """``admit``, asked again each time a busy target frees, for up to ``wait_seconds``;
+    the last answer (still busy: hand over, "target busy: held by INC-…")."""
+    deadline = workflow.now() + timedelta(seconds=wait_seconds)
+    seen = waiter.count
+    answer = await admit(req)
+    while answer.busy and not answer.refused:
+        left = (deadline - workflow.now()).total_seconds()
+        if left <= 0 or not await waiter.next_release(seen, left):
+            return answer
+        seen = waiter.count
+        answer = await admit(req)
+    return answer
