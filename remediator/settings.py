@@ -22,6 +22,9 @@ PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks" / "library"
 
 CsvList = Annotated[list[str], NoDecode]
 
+# REMEDIATOR_GUARD_* settings the incidents use themselves, not the guard's policy.
+INCIDENT_SIDE = frozenset({"guard_workflow_id", "guard_lock_wait_seconds", "guard_slot_wait_seconds"})
+
 
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
@@ -240,6 +243,9 @@ class Settings(BaseSettings):
     guard_breaker_failures: int = Field(5, ge=1)
     guard_breaker_window_seconds: float = Field(1800.0, gt=0)
     guard_events_per_run: int = Field(1000, ge=100, le=40_000)
+    # Incident-side waits: for a target another incident holds, for a fleet slot.
+    guard_lock_wait_seconds: float = Field(300.0, ge=0)
+    guard_slot_wait_seconds: float = Field(300.0, ge=0)
 
     # Test-only fault injection: name of a crash point at which the worker SIGKILLs itself.
     crash_at: str | None = None
@@ -299,7 +305,7 @@ class Settings(BaseSettings):
         """The guard's limits and durations from the REMEDIATOR_GUARD_* settings."""
         prefix = "guard_"
         fields = {name[len(prefix):]: getattr(self, name) for name in type(self).model_fields
-                  if name.startswith(prefix) and name != "guard_workflow_id"}
+                  if name.startswith(prefix) and name not in INCIDENT_SIDE}
         return GuardPolicy.model_validate(fields)
 
     def comms_policy(self) -> CommsPolicy:

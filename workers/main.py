@@ -105,6 +105,8 @@ def policy_from(settings: Settings) -> IncidentPolicy:
         mitigation_timeout_seconds=settings.mitigation_timeout_seconds,
         baseline_lookback_seconds=settings.baseline_lookback_seconds,
         baseline_gap_seconds=settings.baseline_gap_seconds,
+        lock_wait_seconds=settings.guard_lock_wait_seconds,
+        slot_wait_seconds=settings.guard_slot_wait_seconds,
     ))
 
 

@@ -19,6 +19,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.alert import AlertBatch
     from remediator.models.approval import ApprovalRequest, ApprovalSignal
     from remediator.models.comms import Acknowledgement, CommsPolicy, Role, RoleAssignment
+    from remediator.models.guard import GuardReleased
     from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
     from remediator.models.mitigation import MitigationStep
     from remediator.models.postmortem import PostmortemInput
@@ -40,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.mitigate import MitigateInput, MitigateWorkflow
     from workflows.occurrence import declared_alert, recurrence_note
     from workflows.postmortem import PostmortemRun, PostmortemWorkflow
+    from workflows.rails import Rails
     from workflows.support import search
     from workflows.support.options import (
         CRITICAL_PATH,
@@ -53,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         ALERTS,
         APPROVAL_REQUESTED,
         DUPLICATES,
+        GUARD_RELEASED,
         INCIDENT_CLOSED,
         POSTMORTEM_DRAFTED,
         RECORD,
@@ -93,6 +96,7 @@ class IncidentWorkflow:
         self._inbox = Inbox(self._state.record)
         self._runs = IncidentRuns(self._state, self._responders, inp)
         self._recurrence = inp.recurrence
+        self._rails = Rails(self._state, inp.group)
         self._declared = inp.declared
         if inp.carried is None:
             self._take_first_alerts(inp)
@@ -145,8 +149,27 @@ class IncidentWorkflow:
             await self._hand_over("no automated mitigation for this incident")
         elif inp.dry_run or opened.policy.dry_run or opened.runbook.dry_run:
             await self._shadow(opened)
-        else:
+        elif await self._admitted(inp, opened):
             await self._remediate(opened)
+
+    async def _admitted(self, inp: IncidentInput, opened: DetectResult) -> bool:
+        """The safety rails shared with every other incident: the runbook's targets locked
+        for this one, or shadow mode (paused, a maintenance window), or humans take over
+        (target busy, cooling down, the runbook blocked on it) — the page says why."""
+        runbook = opened.runbook
+        assert runbook is not None
+        if not self._rails.on:
+            return True
+        if inp.recurrence is not None:
+            await self._rails.recurred(runbook)
+        admission = await self._rails.admit(runbook, opened.policy.timings.lock_wait_seconds)
+        if admission.mode == "shadow":
+            await self._shadow(opened, why=admission.detail)
+        elif not admission.granted:
+            self._responders.page(opened.policy.comms.oncall,
+                                  f"automation held back: {admission.detail}")
+            await self._hand_over(f"safety rails: {admission.detail}")
+        return admission.mode == "live" and admission.granted
 
     async def _postmortem(self, review_at: datetime) -> None:
         """The review starts (edits, reminders); the incident ends once its draft exists."""
@@ -167,15 +190,17 @@ class IncidentWorkflow:
         self._state.timeline.extend(result.timeline)  # what the phase had not sent live
         return result
 
-    async def _shadow(self, opened: DetectResult) -> None:
-        """Dry run: plan every step (no approval needed, nothing changes), then hand over."""
+    async def _shadow(self, opened: DetectResult, why: str = "dry run") -> None:
+        """Dry run: plan every step (no approval needed, nothing changes), then hand over.
+        ``why``: a dry run asked for, or shadow mode (automation paused, a maintenance
+        window)."""
         assert opened.runbook is not None
         self._state.dry_run = True
-        self._state.record("mitigation.dry_run", "dry run: every step is planned, nothing is changed")
+        self._state.record("mitigation.dry_run", f"{why}: every step is planned, nothing is changed")
         planned = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, self._mitigate_input(
             opened, opened.runbook.steps, dry_run=True))
         self._state.steps = planned.outcomes
-        await self._hand_over("dry run: the plans above are what would have run")
+        await self._hand_over(f"{why}: the plans above are what would have run")
 
     def _mitigate_input(self, opened: DetectResult, steps: list[MitigationStep],
                         dry_run: bool) -> MitigateInput:
@@ -184,7 +209,8 @@ class IncidentWorkflow:
             incident_id=self._state.id, severity=self._state.severity, steps=steps,
             timings=opened.policy.timings, approvals=opened.policy.approvals,
             environment=environment_of(opened), owner=opened.runbook.owner, dry_run=dry_run,
-            verify=opened.runbook.verify, began_at=incident_began(opened.alerts))
+            verify=opened.runbook.verify, began_at=incident_began(opened.alerts),
+            guarded=self._rails.on and not dry_run, alerts=self._state.all_alerts)
 
     async def _remediate(self, opened: DetectResult) -> None:
         """The runbook's steps, then the verify window. When it fails (the steps undone,
@@ -197,8 +223,10 @@ class IncidentWorkflow:
                                    + ", ".join(s.id for s in steps))
             checked = await self._attempt(opened, steps)
             if checked.verdict.passed:
+                await self._rails.release()
                 self._set(status=IncidentStatus.RESOLVED)
                 return
+        await self._rails.release()
         await self._hand_over(f"verification failed: {checked.verdict.detail}")
 
     async def _attempt(self, opened: DetectResult, steps: list[MitigationStep]) -> VerifyResult:
@@ -215,6 +243,10 @@ class IncidentWorkflow:
             incident_id=state.id, severity=state.severity, runbook=opened.runbook,
             applied=applied.outcomes, timings=timings, baselines=applied.baselines))
         state.verdict = checked.verdict
+        if self._rails.on:
+            counted = await self._rails.verified(opened.runbook, checked.verdict.passed)
+            if counted.circuit_tripped:
+                self._responders.page(opened.policy.comms.oncall, counted.detail)
         undone = {o.step_id: o for o in checked.undone}
         state.steps = [undone.get(o.step_id, o) for o in state.steps]
         if checked.severity != state.severity:  # verify recorded why; page who it adds
@@ -332,6 +364,11 @@ class IncidentWorkflow:
         """Alerts of this group (from its alert group, or the webhook server for incidents
         opened before numbering)."""
         self._take_alerts(batch)
+
+    @workflow.signal(name=GUARD_RELEASED)
+    def guard_released(self, note: GuardReleased) -> None:
+        """From the guard: a target this incident waits for has freed (it asks again)."""
+        self._rails.waiter.released(note)
 
     @workflow.signal(name=DUPLICATES)
     def duplicates(self, count: int) -> None:

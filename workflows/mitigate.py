@@ -16,7 +16,9 @@ from workflows.support.versions import patched
 with workflow.unsafe.imports_passed_through():
     from pydantic import Field
 
+    from remediator.models.alert import Alert
     from remediator.models.approval import ApprovalPolicy
+    from remediator.models.guard import GuardReleased
     from remediator.models.contract import Contract
     from remediator.models.incident import Phase
     from remediator.models.mitigation import MitigationStep, StepOutcome
@@ -29,9 +31,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approvals.models import StepDecision
     from workflows.baseline import capture_baselines
     from workflows.catalogue import lookup
+    from workflows.guard.client import GuardWait
     from workflows.saga import apply_step
+    from workflows.step_rails import StepRails
     from workflows.support.seals import Inbox
-    from workflows.support.signals import DECIDED
+    from workflows.support.signals import DECIDED, GUARD_RELEASED
     from workflows.support.timeline import PhaseResult, Recorder, before_wait
 
 
@@ -47,6 +51,10 @@ class MitigateInput(Contract):
     # When given, baselines of these checks are captured before the first step.
     verify: VerifySpec | None = None
     began_at: datetime | None = None
+    # Safety rails (workflows/rails.py): each mutating step takes a fleet slot from the
+    # guard and first checks the incident's alerts still fire.
+    guarded: bool = False
+    alerts: list[Alert] = Field(default_factory=list)
 
 
 class MitigateResult(PhaseResult):
@@ -65,6 +73,7 @@ class MitigateWorkflow:
         self._policy, self._incident_id = ApprovalPolicy(), ""
         self._refusals = Refusals()
         self._inbox = Inbox(self._rec.note)
+        self._waiter = GuardWait()
 
     @workflow.run
     async def run(self, inp: MitigateInput) -> MitigateResult:
@@ -79,16 +88,25 @@ class MitigateWorkflow:
         baselines = []
         if inp.verify is not None and inp.began_at is not None:
             baselines = await capture_baselines(inp.verify, inp.began_at, inp.timings, self._rec)
-        outcomes = []
+        outcomes: list[StepOutcome] = []
+        rails = StepRails(inp, self._waiter) if inp.guarded else None
         for step in inp.steps:
+            if rails is not None and rails.stopped is not None:  # an earlier step's rail
+                outcomes.append(rails.skip(step))
+                await self._rec.add("mitigation.skipped", f"{step.id}: {rails.stopped}")
+                continue
             # Live only before a step that waits on a real system (a rollout); a risky
             # step's approval request is sent live anyway.
             await self._rec.add("mitigation.started", f"{step.id}: {step.action} {step.params}",
                                 live=before_wait(lookup(step.action).timeout_seconds or 0.0))
             outcome = await self._approved(inp, step)
+            if outcome is None and rails is not None:
+                outcome = await rails.before(step)  # still firing? a fleet slot?
             if outcome is None:
                 outcome = await apply_step(inp.incident_id, step, inp.dry_run,
                                            inp.timings.mitigation_timeout_seconds)
+                if rails is not None:
+                    await rails.after(step, outcome)
             outcomes.append(outcome)
             await self._rec.add(f"mitigation.{outcome.state}", f"{step.id}: {outcome.detail}")
         return MitigateResult(outcomes=outcomes, baselines=baselines)
@@ -111,6 +129,11 @@ class MitigateWorkflow:
             return None
         return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="rejected",
                            detail=f"not run: {decision.reason} ({', '.join(decision.by) or 'nobody'})")
+
+    @workflow.signal(name=GUARD_RELEASED)
+    def guard_released(self, note: GuardReleased) -> None:
+        """From the guard: a fleet slot this phase waits for has freed (it asks again)."""
+        self._waiter.released(note)
 
     @workflow.signal(name=DECIDED)
     async def decided(self, sealed: RawValue) -> None:

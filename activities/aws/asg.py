@@ -36,6 +36,12 @@ class AsgCapacityParams(Params):
     group: str = Field(min_length=1, max_length=255)
     desired: int = Field(ge=0)
 
+    def target(self) -> str:
+        return f"asg:{self.group}"
+
+    def cap_scope(self) -> str:
+        return "aws"
+
 
 class AsgActivities:
     """``set_asg_capacity`` and its undo ``restore_asg_capacity``."""

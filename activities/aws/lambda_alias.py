@@ -37,6 +37,12 @@ class LambdaAliasParams(Params):
     alias: str = Field(min_length=1, max_length=128)
     version: str = Field(pattern=r"^[0-9]+$")
 
+    def target(self) -> str:
+        return f"lambda:{self.function}:{self.alias}"
+
+    def cap_scope(self) -> str:
+        return "aws"
+
 
 # "<original description> [remediator rollback inc-…:step was=3]"
 _MARK = re.compile(r"\s*\[(?P<tag>remediator rollback [^\]]*) was=(?P<was>[^\]\s]+)\]$")

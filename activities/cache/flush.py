@@ -72,6 +72,10 @@ class CacheFlushParams(Params):
     def minimum_risk(self) -> RiskLevel:
         return RiskLevel.DANGEROUS if self.scope == "all" else RiskLevel.LOW
 
+    def target(self) -> str:
+        db = "default" if self.db is None else str(self.db)
+        return f"cache:{self.scope}" if self.scope == "all" else f"cache:{db}/{self.pattern or '*'}"
+
 
 @dataclass(frozen=True)
 class CacheScope:

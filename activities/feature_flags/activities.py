@@ -32,6 +32,13 @@ class SetFlagParams(Params):
     # Where the flag lives: the remediator's Redis, or AWS SSM Parameter Store.
     store: Literal["redis", "ssm"] = "redis"
 
+    def target(self) -> str:
+        # No environment: the worker's default one, whichever it is.
+        return f"flag:{self.flag}@{self.environment or 'default'}"
+
+    def cap_scope(self) -> str:
+        return f"flags:{self.environment or 'default'}"
+
 
 class FlagActivities:
     """``set_flag`` and its undo ``restore_flag``, scoped by a flag allow-list.

@@ -54,6 +54,12 @@ class KubeDeploymentParams(Params):
     namespace: str = Field(pattern=KUBE_NAME)
     deployment: str = Field(pattern=KUBE_NAME)
 
+    def target(self) -> str:
+        return f"kubernetes:{self.namespace}/{self.deployment}"
+
+    def cap_scope(self) -> str:
+        return f"kubernetes:{self.namespace}"
+
 
 class Conflict(Exception):
     """409: the object changed between our read and our write; read again and redecide."""

@@ -13,6 +13,15 @@ class Params(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
+    def target(self) -> str:
+        """What the step changes, as ``kind:name`` (the guard's lock and cooldown key):
+        two steps with one target must never run at once, in any two incidents."""
+        raise NotImplementedError(f"{type(self).__name__} names no target")
+
+    def cap_scope(self) -> str:
+        """Where the fleet caps count the step (a namespace, an account, a store)."""
+        return self.target().split(":", 1)[0]
+
     def minimum_risk(self) -> RiskLevel:
         """The least risk these parameters can be run at, whatever the runbook says."""
         return RiskLevel.LOW

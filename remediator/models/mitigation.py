@@ -26,6 +26,9 @@ class MitigationStep(Contract):
     description: str = ""
     requested_by: str | None = None
     on_approval_timeout: Literal["escalate", "skip"] = "escalate"
+    # Not applied again to its target within this long of the last time (any incident);
+    # None: the guard's default (REMEDIATOR_GUARD_COOLDOWN_SECONDS).
+    cooldown_seconds: float | None = Field(None, ge=0)
 
 
 class MitigationRequest(Contract):

@@ -23,6 +23,10 @@ class Timings(Contract):
     # started (the gap keeps the incident's build-up, e.g. an alert's ``for:``, out).
     baseline_lookback_seconds: float = Field(3600.0, gt=0)
     baseline_gap_seconds: float = Field(900.0, ge=0)
+    # Safety rails: how long an incident waits for a target another incident holds, and
+    # a step for a fleet slot, before humans take over (README "Safety rails").
+    lock_wait_seconds: float = Field(300.0, ge=0)
+    slot_wait_seconds: float = Field(300.0, ge=0)
 
     def verify_window(self, severity: Severity) -> float:
         if severity in (Severity.P0, Severity.P1):

@@ -104,6 +104,9 @@ class Runbook(Contract):
     # Shadow mode for a new runbook: every step is planned (dry-run), nothing changes,
     # and the incident goes to humans with the plans in its timeline.
     dry_run: bool = False
+    # How long an incident of this runbook waits for a target another incident holds
+    # before handing over; None: REMEDIATOR_GUARD_LOCK_WAIT_SECONDS.
+    lock_wait_seconds: float | None = Field(None, ge=0)
     # Seed 04's runbook practices: "date-stamp and version runbooks", "link from alert
     # to runbook". ``url`` is the human-readable runbook; an alert's ``runbook_url``
     # annotation wins over it.

@@ -14,7 +14,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.guard import GuardActivities, GuardLink
 from remediator.models.alert import Alert
+from remediator.models.guard import GuardPolicy
 from remediator.models.approval import ApprovalPolicy
 from remediator.models.comms import CommsPolicy
 from remediator.models.mitigation import MitigationStep, RiskLevel
@@ -53,6 +55,12 @@ async def fast_client(temporal_server: object) -> Client:
 Start = Callable[[Fakes], Awaitable[WorkflowHandle[IncidentWorkflow, object]]]
 
 
+def guard_activities(guard: GuardActivities) -> list[Callable[..., object]]:
+    return [guard.guard_admit, guard.guard_step_started, guard.guard_step_finished,
+            guard.guard_verification_recorded, guard.guard_recurred, guard.guard_release,
+            guard.guard_stale_holders]
+
+
 @pytest.fixture
 async def start_incident(fast_client: Client) -> AsyncIterator[Start]:
     """Starts an incident with its fakes, and a worker for it; both end with the test."""
@@ -61,8 +69,11 @@ async def start_incident(fast_client: Client) -> AsyncIterator[Start]:
 
     async def start(fakes: Fakes) -> WorkflowHandle[IncidentWorkflow, object]:
         queue = f"fast-{uuid.uuid4().hex[:8]}"
+        # The guard is Temporal alone: the real one, of this test only.
+        guard = GuardActivities(GuardLink(fast_client, f"guard-{queue}", queue, GuardPolicy()))
         worker = Worker(fast_client, task_queue=queue, workflows=WORKFLOWS,
-                        activities=fakes.activities(), workflow_runner=workflow_runner(),
+                        activities=[*fakes.activities(), *guard_activities(guard)],
+                        workflow_runner=workflow_runner(),
                         interceptors=[HeartbeatInterceptor(), SealInterceptor([b"fast tier"])])
         await worker.__aenter__()
         workers.append(worker)

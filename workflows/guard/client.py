@@ -34,48 +34,52 @@ with workflow.unsafe.imports_passed_through():
         VerificationOutcome,
         VerificationRecord,
     )
-    from workflows.support.options import CRITICAL_PATH, RETRY, ActivityOptions
+    from workflows.support.options import RETRY, ActivityOptions, local
 
 # An update to the guard is one round trip; while Temporal is away it is retried (with
-# the same update id: a retry never counts twice) until it answers.
-GUARD_CALL = ActivityOptions(start_to_close_timeout=timedelta(seconds=30), retry_policy=RETRY)
+# the same update id: a retry never counts twice) until it answers. Local activities:
+# one marker event each in the caller's history instead of three events and a workflow
+# task; a worker that dies mid-call fails its workflow task, and the retry asks again
+# under the same update id.
+GUARD_CALL = local(ActivityOptions(start_to_close_timeout=timedelta(seconds=30),
+                                   retry_policy=RETRY))
 # How long an incident waits for a busy target by default, before it hands over.
 LOCK_WAIT_SECONDS = 300.0
 
 
 async def admit(req: AdmitRequest) -> Admission:
     """Shadow or live, and every target's lock or none (see ``Admission``)."""
-    return await workflow.execute_activity_method(
-        GuardActivities.guard_admit, req, priority=CRITICAL_PATH, **GUARD_CALL)
+    return await workflow.execute_local_activity_method(
+        GuardActivities.guard_admit, req, **GUARD_CALL)
 
 
 async def step_started(req: StepRequest) -> StepSlot:
     """A fleet slot before a mutating step (``granted`` false: cap reached or paused)."""
-    return await workflow.execute_activity_method(
-        GuardActivities.guard_step_started, req, priority=CRITICAL_PATH, **GUARD_CALL)
+    return await workflow.execute_local_activity_method(
+        GuardActivities.guard_step_started, req, **GUARD_CALL)
 
 
 async def step_finished(req: StepFinished) -> StepSlot:
     """The step is over: its slot frees; ``applied`` starts the action's cooldown."""
-    return await workflow.execute_activity_method(
-        GuardActivities.guard_step_finished, req, priority=CRITICAL_PATH, **GUARD_CALL)
+    return await workflow.execute_local_activity_method(
+        GuardActivities.guard_step_finished, req, **GUARD_CALL)
 
 
 async def verification_recorded(rec: VerificationRecord) -> VerificationOutcome:
     """After the verdict: a failure may block the runbook or trip the breaker (page then)."""
-    return await workflow.execute_activity_method(
+    return await workflow.execute_local_activity_method(
         GuardActivities.guard_verification_recorded, rec, **GUARD_CALL)
 
 
 async def recurred(rec: Recurrence) -> RecurrenceOutcome:
     """The group fires again after its fix passed: counted toward "the fix does not hold"."""
-    return await workflow.execute_activity_method(
+    return await workflow.execute_local_activity_method(
         GuardActivities.guard_recurred, rec, **GUARD_CALL)
 
 
 async def release(req: ReleaseRequest) -> Released:
     """Every lock and slot of the incident frees (verified, undone or handed over)."""
-    return await workflow.execute_activity_method(
+    return await workflow.execute_local_activity_method(
         GuardActivities.guard_release, req, **GUARD_CALL)
 
 

@@ -1,0 +1,140 @@
+"""Safety rails across incidents (README "Safety rails"): what an incident asks the guard
+before its runbook runs, and tells it after.
+
+Before the first step: every target the runbook's steps change is locked for this
+incident (a target another incident holds is waited for, then handed over), unless
+automation is paused or a maintenance window covers the incident (shadow mode: plan,
+change nothing), the action is cooling down on its target, or the runbook is blocked on
+it (failed verifications, or a fix that does not hold). After verification: the verdict
+counts toward those blocks and the fleet's circuit breaker. Then the locks free.
+
+Each decision lands in the timeline (so in ``status``, the postmortem and the Temporal
+UI's history), and every call is an activity against the guard workflow: durable, and
+asked again by Temporal if a worker dies mid-call.
+"""
+
+from __future__ import annotations
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from remediator.models.alert import Alert
+    from remediator.models.guard import (
+        Admission,
+        AdmitRequest,
+        Recurrence,
+        ReleaseRequest,
+        TargetIntent,
+        VerificationOutcome,
+        VerificationRecord,
+    )
+    from remediator.models.mitigation import MitigationStep
+    from remediator.models.runbook import Runbook
+    from workflows.catalogue import lookup
+    from workflows.guard import client as guard
+    from workflows.guard.client import GuardWait
+    from workflows.incident_state import IncidentState
+    from workflows.support.versions import RELEASES, patched
+
+# Incidents recorded before the rails neither lock nor report to the guard.
+RAILS = "safety-rails"
+RAILS_RELEASE = RELEASES[0]
+
+
+def intent(step: MitigationStep) -> TargetIntent:
+    """What ``step`` changes, as the guard locks and counts it."""
+    params = lookup(step.action).params.model_validate(step.params)
+    return TargetIntent(action=step.action, target=params.target(), scope=params.cap_scope(),
+                        cooldown_seconds=step.cooldown_seconds)
+
+
+def intents(runbook: Runbook) -> list[TargetIntent]:
+    """Every target of the runbook's steps and fallback steps (each once)."""
+    seen: dict[tuple[str, str], TargetIntent] = {}
+    for step in [*runbook.steps, *runbook.fallback_steps]:
+        it = intent(step)
+        seen.setdefault((it.action, it.target), it)
+    return list(seen.values())
+
+
+def common_labels(alerts: list[Alert]) -> dict[str, str]:
+    """The labels every alert of the incident shares (what maintenance windows match)."""
+    if not alerts:
+        return {}
+    shared = dict(alerts[0].labels)
+    for alert in alerts[1:]:
+        shared = {k: v for k, v in shared.items() if alert.labels.get(k) == v}
+    return shared
+
+
+class Rails:
+    """The incident's side of the guard: admitted, verified, released."""
+
+    def __init__(self, state: IncidentState, group: str | None) -> None:
+        self._state = state
+        self._group = group
+        self.waiter = GuardWait()
+        self._held = False
+        self._on: bool | None = None
+
+    @property
+    def on(self) -> bool:
+        """Whether this incident runs with the rails (not one recorded before them)."""
+        if self._on is None:
+            self._on = patched(RAILS, since=RAILS_RELEASE)
+        return self._on
+
+    def _targets(self, runbook: Runbook) -> list[str]:
+        return sorted({it.target for it in intents(runbook)})
+
+    async def recurred(self, runbook: Runbook) -> None:
+        """The group fired again: if its last fix passed verification, that fix did not hold."""
+        if self._group is None or not self.on:
+            return
+        outcome = await guard.recurred(Recurrence(
+            group_id=self._group, runbook=runbook.name, targets=self._targets(runbook),
+            incident_id=self._state.id))
+        if outcome.counted:
+            self._state.record("guard.recurrence", outcome.detail)
+
+    async def admit(self, runbook: Runbook, lock_wait_seconds: float) -> Admission:
+        """Shadow, live with every target locked, or refused (the reason says why)."""
+        state = self._state
+        wait = runbook.lock_wait_seconds
+        request = AdmitRequest(
+            incident_id=state.id, run_id=workflow.info().first_execution_run_id,
+            runbook=runbook.name, labels={**common_labels(state.all_alerts),
+                                          "service": state.service},
+            targets=intents(runbook), waiter_workflow_id=state.id)
+        answer = await guard.admit(request)
+        if answer.busy and not answer.refused:
+            state.record("guard.waiting", f"{answer.detail}; waiting up to "
+                         f"{lock_wait_seconds if wait is None else wait:g}s")
+            answer = await guard.admit_waiting(
+                request, self.waiter, lock_wait_seconds if wait is None else wait)
+        if answer.mode == "shadow":
+            state.record("guard.shadow", answer.detail)
+        elif answer.granted:
+            self._held = True
+            state.record("guard.locked", "holding " + ", ".join(self._targets(runbook)))
+        else:
+            state.record("guard.refused", answer.detail)
+        return answer
+
+    async def verified(self, runbook: Runbook, passed: bool) -> VerificationOutcome:
+        outcome = await guard.verification_recorded(VerificationRecord(
+            incident_id=self._state.id, runbook=runbook.name, targets=self._targets(runbook),
+            passed=passed, group_id=self._group or ""))
+        if outcome.blocked or outcome.circuit_tripped:
+            self._state.record("guard.blocked", outcome.detail)
+        return outcome
+
+    async def release(self) -> None:
+        """Every lock and slot this incident holds frees (verified, undone or handed over)."""
+        if not self._held:
+            return
+        self._held = False
+        released = await guard.release(ReleaseRequest(
+            incident_id=self._state.id, run_id=workflow.info().first_execution_run_id))
+        if released.targets:
+            self._state.record("guard.released", "released " + ", ".join(released.targets))

@@ -1,0 +1,83 @@
+"""The rails around one mutating step of the mitigate phase (README "Safety rails").
+
+Right before the step — after its approval, however long that took — the incident's
+alerts must still fire (its own alert state, and Alertmanager's when configured): a
+resolved or silenced alert means the step and every step after it are skipped, with
+nothing changed. Then the step takes a fleet slot from the guard (at most N mutating
+steps in flight overall and per namespace or account), waiting for one to free up to a
+bound; while it runs the slot is held, and when it ends the slot frees and, if it
+applied, the action's cooldown on its target starts.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING
+
+from temporalio import workflow
+
+with workflow.unsafe.imports_passed_through():
+    from activities.alertmanager.firing import AlertStateActivities, StillFiringRequest
+    from remediator.models.guard import StepFinished, StepRequest
+    from remediator.models.mitigation import MitigationStep, StepOutcome
+    from workflows.catalogue import lookup
+    from workflows.guard import client as guard
+    from workflows.guard.client import GuardWait
+    from workflows.rails import intent
+    from workflows.support.options import CRITICAL_PATH, LOOKUP
+
+if TYPE_CHECKING:  # the input model lives with the phase that owns it
+    from workflows.mitigate import MitigateInput
+
+
+class StepRails:
+    def __init__(self, inp: MitigateInput, waiter: GuardWait) -> None:
+        self._inp = inp
+        self._waiter = waiter
+        # Why the remaining steps do not run (an alert resolved, no slot freed in time).
+        self.stopped: str | None = None
+
+    def _request(self, step: MitigationStep) -> StepRequest:
+        it = intent(step)
+        parent = workflow.info().parent
+        return StepRequest(incident_id=self._inp.incident_id,
+                           run_id=parent.run_id if parent else "", action=step.action,
+                           target=it.target, scope=it.scope,
+                           waiter_workflow_id=workflow.info().workflow_id)
+
+    def skip(self, step: MitigationStep) -> StepOutcome:
+        return StepOutcome(step_id=step.id, action=step.action,
+                           risk=lookup(step.action).risk_of(step), state="skipped",
+                           detail=f"not run: {self.stopped}; nothing changed")
+
+    async def before(self, step: MitigationStep) -> StepOutcome | None:
+        """None when the step may run now (holding a slot); else the outcome instead."""
+        self.stopped = await self._not_firing(step) or await self._no_slot(step)
+        return None if self.stopped is None else self.skip(step)
+
+    async def after(self, step: MitigationStep, outcome: StepOutcome) -> None:
+        await guard.step_finished(StepFinished(
+            **self._request(step).model_dump(), applied=outcome.state == "applied",
+            cooldown_seconds=step.cooldown_seconds))
+
+    async def _not_firing(self, step: MitigationStep) -> str | None:
+        answer = await workflow.execute_activity_method(
+            AlertStateActivities.alerts_still_firing,
+            StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts),
+            priority=CRITICAL_PATH, **LOOKUP)
+        if answer.firing and not answer.silenced:
+            return None
+        what = "silenced" if answer.silenced else "resolved"
+        return f"alert {what} before step {step.id} ({answer.detail})"
+
+    async def _no_slot(self, step: MitigationStep) -> str | None:
+        request = self._request(step)
+        deadline = workflow.now() + timedelta(seconds=self._inp.timings.slot_wait_seconds)
+        while True:
+            seen = self._waiter.count
+            slot = await guard.step_started(request)
+            if slot.granted:
+                return None
+            left = (deadline - workflow.now()).total_seconds()
+            if left <= 0 or not await self._waiter.next_release(seen, left):
+                return f"{slot.detail} (waited {self._inp.timings.slot_wait_seconds:g}s)"
