@@ -66,7 +66,8 @@ class Settings(BaseSettings):
     AWS_ENDPOINT_URL are boto3's standard environment. Kubernetes: KUBECONFIG,
     REMEDIATOR_KUBE_CONTEXT, REMEDIATOR_KUBE_ALLOWLIST, REMEDIATOR_KUBE_MAX_REPLICAS.
     PostgreSQL: REMEDIATOR_POSTGRES_DSNS, REMEDIATOR_POSTGRES_ALLOWLIST. HAProxy:
-    REMEDIATOR_HAPROXY_SOCKET, REMEDIATOR_HAPROXY_ALLOWLIST.
+    REMEDIATOR_HAPROXY_SOCKET, REMEDIATOR_HAPROXY_ALLOWLIST. Alertmanager:
+    ALERTMANAGER_URL, REMEDIATOR_SILENCE_ALLOWLIST.
     """
 
     model_config = SettingsConfigDict(env_prefix="REMEDIATOR_", extra="ignore")
@@ -156,6 +157,14 @@ class Settings(BaseSettings):
     # "backend/server" pairs steps may change (REMEDIATOR_HAPROXY_ALLOWLIST, fnmatch).
     haproxy_socket: str | None = None
     haproxy_allowlist: CsvList = Field(default_factory=list)
+
+    # Alertmanager's API (ALERTMANAGER_URL, e.g. "http://alertmanager:9093"; default
+    # unset: the still-firing check asks only the incident, ``alertmanager.silence`` is
+    # refused), and which alertnames steps may silence (REMEDIATOR_SILENCE_ALLOWLIST,
+    # fnmatch globs; a silence must name its alertname with "=").
+    alertmanager_url: str | None = Field(None, validation_alias=AliasChoices(
+        "ALERTMANAGER_URL", "REMEDIATOR_ALERTMANAGER_URL", "alertmanager_url"))
+    silence_allowlist: CsvList = Field(default_factory=list)
 
     # Approvals: who may approve risky steps (users and ``group:NAME``), group members
     # as JSON ({"sre": ["alice"]}), and the decision deadline per severity (seconds).
@@ -253,6 +262,7 @@ class Settings(BaseSettings):
     _split = field_validator("flag_allowlist", "approvers",
                              "cache_allowlist", "asg_allowlist", "lambda_allowlist",
                              "kube_allowlist", "postgres_allowlist", "haproxy_allowlist",
+                             "silence_allowlist",
                              mode="before")(_split_csv)
 
     def user_for_token(self, token: str) -> str | None:

@@ -20,6 +20,10 @@ from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.alert_shield import ShieldActivities
+from activities.alertmanager.api import AlertmanagerApi
+from activities.alertmanager.firing import AlertStateActivities
+from activities.alertmanager.incident import IncidentAlerts
+from activities.alertmanager.silence import SilenceActivities
 from activities.approval_proof import ProofActivities
 from activities.aws.asg import AsgActivities
 from activities.aws.clients import AwsClients
@@ -143,8 +147,13 @@ def activities_for(
                                   settings.postgres_allowlist, crash)
     haproxy = HaproxyActivities(HaproxyRuntime(settings.haproxy_socket), redis_client,
                                 settings.haproxy_allowlist, crash)
+    alertmanager = AlertmanagerApi(http, settings.alertmanager_url)
+    incident_alerts = IncidentAlerts(client)
+    alert_state = AlertStateActivities(incident_alerts, alertmanager)
+    silences = SilenceActivities(alertmanager, incident_alerts, policy_from(settings).timings,
+                                 settings.silence_allowlist, crash)
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
-                                         postgres, haproxy])
+                                         postgres, haproxy, silences])
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
@@ -152,7 +161,7 @@ def activities_for(
         status.recent_rollouts, numbers.allocate_incident_number, shield.forget_open_incident,
         proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
-        guard.guard_release, guard.guard_stale_holders,
+        guard.guard_release, guard.guard_stale_holders, alert_state.alerts_still_firing,
     ]
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.alertmanager.silence import SilenceActivities, SilenceParams
 from activities.aws.asg import AsgActivities, AsgCapacityParams
 from activities.aws.lambda_alias import LambdaActivities, LambdaAliasParams
 from activities.cache.flush import CacheActivities, CacheFlushParams
@@ -131,6 +132,8 @@ CATALOGUE: dict[str, Action] = {
                HaproxyActivities.restore_server_weight, RiskLevel.RISKY, SetWeightParams),
         Action("haproxy.set_maxconn", HaproxyActivities.set_server_maxconn,
                HaproxyActivities.restore_server_maxconn, RiskLevel.RISKY, SetMaxconnParams),
+        Action("alertmanager.silence", SilenceActivities.create_silence,
+               SilenceActivities.expire_silence, RiskLevel.RISKY, SilenceParams),
     ]
 }
 

@@ -16,7 +16,13 @@ from workflows.support.versions import patched
 
 with workflow.unsafe.imports_passed_through():
     from activities.alert_shield import ForgetRequest, ShieldActivities
-    from remediator.models.alert import AlertBatch
+    from remediator.models.alert import (
+        ALERT_LABELS,
+        ALERTS_FIRING,
+        AlertBatch,
+        AlertStatus,
+        common_labels,
+    )
     from remediator.models.approval import ApprovalRequest, ApprovalSignal
     from remediator.models.comms import Acknowledgement, CommsPolicy, Role, RoleAssignment
     from remediator.models.guard import GuardReleased
@@ -481,6 +487,16 @@ class IncidentWorkflow:
     def pending_approvals(self) -> list[PendingApproval]:
         """Steps waiting for a decision, with their plan and plan hash."""
         return list(self._desk.pending.values())
+
+    @workflow.query(name=ALERTS_FIRING)
+    def alerts_firing(self) -> list[str]:
+        """Fingerprints of the incident's alerts whose last status is firing."""
+        return [fp for fp, status in self._state.alerts.items() if status == AlertStatus.FIRING]
+
+    @workflow.query(name=ALERT_LABELS)
+    def alert_labels(self) -> dict[str, str]:
+        """The labels every alert of the incident shares (what silencing its group matches)."""
+        return common_labels(self._state.all_alerts)
 
     @workflow.query
     def status(self) -> IncidentView:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from enum import StrEnum
 
 from pydantic import Field
 
 from remediator.models.contract import Contract
+
+# Read-only queries of the incident workflow about its alerts (activities ask them by name).
+ALERTS_FIRING = "alerts_firing"
+ALERT_LABELS = "alert_labels"
 
 
 class AlertStatus(StrEnum):
@@ -33,3 +38,15 @@ class AlertBatch(Contract):
 
     group_key: str
     alerts: list[Alert] = Field(min_length=1)
+
+
+def common_labels(alerts: Iterable[Alert]) -> dict[str, str]:
+    """The labels every one of ``alerts`` has with the same value (Alertmanager's
+    ``commonLabels``): what matches the whole group and nothing the group does not share."""
+    common: dict[str, str] | None = None
+    for alert in alerts:
+        if common is None:
+            common = dict(alert.labels)
+        else:
+            common = {k: v for k, v in common.items() if alert.labels.get(k) == v}
+    return common or {}

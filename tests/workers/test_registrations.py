@@ -39,6 +39,7 @@ NAMES: dict[str, tuple[str, str | None]] = {
     "haproxy.drain_server": ("drain_server", "restore_server_state"),
     "haproxy.set_weight": ("set_server_weight", "restore_server_weight"),
     "haproxy.set_maxconn": ("set_server_maxconn", "restore_server_maxconn"),
+    "alertmanager.silence": ("create_silence", "expire_silence"),
 }
 
 

@@ -1,0 +1,2 @@
+"""Alertmanager: whether an incident's alerts still fire (or are silenced), and the
+``alertmanager.silence`` mitigation."""
