@@ -18,8 +18,8 @@ with workflow.unsafe.imports_passed_through():
 
     from remediator.models.alert import Alert
     from remediator.models.approval import ApprovalPolicy
-    from remediator.models.guard import GuardReleased
     from remediator.models.contract import Contract
+    from remediator.models.guard import GuardReleased
     from remediator.models.incident import Phase
     from remediator.models.mitigation import MitigationStep, StepOutcome
     from remediator.models.policy import Timings

@@ -18,7 +18,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from remediator.models.alert import Alert
+    from remediator.models.alert import common_labels
     from remediator.models.guard import (
         Admission,
         AdmitRequest,
@@ -55,16 +55,6 @@ def intents(runbook: Runbook) -> list[TargetIntent]:
         it = intent(step)
         seen.setdefault((it.action, it.target), it)
     return list(seen.values())
-
-
-def common_labels(alerts: list[Alert]) -> dict[str, str]:
-    """The labels every alert of the incident shares (what maintenance windows match)."""
-    if not alerts:
-        return {}
-    shared = dict(alerts[0].labels)
-    for alert in alerts[1:]:
-        shared = {k: v for k, v in shared.items() if alert.labels.get(k) == v}
-    return shared
 
 
 class Rails:

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.guard import client as guard
     from workflows.guard.client import GuardWait
     from workflows.rails import intent
-    from workflows.support.options import CRITICAL_PATH, LOOKUP
+    from workflows.support.options import LOOKUP, local
 
 if TYPE_CHECKING:  # the input model lives with the phase that owns it
     from workflows.mitigate import MitigateInput
@@ -61,11 +61,12 @@ class StepRails:
             cooldown_seconds=step.cooldown_seconds))
 
     async def _not_firing(self, step: MitigationStep) -> str | None:
-        answer = await workflow.execute_activity_method(
+        # A local activity: one marker, no task round trip, right before the step.
+        answer = await workflow.execute_local_activity_method(
             AlertStateActivities.alerts_still_firing,
             StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts),
-            priority=CRITICAL_PATH, **LOOKUP)
-        if answer.firing and not answer.silenced:
+            **local(LOOKUP))
+        if answer.act:
             return None
         what = "silenced" if answer.silenced else "resolved"
         return f"alert {what} before step {step.id} ({answer.detail})"

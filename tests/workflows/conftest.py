@@ -16,9 +16,9 @@ from temporalio.worker import Worker
 
 from activities.guard import GuardActivities, GuardLink
 from remediator.models.alert import Alert
-from remediator.models.guard import GuardPolicy
 from remediator.models.approval import ApprovalPolicy
 from remediator.models.comms import CommsPolicy
+from remediator.models.guard import GuardPolicy
 from remediator.models.mitigation import MitigationStep, RiskLevel
 from remediator.models.policy import IncidentPolicy, Timings
 from remediator.models.runbook import Check, Runbook, VerifySpec

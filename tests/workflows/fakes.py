@@ -15,6 +15,7 @@ from typing import Any
 
 from temporalio import activity
 
+from activities.alertmanager.firing import StillFiring, StillFiringRequest
 from activities.runbooks import RunbookQuery
 from activities.watch import WatchRequest, WatchResult
 from remediator.models.approval import ProofCheck
@@ -39,6 +40,7 @@ class Fakes:
         self.runbook, self.policy = runbook, policy
         self.healthy = True
         self.proofs_valid = True
+        self.firing = True
         self.calls: dict[str, list[Any]] = defaultdict(list)
 
     def applied(self) -> list[MitigationRequest]:
@@ -50,6 +52,11 @@ class Fakes:
 
     def activities(self) -> list[Callable[..., Any]]:
         calls = self.calls
+
+        @activity.defn(name="alerts_still_firing")
+        async def alerts_still_firing(req: StillFiringRequest) -> StillFiring:
+            calls["alerts_still_firing"].append(req)
+            return StillFiring(firing=self.firing, detail="fake", checked=["incident"])
 
         @activity.defn(name="find_runbook")
         async def find_runbook(query: RunbookQuery) -> Runbook | None:
@@ -106,4 +113,4 @@ class Fakes:
                     for _ in check.decisions]
 
         return [find_runbook, incident_policy, set_flag, restore_flag, check_health,
-                watch_window, send_message, store_postmortem, check_decisions]
+                watch_window, send_message, store_postmortem, check_decisions, alerts_still_firing]
