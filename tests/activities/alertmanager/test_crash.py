@@ -4,6 +4,7 @@ that silence by its step marker and creates none more."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client
 
@@ -22,7 +23,7 @@ async def test_worker_killed_after_creating_the_silence_creates_no_second_one(
     case, name = new_case(), case_name()
     seen: list[int] = []
 
-    async def mine() -> list[dict[str, object]]:
+    async def mine() -> list[dict[str, Any]]:
         return [s for s in await silences(alertmanager.url)
                 if f"inc-{case}" in str(s["comment"])]
 

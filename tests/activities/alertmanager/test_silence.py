@@ -3,6 +3,8 @@ through its API; dry-run and refusals change nothing; undo expires it."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from pydantic import ValidationError
 
@@ -14,9 +16,9 @@ from tests.support.alertmanager import AlertmanagerServer, silences
 from workflows.catalogue import lookup
 
 
-async def ours(alertmanager: AlertmanagerServer, name: str) -> list[dict[str, object]]:
+async def ours(alertmanager: AlertmanagerServer, name: str) -> list[dict[str, Any]]:
     return [s for s in await silences(alertmanager.url)
-            if any(m["value"] == name for m in s["matchers"])]  # type: ignore[index]
+            if any(m["value"] == name for m in s["matchers"])]
 
 
 async def test_creates_exactly_one_silence_and_a_repeat_finds_it(
@@ -27,13 +29,13 @@ async def test_creates_exactly_one_silence_and_a_repeat_finds_it(
     first: MitigationResult = await run(silencer.create_silence, apply_req(case, "s", params))
     again: MitigationResult = await run(silencer.create_silence, apply_req(case, "s", params))
     [silence] = await ours(alertmanager, name)
-    assert first.applied and first.undo is not None
-    assert first.undo["silence_id"] == again.undo["silence_id"] == silence["id"]  # type: ignore[index]
+    assert first.applied and first.undo is not None and again.undo is not None
+    assert first.undo["silence_id"] == again.undo["silence_id"] == silence["id"]
     assert silence["status"] == {"state": "active"} and silence["createdBy"] == "remediator"
     assert silence["comment"] == (f"quiet while the flag rolls back incident inc-{case} step s "
                                   f"[remediator silence inc-{case}:s]")
-    assert {(m["name"], m["value"], m["isRegex"], m["isEqual"])  # type: ignore[index]
-            for m in silence["matchers"]} == {  # type: ignore[attr-defined]
+    assert {(m["name"], m["value"], m["isRegex"], m["isEqual"])
+            for m in silence["matchers"]} == {
         ("alertname", name, False, True), ("service", "check.*", True, True)}
     assert f'silence {silence["id"]}: {{alertname="{name}", service=~"check.*"}} for 10 min' \
         in first.detail
