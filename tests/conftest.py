@@ -22,6 +22,7 @@ from remediator.devstack.servers import RedisServer, TemporalDevServer, free_por
 from remediator.settings import Settings
 from remediator.temporal import connect
 from starters.http.app import create_app
+from tests.support.alertmanager import AlertmanagerServer, alertmanager_binary
 from tests.support.kube import Kube, running_kube
 from tests.support.moto import MotoServer
 from tests.support.postgres import PostgresServer, postgres_available
@@ -192,3 +193,28 @@ class ServerThread:
 async def http_base(settings: Settings) -> AsyncIterator[str]:
     async with ServerThread(settings) as server:
         yield server.base
+
+
+# One real Alertmanager for the tests that read its API (each test uses alertnames or a
+# case label of its own), with an inhibit rule: an alert labelled ``inhibitor=yes`` mutes
+# ``inhibited=yes`` of its case.
+ALERTMANAGER_INHIBIT = """inhibit_rules:
+  - source_matchers: ['inhibitor="yes"']
+    target_matchers: ['inhibited="yes"']
+    equal: [case]
+"""
+
+
+@pytest.fixture(scope="session")
+def alertmanager(servers_dir: Path) -> Iterator[AlertmanagerServer]:
+    binary = alertmanager_binary()
+    if binary is None:
+        pytest.skip("prometheus-alertmanager not found: install the Debian package "
+                    "(scripts/setup.sh does)")
+    # Its notifications go nowhere: these tests read its API only.
+    server = AlertmanagerServer(binary, servers_dir / "alertmanager", free_port(),
+                                f"http://127.0.0.1:{free_port()}/nowhere", "unused",
+                                extra_config=ALERTMANAGER_INHIBIT)
+    server.start()
+    yield server
+    server.stop()

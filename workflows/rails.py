@@ -18,6 +18,7 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.alertmanager.silence import INCIDENT_ALERTS
     from remediator.models.alert import common_labels
     from remediator.models.guard import (
         Admission,
@@ -41,18 +42,22 @@ RAILS = "safety-rails"
 RAILS_RELEASE = RELEASES[0]
 
 
-def intent(step: MitigationStep) -> TargetIntent:
-    """What ``step`` changes, as the guard locks and counts it."""
+def intent(step: MitigationStep, incident_id: str) -> TargetIntent:
+    """What ``step`` changes, as the guard locks and counts it. A target of the incident's
+    own (a silence of its alerts, chosen when the step runs) is locked per incident."""
     params = lookup(step.action).params.model_validate(step.params)
-    return TargetIntent(action=step.action, target=params.target(), scope=params.cap_scope(),
+    target = params.target()
+    if target == INCIDENT_ALERTS:
+        target = f"{target}:{incident_id}"
+    return TargetIntent(action=step.action, target=target, scope=params.cap_scope(),
                         cooldown_seconds=step.cooldown_seconds)
 
 
-def intents(runbook: Runbook) -> list[TargetIntent]:
+def intents(runbook: Runbook, incident_id: str) -> list[TargetIntent]:
     """Every target of the runbook's steps and fallback steps (each once)."""
     seen: dict[tuple[str, str], TargetIntent] = {}
     for step in [*runbook.steps, *runbook.fallback_steps]:
-        it = intent(step)
+        it = intent(step, incident_id)
         seen.setdefault((it.action, it.target), it)
     return list(seen.values())
 
@@ -75,7 +80,7 @@ class Rails:
         return self._on
 
     def _targets(self, runbook: Runbook) -> list[str]:
-        return sorted({it.target for it in intents(runbook)})
+        return sorted({it.target for it in intents(runbook, self._state.id)})
 
     async def recurred(self, runbook: Runbook) -> None:
         """The group fired again: if its last fix passed verification, that fix did not hold."""
@@ -95,7 +100,7 @@ class Rails:
             incident_id=state.id, run_id=workflow.info().first_execution_run_id,
             runbook=runbook.name, labels={**common_labels(state.all_alerts),
                                           "service": state.service},
-            targets=intents(runbook), waiter_workflow_id=state.id)
+            targets=intents(runbook, state.id), waiter_workflow_id=state.id)
         answer = await guard.admit(request)
         if answer.busy and not answer.refused:
             state.record("guard.waiting", f"{answer.detail}; waiting up to "

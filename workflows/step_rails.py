@@ -38,7 +38,7 @@ class StepRails:
         self.stopped: str | None = None
 
     def _request(self, step: MitigationStep) -> StepRequest:
-        it = intent(step)
+        it = intent(step, self._inp.incident_id)
         parent = workflow.info().parent
         return StepRequest(incident_id=self._inp.incident_id,
                            run_id=parent.run_id if parent else "", action=step.action,

@@ -11,11 +11,13 @@ import json
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
 from temporalio.client import Client
+from temporalio.service import RPCError
 
 from activities.guard import GuardLink
 from remediator.models.guard import STEP_STARTED, StepRequest, StepSlot
@@ -23,16 +25,21 @@ from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.guard import Guard
 from starters.incidents import Incidents
+from tests.support.alertmanager import AlertmanagerServer, add_silence, post_alert
 from tests.support.alerts import alertmanager_payload
 from tests.support.approvals import Case, approval_settings
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
+from tests.support.worker_proc import WorkerProcess
 from workers.main import running_worker
-from workflows.guard.models import MaintenanceRequest
+from workflows.guard.models import GuardStatus, MaintenanceRequest
 from workflows.incident_models import IncidentView
+from workflows.verify import VerifyWorkflow, WindowChange
 
 AM = "/v1/alerts/alertmanager"
 FLAGS = "remediator:flags:production"
+# Long enough that a second incident reaches its first step inside it on a loaded machine.
+COOLDOWN = 12.0
 
 
 class Rig:
@@ -78,6 +85,12 @@ class Rig:
         return int(await self.redis.hget(FLAGS + ":writes", self.flag) or 0)
 
 
+async def end_window(client: Client, incident_id: str) -> None:
+    window = client.get_workflow_handle_for(VerifyWorkflow.run, f"{incident_id}/verify")
+    await window.execute_update(VerifyWorkflow.adjust_window,
+                                WindowChange(by="test", end_now=True))
+
+
 def _kinds(view: IncidentView) -> list[str]:
     return [e.kind for e in view.timeline]
 
@@ -93,9 +106,10 @@ def _rails(settings: Settings, **values: float) -> Settings:
 async def test_two_incidents_on_one_target_one_mutates_the_other_hands_over(
     settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
 ) -> None:
-    # The first incident holds its flag through a 6 s verify window; the second waits 1 s.
-    held = _rails(settings, lock_wait_seconds=1.0).model_copy(
-        update={"verify_window_p2_p3_seconds": 6.0})
+    # The first incident holds its flag through its verify window (ended by hand once the
+    # second has handed over); the second waits 1 s for it.
+    held = _rails(settings, lock_wait_seconds=1.0, cooldown_seconds=0.0).model_copy(
+        update={"verify_window_p2_p3_seconds": 600.0})
     async with httpx.AsyncClient(base_url=http_base, timeout=30) as http, \
             running_worker(client, held):
         rig = Rig(http, client, held, redis_client)
@@ -108,6 +122,7 @@ async def test_two_incidents_on_one_target_one_mutates_the_other_hands_over(
         view = await rig.handed_over(second)
         await rig.resolve(second_alert)
         second_done = await rig.done(second)
+        await end_window(client, first)
         first_done = await rig.done(first)
     refusal = _entry(view, "guard.refused")
     assert f"target busy: flag:{rig.flag}@default held by {first}" in refusal
@@ -124,17 +139,21 @@ async def test_two_incidents_on_one_target_one_mutates_the_other_hands_over(
 async def test_an_incident_waiting_for_a_target_goes_on_once_it_frees(
     settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
 ) -> None:
-    waits = _rails(settings, lock_wait_seconds=60.0, cooldown_seconds=0.0).model_copy(
-        update={"verify_window_p2_p3_seconds": 3.0})
+    waits = _rails(settings, lock_wait_seconds=120.0, cooldown_seconds=0.0).model_copy(
+        update={"verify_window_p2_p3_seconds": 600.0})
     async with httpx.AsyncClient(base_url=http_base, timeout=30) as http, \
             running_worker(client, waits):
         rig = Rig(http, client, waits, redis_client)
         await rig.healthy(True)
         first, _ = await rig.fire()
         await rig.until(first, lambda v: "guard.locked" in _kinds(v), "locked")
+        await rig.until(first, lambda v: "verify.window_started" in _kinds(v), "verifying")
         second, _ = await rig.fire()
         await rig.until(second, lambda v: "guard.waiting" in _kinds(v), "waiting")
+        await end_window(client, first)
         first_done = await rig.done(first)
+        await rig.until(second, lambda v: "verify.window_started" in _kinds(v), "verifying")
+        await end_window(client, second)
         second_done = await rig.done(second)
     released = next(e.at for e in first_done.timeline if e.kind == "guard.released")
     locked = next(e.at for e in second_done.timeline if e.kind == "guard.locked")
@@ -145,7 +164,7 @@ async def test_an_incident_waiting_for_a_target_goes_on_once_it_frees(
 async def test_the_same_action_on_the_same_target_waits_out_its_cooldown(
     settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
 ) -> None:
-    cool = _rails(settings, cooldown_seconds=4.0)
+    cool = _rails(settings, cooldown_seconds=COOLDOWN)
     async with httpx.AsyncClient(base_url=http_base, timeout=30) as http, \
             running_worker(client, cool):
         rig = Rig(http, client, cool, redis_client)
@@ -161,8 +180,7 @@ async def test_the_same_action_on_the_same_target_waits_out_its_cooldown(
         await rig.done(second)
 
         async def cooled() -> bool:
-            view = await rig.incidents.view(second)
-            return view.timeline[-1].at >= applied_at + timedelta(seconds=4)
+            return datetime.now(UTC) > applied_at + timedelta(seconds=COOLDOWN + 0.5)
         await eventually(cooled, timeout=30, what="the cooldown over")
         third, _ = await rig.fire()
         third_done = await rig.done(third)
@@ -192,11 +210,11 @@ async def test_consecutive_failed_verifications_block_the_runbook_on_its_target(
         view = await rig.handed_over(blocked)
         await rig.resolve(alert)
         await rig.done(blocked)
+        status = await Guard(client, block).status()
     assert "guard.blocked" in _kinds(failed[1])
     refusal = _entry(view, "guard.refused")
     assert "test-flag" in refusal and f"flag:{rig.flag}@default" in refusal
     assert await redis_client.hget(FLAGS, rig.flag) == "on"
-    status = await Guard(client, block).status()
     assert any(b.runbook == "test-flag" for b in status.blocks)
 
 
@@ -299,3 +317,77 @@ async def test_the_fleet_cap_holds_a_step_back_and_the_incident_hands_over(
         await rig.done(incident_id)
     assert "cap reached" in done_view.steps[0].detail
     assert await redis_client.hget(FLAGS, rig.flag) == "on" and await rig.writes() == 0
+
+
+async def test_an_alert_alertmanager_silences_is_never_acted_on(
+    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
+    alertmanager: AlertmanagerServer,
+) -> None:
+    consulting = settings.model_copy(update={"alertmanager_url": alertmanager.url})
+    async with httpx.AsyncClient(base_url=http_base, timeout=30) as http, \
+            running_worker(client, consulting):
+        rig = Rig(http, client, consulting, redis_client)
+        await rig.healthy(True)
+        await redis_client.hset(FLAGS, rig.flag, "on")
+        labels = {"alertname": "TestFlagAlert", "service": "checkout", "severity": "warning",
+                  "case": rig.case}
+        # The alert as Prometheus hands it to Alertmanager, silenced there by a human…
+        await post_alert(alertmanager.url, labels)
+        fingerprint = await eventually(lambda: _fingerprint(alertmanager.url, rig.case),
+                                       timeout=10, what="the alert in Alertmanager")
+        silence = await add_silence(alertmanager.url, labels, "erin", "vendor is on it")
+        # …and as its webhook would have delivered it before the silence.
+        payload = alertmanager_payload("TestFlagAlert", case=rig.case)
+        payload["alerts"][0]["fingerprint"] = fingerprint
+        resp = await http.post(AM, json=payload)
+        incident_id = resp.json()["incidents"][0]["id"]
+        view = await rig.until(incident_id, lambda v: bool(v.steps), "the step's outcome")
+        await rig.fire(group_key=payload["groupKey"], status="resolved")
+        await rig.done(incident_id)
+    [step] = view.steps
+    assert step.state == "skipped" and "alert silenced before step flip" in step.detail
+    assert silence in step.detail and "erin" in step.detail
+    assert await rig.writes() == 0
+
+
+async def _fingerprint(url: str, case: str) -> str | None:
+    async with httpx.AsyncClient() as http:
+        alerts = (await http.get(f"{url}/api/v2/alerts", params={"filter": f'case="{case}"'},
+                                 timeout=5)).json()
+    return str(alerts[0]["fingerprint"]) if alerts else None
+
+
+async def test_a_worker_killed_while_an_incident_holds_its_lock(
+    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    """SIGKILL mid-verify, the lock held: the new worker finishes the incident, the flag
+    written once, and the lock released — not leaked, not taken twice."""
+    held = _rails(settings, lock_wait_seconds=0.0, cooldown_seconds=0.0).model_copy(
+        update={"verify_window_p2_p3_seconds": 600.0})
+    async with httpx.AsyncClient(base_url=http_base, timeout=30) as http:
+        rig = Rig(http, client, held, redis_client)
+        await rig.healthy(True)
+        with WorkerProcess(held, tmp_path) as first:
+            incident_id, _ = await rig.fire()
+            await rig.until(incident_id, lambda v: "verify.window_started" in _kinds(v),
+                            "verifying")
+            first.kill()
+        with WorkerProcess(held, tmp_path):
+            status = await eventually(lambda: _status(client, held), timeout=30,
+                                      what="the guard answering")
+            assert [lock.target for lock in status.locks] == [f"flag:{rig.flag}@default"]
+            await end_window(client, incident_id)
+            done = await rig.done(incident_id)
+            after = await Guard(client, held).status()
+    assert [s.state for s in done.steps] == ["applied"] and await rig.writes() == 1
+    assert [e.kind for e in done.timeline].count("guard.locked") == 1
+    assert "guard.released" in _kinds(done) and after.locks == []
+
+
+async def _status(client: Client, settings: Settings) -> GuardStatus | None:
+    """The guard's status, or None while no worker answers yet."""
+    try:
+        return await Guard(client, settings).status()
+    except RPCError:
+        return None

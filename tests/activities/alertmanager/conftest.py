@@ -4,9 +4,8 @@ inhibit rule: an alert labelled ``inhibitor=yes`` mutes ``inhibited=yes`` of its
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 
 import httpx
 import pytest
@@ -17,32 +16,11 @@ from activities.alertmanager.firing import AlertStateActivities
 from activities.alertmanager.incident import IncidentAlerts
 from activities.alertmanager.silence import SilenceActivities
 from activities.support.crash_points import CrashPoints
-from remediator.devstack.servers import free_port
 from remediator.models.alert import Alert, AlertStatus
 from remediator.models.policy import Timings
-from tests.support.alertmanager import AlertmanagerServer, alertmanager_binary
+from tests.support.alertmanager import AlertmanagerServer
 
-INHIBIT = """inhibit_rules:
-  - source_matchers: ['inhibitor="yes"']
-    target_matchers: ['inhibited="yes"']
-    equal: [case]
-"""
 ALLOWLIST = ["SilenceTest*"]
-
-
-@pytest.fixture(scope="session")
-def alertmanager(servers_dir: Path) -> Iterator[AlertmanagerServer]:
-    binary = alertmanager_binary()
-    if binary is None:
-        pytest.skip("prometheus-alertmanager not found: install the Debian package "
-                    "(scripts/setup.sh does)")
-    # Its notifications go nowhere: these tests read its API only.
-    server = AlertmanagerServer(binary, servers_dir / "alertmanager", free_port(),
-                                f"http://127.0.0.1:{free_port()}/nowhere", "unused",
-                                extra_config=INHIBIT)
-    server.start()
-    yield server
-    server.stop()
 
 
 @pytest.fixture
