@@ -41,7 +41,7 @@ from workflows.approvals.models import ApprovalAnswer, PendingApproval
 from workflows.incident import IncidentWorkflow
 from workflows.incident_models import Declaration, IncidentInput, IncidentView, Resolution
 from workflows.postmortem import PostmortemEdit, PostmortemWorkflow
-from workflows.support import search
+from workflows.support import search, ui
 from workflows.support.options import CRITICAL_PATH
 from workflows.support.signals import DUPLICATES
 
@@ -150,7 +150,8 @@ class Incidents:
             AlertGroupWorkflow.run,
             GroupInput(route=route.key, **self._group_options, **route.options),
             id=route.workflow_id, task_queue=self._task_queue,
-            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=CRITICAL_PATH)
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING, priority=CRITICAL_PATH,
+            static_summary=ui.line(f"alert group {route.key}: opens and feeds its incidents"))
         try:
             answer = await self._client.execute_update_with_start_workflow(
                 AlertGroupWorkflow.ingest, IngestRequest(batch=batch, dry_run=dry_run),
@@ -185,11 +186,14 @@ class Incidents:
     async def declare(self, declaration: Declaration) -> Opened:
         """A human opens an incident: a new number, no alert group."""
         incident_id = await allocate_incident_id(self._client, datetime.now(UTC).year)
+        summary, details = ui.declared(declaration.title, declaration.service,
+                                       declaration.severity, declaration.by, declaration.runbook)
         await self._client.start_workflow(
             IncidentWorkflow.run, IncidentInput(incident_id=incident_id, declared=declaration),
             id=incident_id, task_queue=self._task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=search.at_open(), priority=CRITICAL_PATH)
+            search_attributes=search.at_open(), priority=CRITICAL_PATH,
+            static_summary=summary, static_details=details)
         return Opened(incident_id, True)
 
     def handle(self, incident_id: str) -> WorkflowHandle[IncidentWorkflow, IncidentView]:

@@ -17,12 +17,13 @@ log = structlog.get_logger()
 
 
 async def ensure_search_attributes(client: Client, namespace: str) -> None:
-    """Add any missing ``Remediator*`` keyword attributes; warn if not permitted."""
+    """Add any missing ``Remediator*`` attributes (keyword; the title is text); warn if
+    not permitted."""
     listed = await client.operator_service.list_search_attributes(
         ListSearchAttributesRequest(namespace=namespace)
     )
     missing = {
-        key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+        key.name: IndexedValueType.ValueType(key.indexed_value_type)
         for key in search.ALL
         if key.name not in listed.custom_attributes
     }

@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.incident import IncidentWorkflow
     from workflows.incident_models import IncidentInput
-    from workflows.support import search
+    from workflows.support import search, ui
     from workflows.support.options import CRITICAL_PATH, LOOKUP
     from workflows.support.seals import Inbox
     from workflows.support.signals import ALERTS, DUPLICATES, INCIDENT_CLOSED
@@ -59,7 +59,9 @@ class AlertGroupWorkflow:
     async def run(self, inp: GroupInput) -> None:
         while not self._rollover_due():
             if self._state.duplicates:
-                await workflow.sleep(timedelta(seconds=await self._flush_duplicates()))
+                wait = await self._flush_duplicates()
+                await workflow.sleep(timedelta(seconds=wait),
+                                     summary=f"pass duplicates on again in {ui.span(wait)}")
             elif self._state.open or not workflow.all_handlers_finished():
                 await workflow.wait_condition(self._something_to_do)
             elif not await self._remember():
@@ -88,7 +90,8 @@ class AlertGroupWorkflow:
             await workflow.wait_condition(
                 lambda: (bool(self._state.open or self._state.duplicates)
                          or not workflow.all_handlers_finished() or self._rollover_due()),
-                timeout=timedelta(seconds=remaining))
+                timeout=timedelta(seconds=remaining),
+                timeout_summary=f"remember closed incidents for {ui.span(remaining)}")
         except TimeoutError:
             return False
         return True
@@ -138,11 +141,12 @@ class AlertGroupWorkflow:
         return None
 
     async def _open(self, batch: AlertBatch, dry_run: bool) -> OpenIncident:
+        summary, details = ui.opening(batch.alerts)
         while True:
             incident_id = await workflow.execute_local_activity_method(
                 NumberActivities.allocate_incident_number, workflow.now().year,
                 start_to_close_timeout=LOOKUP["start_to_close_timeout"],
-                retry_policy=LOOKUP["retry_policy"])
+                retry_policy=LOOKUP["retry_policy"], summary="allocate the incident number")
             try:
                 await workflow.start_child_workflow(
                     IncidentWorkflow.run, IncidentInput(
@@ -152,7 +156,8 @@ class AlertGroupWorkflow:
                     id=incident_id, parent_close_policy=ParentClosePolicy.ABANDON,
                     # A number is never used twice, even if its counter were reset.
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=search.at_open(), priority=CRITICAL_PATH)
+                    search_attributes=search.at_open(), priority=CRITICAL_PATH,
+                    static_summary=summary, static_details=details)
                 break
             except WorkflowAlreadyStartedError:
                 continue

@@ -41,9 +41,12 @@ def baseline_range(began_at: datetime, timings: Timings) -> tuple[datetime, date
 
 async def read(activity: Any, arg: Check | BaselineWindow) -> MetricReading:
     """One read activity; a read that gave up (source unreachable) is no data."""
+    summary = (f"baseline of {arg.check.label} {arg.start:%H:%M}–{arg.end:%H:%M} UTC"
+               if isinstance(arg, BaselineWindow) else f"read {arg.label} now")
     try:
         reading: MetricReading = await workflow.execute_activity_method(
-            activity, arg, **side_effect(READ_TIMEOUT_SECONDS, attempts=3, heartbeat_seconds=3))
+            activity, arg, **side_effect(READ_TIMEOUT_SECONDS, attempts=3, heartbeat_seconds=3),
+            summary=summary)
     except ActivityError as err:
         return MetricReading(value=None, detail=f"no data: {failure_message(err)}",
                              at=workflow.now())

@@ -85,6 +85,14 @@ class Action:
     def validate(self, params: dict[str, Any]) -> Params:
         return self.params.model_validate(params)
 
+    def describe(self, step: MitigationStep) -> str:
+        """The step in one line for people ("set flag checkout-v2 → off")."""
+        try:
+            said = self.validate(step.params).describe()
+        except ValueError:  # a step the activity will refuse: say what it asked for
+            said = ""
+        return said or f"{self.name}: " + ", ".join(f"{k}={v}" for k, v in step.params.items())
+
     def risk_of(self, step: MitigationStep) -> RiskLevel:
         """The step's risk: the runbook's or the catalogue's, never below what its
         parameters demand (a runbook cannot call FLUSHALL low-risk)."""

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
 # The runbook and the policy are read from the worker's own files and settings: local
 # activities (a marker each, no task round trip) since this patch; before, activities.
 LOCAL_LOOKUPS = "detect-local-lookups"
+POLICY_SUMMARY = "incident policy: approvals, comms, timings"
 
 class DetectInput(Contract):
     incident_id: str
@@ -108,10 +109,10 @@ class DetectWorkflow:
             await self._note_staleness(runbook)
         if patched(LOCAL_LOOKUPS):
             policy = await workflow.execute_local_activity_method(
-                RunbookActivities.incident_policy, **local(LOOKUP))
+                RunbookActivities.incident_policy, **local(LOOKUP), summary=POLICY_SUMMARY)
         else:
             policy = await workflow.execute_activity_method(
-                RunbookActivities.incident_policy, **LOOKUP)
+                RunbookActivities.incident_policy, **LOOKUP, summary=POLICY_SUMMARY)
         return DetectResult(
             title=title, service=service, primary=primary, alerts=alerts,
             runbook=runbook, policy=policy,
@@ -129,12 +130,13 @@ class DetectWorkflow:
     async def _find_runbook(self, alert: Alert, name: str | None) -> Runbook | None:
         labels = runbook_labels(alert)
         query = RunbookQuery(labels=labels, name=name)
+        summary = f"runbook named {name}" if name else f"runbook matching {alert.name}"
         try:
             if patched(LOCAL_LOOKUPS):
                 return await workflow.execute_local_activity_method(
-                    RunbookActivities.find_runbook, query, **local(LOOKUP))
+                    RunbookActivities.find_runbook, query, **local(LOOKUP), summary=summary)
             return await workflow.execute_activity_method(
-                RunbookActivities.find_runbook, query, **LOOKUP)
+                RunbookActivities.find_runbook, query, **LOOKUP, summary=summary)
         except ActivityError as err:
             await self._rec.add("runbook.error", failure_message(err))
             return None

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.baseline import incident_began
     from workflows.comms.responders import Responders
     from workflows.detect import DetectInput, DetectResult, DetectWorkflow, environment_of
+    from workflows.incident_cards import phase_card, postmortem_card
     from workflows.incident_models import IncidentInput, IncidentView, Resolution
     from workflows.incident_runs import (
         IncidentRuns,
@@ -48,7 +49,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.occurrence import declared_alert, recurrence_note
     from workflows.postmortem import PostmortemRun, PostmortemWorkflow
     from workflows.rails import Rails
-    from workflows.support import search
+    from workflows.support import search, ui
     from workflows.support.options import (
         CRITICAL_PATH,
         MITIGATION,
@@ -73,6 +74,7 @@ with workflow.unsafe.imports_passed_through():
 
 PhaseWorkflow = TypeVar("PhaseWorkflow")
 LOCAL_FORGET = "forget-open-incident-locally"
+FORGET_SUMMARY = "storm shield: stop routing the group's alerts to this incident"
 PhaseIn = TypeVar("PhaseIn")
 PhaseOut = TypeVar("PhaseOut", bound=PhaseResult)
 
@@ -104,6 +106,7 @@ class IncidentWorkflow:
         self._recurrence = inp.recurrence
         self._rails = Rails(self._state, inp.group)
         self._declared = inp.declared
+        self._showing = ""
         if inp.carried is None:
             self._take_first_alerts(inp)
 
@@ -111,6 +114,7 @@ class IncidentWorkflow:
     async def run(self, inp: IncidentInput) -> IncidentView:
         if inp.carried is not None:  # handed over in an earlier run: the wait goes on
             self._responders.run_clocks(inp.carried.opened.policy.comms)
+            self._show(ui.handed_over("handed over to humans in an earlier run"))
             await self._await_resolution()
         else:
             opened = await self._detect(inp)
@@ -134,7 +138,11 @@ class IncidentWorkflow:
         self._state.opened = opened
         self._state.title, self._state.service = opened.title, opened.service
         self._desk.policy = opened.policy.approvals
-        self._search.update(service=opened.service)
+        indexed: dict[str, str | None] = {}
+        if patched(search.UI_PATCH, since=search.UI_RELEASE):  # one upsert, as before
+            indexed = {"title": opened.title,
+                       "runbook": opened.runbook.name if opened.runbook else None}
+        self._search.update(service=opened.service, **indexed)
         return opened
 
     async def _triage(self, opened: DetectResult) -> TriageResult:
@@ -182,6 +190,8 @@ class IncidentWorkflow:
         assert self._state.opened is not None
         await self._write_postmortem(review_at, self._state.opened.policy.comms)
         self._set(phase=Phase.DONE)
+        self._show(f"### Done ({self._state.status})\n\nThe postmortem is in "
+                   f"`{self._state.id}/{Phase.POSTMORTEM}`.")
         await self._responders.finish()
 
     # --- mechanics of the phases -----------------------------------------------------
@@ -190,9 +200,12 @@ class IncidentWorkflow:
                          arg: PhaseIn) -> PhaseOut:
         """Run one phase as the child workflow ``<incident id>/<phase>``."""
         self._set(phase=phase)
+        card = phase_card(self._state, phase, arg)
+        self._show(card.current)
         result = await workflow.execute_child_workflow(
             run, arg, id=f"{self._state.id}/{phase}",
-            priority=MITIGATION if phase == Phase.MITIGATE else CRITICAL_PATH)
+            priority=MITIGATION if phase == Phase.MITIGATE else CRITICAL_PATH,
+            static_summary=card.summary, static_details=card.details)
         self._state.timeline.extend(result.timeline)  # what the phase had not sent live
         return result
 
@@ -265,6 +278,7 @@ class IncidentWorkflow:
         """Leave the incident to humans until every alert of the group has resolved, or
         someone declares it resolved with the ``resolve`` signal."""
         self._set(status=IncidentStatus.ESCALATED)
+        self._show(ui.handed_over(why))
         self._state.record("incident.handed_over",
                            f"{why}; waiting for the alerts to resolve or a human to resolve it")
         await self._await_resolution()
@@ -295,10 +309,11 @@ class IncidentWorkflow:
             if patched(LOCAL_FORGET):  # one marker instead of a task round trip
                 await workflow.execute_local_activity_method(
                     ShieldActivities.forget_open_incident, forget,
-                    **local(side_effect(10, attempts=3)))
+                    **local(side_effect(10, attempts=3)), summary=FORGET_SUMMARY)
             else:
                 await workflow.execute_activity_method(
-                    ShieldActivities.forget_open_incident, forget, **side_effect(10, attempts=3))
+                    ShieldActivities.forget_open_incident, forget, **side_effect(10, attempts=3),
+                    summary=FORGET_SUMMARY)
         # A group that has ended routes nothing to this incident anymore: nothing to tell.
         with contextlib.suppress(FailureError):
             await workflow.get_external_workflow_handle(group).signal(
@@ -307,11 +322,14 @@ class IncidentWorkflow:
     async def _write_postmortem(self, review_at: datetime, policy: CommsPolicy) -> None:
         """Start the review (it outlives the incident: edits, reminders) and await its draft."""
         self._set(phase=Phase.POSTMORTEM)
+        card = postmortem_card(self._state, review_at)
+        self._show(card.current)
         await workflow.start_child_workflow(
             PostmortemWorkflow.run, PostmortemRun(doc=self._postmortem_input(), comms=policy,
                                                   review_at=review_at),
             id=f"{self._state.id}/{Phase.POSTMORTEM}",
-            parent_close_policy=ParentClosePolicy.ABANDON, priority=PAPERWORK)
+            parent_close_policy=ParentClosePolicy.ABANDON, priority=PAPERWORK,
+            static_summary=card.summary, static_details=card.details)
         await workflow.wait_condition(lambda: self._state.postmortem is not None)
 
     def _postmortem_input(self) -> PostmortemInput:
@@ -334,6 +352,11 @@ class IncidentWorkflow:
         state.status = status or state.status
         state.severity = severity or state.severity
         self._search.update(phase=state.phase, status=state.status, severity=state.severity)
+
+    def _show(self, markdown: str) -> None:
+        """What the incident does or waits for now (the UI's "Current Details")."""
+        self._showing = markdown
+        workflow.set_current_details(markdown)
 
     def _raise_to(self, severity: Severity) -> None:
         """How the responders' clocks change the severity: as the incident itself does."""
@@ -399,7 +422,7 @@ class IncidentWorkflow:
             return
         self._desk.request(pending)
         self._set(status=IncidentStatus.AWAITING_APPROVAL)
-        workflow.set_current_details(f"Waiting for approval of {pending.step_id}: {pending.plan}")
+        workflow.set_current_details(ui.waiting_approval(pending, self._desk.policy))
 
     @workflow.signal(name=SEVERITY_RAISED)
     def severity_raised(self, sealed: RawValue) -> None:
@@ -480,7 +503,7 @@ class IncidentWorkflow:
             answer = await self._desk.decide(decision, approve)
         if answer.decided and not self._desk.pending:
             self._set(status=IncidentStatus.MITIGATING)
-            workflow.set_current_details("")
+            workflow.set_current_details(self._showing)
         return answer
 
     @workflow.query

@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.support.options import side_effect
     from workflows.support.signals import POSTMORTEM_DRAFTED
     from workflows.support.timeline import Recorder
+    from workflows.support.ui import span
 
 
 class PostmortemRun(Contract):
@@ -116,7 +117,10 @@ class PostmortemWorkflow:
             timeout = None if due is None else min(
                 max((due - workflow.now()).total_seconds(), 0.001), LONGEST_WAIT_SECONDS)
             try:
-                await workflow.wait_condition(lambda: bool(self._edits), timeout=timeout)
+                await workflow.wait_condition(
+                    lambda: bool(self._edits), timeout=timeout,
+                    timeout_summary=None if timeout is None else
+                    f"next review reminder in {span(timeout)}")
             except TimeoutError:
                 self._remind()
             while self._edits:
@@ -170,7 +174,8 @@ class PostmortemWorkflow:
 
     async def _publish(self, kind: str) -> PostmortemResult:
         result = await workflow.execute_activity_method(
-            PostmortemActivities.store_postmortem, self._doc, **side_effect(30))
+            PostmortemActivities.store_postmortem, self._doc, **side_effect(30),
+            summary=f"store the postmortem ({kind})")
         self._markdown = result.markdown
         await self._rec.add(kind, f"{result.path} (by {self._last_editor})", live=True)
         return result

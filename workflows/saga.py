@@ -13,6 +13,7 @@ with workflow.unsafe.imports_passed_through():
         UndoRequest,
     )
     from workflows.catalogue import Action, lookup
+    from workflows.support import ui
     from workflows.support.options import ActivityOptions, side_effect
 
 
@@ -46,6 +47,7 @@ async def apply_step(
     try:
         result = await workflow.execute_activity_method(
             action.apply, request, activity_id=f"apply/{step.id}", **_options(action, timeout),
+            summary=ui.line(f"{'plan (dry run) of ' if dry_run else ''}{ui.step_line(step)}"),
         )
     except ActivityError as err:
         return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="failed",
@@ -68,6 +70,7 @@ async def undo_step(incident_id: str, outcome: StepOutcome, timeout: float) -> S
         result = await workflow.execute_activity_method(
             action.undo, request, activity_id=f"undo/{outcome.step_id}",
             **_options(action, timeout),
+            summary=ui.line(f"undo {outcome.step_id} ({outcome.action}): {outcome.detail}"),
         )
     except ActivityError as err:
         return outcome.model_copy(update={"state": "undo_conflict",

@@ -65,7 +65,7 @@ class StepRails:
         answer = await workflow.execute_local_activity_method(
             AlertStateActivities.alerts_still_firing,
             StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts),
-            **local(LOOKUP))
+            **local(LOOKUP), summary=f"alerts still firing before step {step.id}?")
         if answer.act:
             return None
         what = "silenced" if answer.silenced else "resolved"

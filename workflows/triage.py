@@ -88,7 +88,8 @@ class TriageWorkflow:
                                         deployment=labels.get("deployment"))
         try:
             found = await workflow.execute_activity_method(
-                KubeStatusActivities.recent_rollouts, request, **side_effect(30, attempts=2))
+                KubeStatusActivities.recent_rollouts, request, **side_effect(30, attempts=2),
+                summary=f"recent deployments in {request.namespace} (last 24 h)")
         except ActivityError as err:
             await rec.add("investigation.recent_deploys", f"unavailable: {failure_message(err)}")
             return

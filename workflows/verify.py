@@ -35,6 +35,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.severity import Severity, raise_one
     from workflows.baseline import measure
     from workflows.saga import failure_message, undo_in_reverse
+    from workflows.support import ui
     from workflows.support.options import RETRY, side_effect
     from workflows.support.timeline import PhaseResult, Recorder, before_wait
 
@@ -105,6 +106,7 @@ class VerifyWorkflow:
         self._end: datetime | None = None
         self._rounds: list[list[CheckResult]] = []
         self._closed = False
+        self._shown = ("", Severity.P2)
 
     @workflow.run
     async def run(self, inp: VerifyInput) -> VerifyResult:
@@ -114,6 +116,8 @@ class VerifyWorkflow:
         assert inp.runbook is not None, "verify needs the runbook's criteria"
         verdict = await self._watch(inp.runbook.verify, inp)
         await self._rec.add("verify.passed" if verdict.passed else "verify.failed", verdict.detail)
+        workflow.set_current_details(f"### Verification {'passed' if verdict.passed else 'failed'}"
+                                     f"\n\n{verdict.detail}")
         await workflow.wait_condition(workflow.all_handlers_finished)
         if verdict.passed or inp.runbook.escalation.on_verify_failure == "escalate_only":
             severity = inp.severity if verdict.passed else raise_one(inp.severity)
@@ -137,6 +141,8 @@ class VerifyWorkflow:
         await self._rec.add("verify.window_started", live=before_wait(window),
                             detail=f"monitoring {window:g}s until {self._end:%H:%M:%S} UTC, "
                             f"every {interval:g}s")
+        self._shown = (", ".join(c.label for c in spec.checks) or "no checks", inp.severity)
+        self._show()
         rounds = self._rounds
         if patched(WATCH_ACTIVITY):
             await self._watch_by_activity(spec, inp, interval)
@@ -168,6 +174,8 @@ class VerifyWorkflow:
         """One watch, to ``end`` or until a human moves the end (the rounds seen)."""
         rounds = self._rounds
         remaining = (end - workflow.now()).total_seconds()
+        assert self._started is not None
+        window = ui.span((end - self._started).total_seconds())
         watch = workflow.start_activity_method(
             WatchActivities.watch_window, WatchRequest(
                 checks=spec.checks, baselines=inp.baselines, interval_seconds=interval,
@@ -175,7 +183,9 @@ class VerifyWorkflow:
                 healthy_before=all(r.healthy for r in rounds[-1]) if rounds else None),
             start_to_close_timeout=timedelta(seconds=max(remaining, 0) + interval + 60),
             heartbeat_timeout=timedelta(seconds=WATCH_HEARTBEAT_SECONDS), retry_policy=RETRY,
-            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED)
+            cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+            summary=ui.line(f"verify window {window} ({inp.severity}) until {end:%H:%M:%S} UTC: "
+                            + ", ".join(c.label for c in spec.checks)))
         await workflow.wait_condition(lambda: watch.done() or self._end != end)
         if not watch.done():
             watch.cancel()
@@ -209,7 +219,8 @@ class VerifyWorkflow:
         assert end is not None
         with contextlib.suppress(TimeoutError):
             await workflow.wait_condition(lambda: self._end is not None and self._end < end,
-                                          timeout=seconds)
+                                          timeout=seconds,
+                                          timeout_summary=f"next health check in {ui.span(seconds)}")
 
     async def _note_change(self, rounds: list[list[CheckResult]]) -> None:
         """Record the first round and every change between healthy and unhealthy."""
@@ -227,11 +238,19 @@ class VerifyWorkflow:
         try:
             return await workflow.execute_activity_method(
                 HealthActivities.check_health, check,
-                **side_effect(10, attempts=3, heartbeat_seconds=3)
+                **side_effect(10, attempts=3, heartbeat_seconds=3),
+                summary=ui.line(f"health check {check.label}"),
             )
         except ActivityError as err:
             return CheckResult(check=check, healthy=False, observed=failure_message(err),
                                at=workflow.now())
+
+    def _show(self) -> None:
+        """What the window waits for (the UI's current details), as it now stands."""
+        assert self._started is not None and self._end is not None
+        window = (self._end - self._started).total_seconds()
+        checks, severity = self._shown
+        workflow.set_current_details(ui.verifying(window, self._end, severity, checks))
 
     @workflow.update
     async def adjust_window(self, change: WindowChange) -> WindowState:
@@ -247,6 +266,7 @@ class VerifyWorkflow:
             await self._rec.add("verify.window_extended", f"by {change.by}: "
                                 f"+{change.extend_seconds:g}s, until {self._end:%H:%M:%S} UTC{why}",
                                 live=True)
+        self._show()
         return self.window()
 
     @adjust_window.validator

@@ -39,6 +39,10 @@ class SetFlagParams(Params):
     def cap_scope(self) -> str:
         return f"flags:{self.environment or 'default'}"
 
+    def describe(self) -> str:
+        where = f" in {self.environment}" if self.environment else ""
+        return f"set flag {self.flag} → {self.value}{where}"
+
 
 class FlagActivities:
     """``set_flag`` and its undo ``restore_flag``, scoped by a flag allow-list.

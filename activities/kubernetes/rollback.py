@@ -60,6 +60,10 @@ class RolloutUndoParams(KubeDeploymentParams):
     to_revision: int | None = Field(None, ge=1)
     wait_seconds: float = Field(300.0, ge=0)
 
+    def describe(self) -> str:
+        to = f"revision {self.to_revision}" if self.to_revision else "the last good revision"
+        return f"roll back {self.namespace}/{self.deployment} to {to}"
+
 
 @dataclass(frozen=True)
 class RollbackPlan:

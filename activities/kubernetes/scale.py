@@ -27,6 +27,9 @@ class KubeScaleParams(KubeDeploymentParams):
 
     replicas: int = Field(ge=0)
 
+    def describe(self) -> str:
+        return f"scale {self.namespace}/{self.deployment} to {self.replicas} replica(s)"
+
 
 class ScaleActivities:
     """``scale_deployment`` with its undo ``restore_deployment_scale``."""

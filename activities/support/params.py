@@ -22,6 +22,11 @@ class Params(BaseModel):
         """Where the fleet caps count the step (a namespace, an account, a store)."""
         return self.target().split(":", 1)[0]
 
+    def describe(self) -> str:
+        """One line for people (the Temporal UI's activity summary): what the step does.
+        Empty by default: the catalogue then says ``action: k=v, …``."""
+        return ""
+
     def minimum_risk(self) -> RiskLevel:
         """The least risk these parameters can be run at, whatever the runbook says."""
         return RiskLevel.LOW

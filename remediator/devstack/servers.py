@@ -112,7 +112,7 @@ class TemporalDevServer(Server):
                 "--namespace", self.namespace, "--log-level", "warn"]
         argv += ["--ui-port", str(self.ui_port)] if self.ui_port else ["--headless"]
         for key in search.ALL:
-            argv += ["--search-attribute", f"{key.name}=Keyword"]
+            argv += ["--search-attribute", f"{key.name}={search.dev_server_type(key)}"]
         started = time.monotonic()
         self._spawn(argv, self.port, timeout)
         self._wait_healthy(timeout - (time.monotonic() - started))

@@ -56,4 +56,5 @@ async def proof_refusals(incident_id: str, path: str,
     return await workflow.execute_activity_method(
         ProofActivities.check_decisions,
         ProofCheck(incident_id=incident_id, path=path, decisions=decisions),
-        start_to_close_timeout=timedelta(seconds=10))
+        start_to_close_timeout=timedelta(seconds=10),
+        summary=f"check the signatures of {len(decisions)} decision(s)")

@@ -18,6 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.mitigation import MitigationStep, RiskLevel
     from remediator.severity import Severity, raise_one
     from workflows.approvals.models import PendingApproval, StepDecision
+    from workflows.support import ui
     from workflows.support.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
     from workflows.support.timeline import Recorder
 
@@ -82,6 +83,12 @@ class ApprovalGate:
         assert parent is not None, "approvals need the incident workflow"
         await workflow.get_external_workflow_handle(parent.workflow_id).signal(signal, arg)
 
+    @staticmethod
+    def _on_timeout(step: MitigationStep, severity: Severity) -> str:
+        if step.on_approval_timeout == "skip":
+            return "the step is skipped"
+        return f"{severity} → {raise_one(severity)}"
+
     async def wait(self, step: MitigationStep, risk: RiskLevel, plan: str, required: int,
                    requested_by: str | None, severity: Severity) -> tuple[StepDecision, Severity]:
         """Block until the step is decided; on each deadline, escalate or take the fallback."""
@@ -94,11 +101,12 @@ class ApprovalGate:
                 deadline=workflow.now() + timedelta(seconds=seconds))
             self.waiting = pending
             await self._tell_parent(APPROVAL_REQUESTED, pending)
-            workflow.set_current_details(
-                f"Waiting for {required} approval(s) of step {step.id}: {plan} "
-                f"(plan hash {digest}, deadline {pending.deadline:%H:%M:%S} UTC)")
+            workflow.set_current_details(ui.waiting_approval(pending, self._policy))
             try:
-                await workflow.wait_condition(lambda: step.id in self.decisions, timeout=seconds)
+                await workflow.wait_condition(
+                    lambda: step.id in self.decisions, timeout=seconds,
+                    timeout_summary=f"approval deadline of {step.id} in {ui.span(seconds)} "
+                                    f"({severity}): then {self._on_timeout(step, severity)}")
                 workflow.set_current_details("")
                 self.waiting = None
                 return self.decisions[step.id], severity

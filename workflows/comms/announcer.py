@@ -65,7 +65,8 @@ class Announcer:
             delivery = workflow.start_activity_method(
                 NotifyActivities.send_message, msg, start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(seconds=budget), retry_policy=SEND_RETRY,
-                activity_id=f"notify/{self._seq}-{kind}/{sink.name}", priority=MESSAGES)
+                activity_id=f"notify/{self._seq}-{kind}/{sink.name}", priority=MESSAGES,
+                summary=f"{kind} to {sink.name}: {subject}"[:200])
             self._sends.append(_Send(delivery, asyncio.create_task(self._outcome(delivery, msg,
                                                                                 budget)), budget))
         names = ", ".join(s.name for s in sinks) or "no sink configured"

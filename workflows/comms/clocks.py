@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.comms import CommsPolicy
     from remediator.models.contract import Contract
     from remediator.severity import Severity, raise_one
+    from workflows.support import ui
 
 
 class Deadline(Contract):
@@ -73,10 +74,12 @@ class Watched(Protocol):
     def post_update(self, customers: bool) -> None: ...
 
 
-async def _wait(condition: Callable[[], bool], seconds: float) -> bool:
-    """True if ``condition`` became true, False if ``seconds`` passed first."""
+async def _wait(condition: Callable[[], bool], seconds: float, summary: str) -> bool:
+    """True if ``condition`` became true, False if ``seconds`` passed first (the timer
+    shows ``summary`` in the UI)."""
     try:
-        await workflow.wait_condition(condition, timeout=max(seconds, 0.001))
+        await workflow.wait_condition(condition, timeout=max(seconds, 0.001),
+                                      timeout_summary=ui.line(summary))
         return True
     except TimeoutError:
         return False
@@ -93,7 +96,10 @@ async def severity_ladder(inc: Watched, policy: CommsPolicy, progress: ClockProg
         changed = _closed_or_changed(inc, level)
         if after is None:
             await workflow.wait_condition(changed)
-        elif not await _wait(changed, progress.remaining("ladder", workflow.now(), after, level)):
+            continue
+        left = progress.remaining("ladder", workflow.now(), after, level)
+        if not await _wait(changed, left, f"severity {level} → {raise_one(level)} in "
+                           f"{ui.span(left)} unless resolved"):
             progress.passed("ladder")
             inc.escalate(raise_one(level), f"unresolved for {after:g}s at {level}")
 
@@ -102,8 +108,11 @@ async def page_again(inc: Watched, policy: CommsPolicy, progress: ClockProgress)
     every = policy.page_again_seconds
     if "page" not in progress.due:  # no deadline yet: the incident was just declared
         inc.page(policy.oncall, "incident declared")
-    while not await _wait(lambda: inc.closed or inc.acknowledged,
-                          progress.remaining("page", workflow.now(), every)):
+    while True:
+        left = progress.remaining("page", workflow.now(), every)
+        if await _wait(lambda: inc.closed or inc.acknowledged, left,
+                       f"page {policy.oncall} again in {ui.span(left)} unless acknowledged"):
+            return
         progress.passed("page")
         inc.page(policy.oncall, f"not acknowledged after {every:g}s")
 
@@ -113,7 +122,9 @@ async def escalation_matrix(inc: Watched, policy: CommsPolicy, progress: ClockPr
     for offset, who, sev1_only in sorted(policy.matrix)[progress.matrix_done:]:
         due = inc.opened_at + timedelta(seconds=offset)
         remaining = (due - workflow.now()).total_seconds()
-        if remaining > 0 and await _wait(lambda: inc.closed, remaining):
+        only = " (SEV-1 only)" if sev1_only else ""
+        if remaining > 0 and await _wait(lambda: inc.closed, remaining,
+                                         f"page {who} at +{ui.span(offset)}{only}"):
             return
         if inc.closed:
             return
@@ -131,7 +142,9 @@ async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool,
             await workflow.wait_condition(_closed_or_changed(inc, level))
             continue
         every = policy.customer_cadence_seconds if customers else policy.cadence_seconds[level]
-        if not await _wait(_closed_or_changed(inc, level),
-                           progress.remaining(clock, workflow.now(), every, level)):
+        left = progress.remaining(clock, workflow.now(), every, level)
+        what = "customer update" if customers else "status update"
+        if not await _wait(_closed_or_changed(inc, level), left,
+                           f"{what} in {ui.span(left)} ({level})"):
             progress.passed(clock)
             inc.post_update(customers)

@@ -34,6 +34,7 @@ with workflow.unsafe.imports_passed_through():
         VerificationOutcome,
         VerificationRecord,
     )
+    from workflows.support import ui
     from workflows.support.options import RETRY, ActivityOptions, local
 
 # An update to the guard is one round trip; while Temporal is away it is retried (with
@@ -50,37 +51,46 @@ LOCK_WAIT_SECONDS = 300.0
 async def admit(req: AdmitRequest) -> Admission:
     """Shadow or live, and every target's lock or none (see ``Admission``)."""
     return await workflow.execute_local_activity_method(
-        GuardActivities.guard_admit, req, **GUARD_CALL)
+        GuardActivities.guard_admit, req, **GUARD_CALL,
+        summary=ui.line("guard: lock " + (", ".join(t.target for t in req.targets) or "nothing")
+                        + f" for runbook {req.runbook}"))
 
 
 async def step_started(req: StepRequest) -> StepSlot:
     """A fleet slot before a mutating step (``granted`` false: cap reached or paused)."""
     return await workflow.execute_local_activity_method(
-        GuardActivities.guard_step_started, req, **GUARD_CALL)
+        GuardActivities.guard_step_started, req, **GUARD_CALL,
+        summary=ui.line(f"guard: fleet slot for {req.action} on {req.target}"))
 
 
 async def step_finished(req: StepFinished) -> StepSlot:
     """The step is over: its slot frees; ``applied`` starts the action's cooldown."""
     return await workflow.execute_local_activity_method(
-        GuardActivities.guard_step_finished, req, **GUARD_CALL)
+        GuardActivities.guard_step_finished, req, **GUARD_CALL,
+        summary=ui.line(f"guard: {req.action} on {req.target} over"
+                        + (" (cooldown starts)" if req.applied else "")))
 
 
 async def verification_recorded(rec: VerificationRecord) -> VerificationOutcome:
     """After the verdict: a failure may block the runbook or trip the breaker (page then)."""
     return await workflow.execute_local_activity_method(
-        GuardActivities.guard_verification_recorded, rec, **GUARD_CALL)
+        GuardActivities.guard_verification_recorded, rec, **GUARD_CALL,
+        summary=ui.line(f"guard: runbook {rec.runbook} "
+                        f"{'passed' if rec.passed else 'failed'} verification"))
 
 
 async def recurred(rec: Recurrence) -> RecurrenceOutcome:
     """The group fires again after its fix passed: counted toward "the fix does not hold"."""
     return await workflow.execute_local_activity_method(
-        GuardActivities.guard_recurred, rec, **GUARD_CALL)
+        GuardActivities.guard_recurred, rec, **GUARD_CALL,
+        summary=ui.line(f"guard: the group fired again after runbook {rec.runbook}"))
 
 
 async def release(req: ReleaseRequest) -> Released:
     """Every lock and slot of the incident frees (verified, undone or handed over)."""
     return await workflow.execute_local_activity_method(
-        GuardActivities.guard_release, req, **GUARD_CALL)
+        GuardActivities.guard_release, req, **GUARD_CALL,
+        summary="guard: release every lock and slot of the incident")
 
 
 class GuardWait:
@@ -97,8 +107,9 @@ class GuardWait:
     async def next_release(self, seen: int, timeout_seconds: float) -> bool:
         """True once a signal past ``seen`` arrived; False when ``timeout_seconds`` passed."""
         try:
-            await workflow.wait_condition(lambda: self.count > seen,
-                                          timeout=timedelta(seconds=timeout_seconds))
+            await workflow.wait_condition(
+                lambda: self.count > seen, timeout=timedelta(seconds=timeout_seconds),
+                timeout_summary=f"wait up to {ui.span(timeout_seconds)} for a busy target to free")
         except TimeoutError:
             return False
         return True

@@ -5,7 +5,12 @@ from __future__ import annotations
 from typing import ClassVar
 
 from temporalio import workflow
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
+from temporalio.common import (
+    SearchAttributeIndexedValueType,
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+)
 
 from workflows.support.versions import patched
 
@@ -13,8 +18,21 @@ PHASE = SearchAttributeKey.for_keyword("RemediatorPhase")
 SEVERITY = SearchAttributeKey.for_keyword("RemediatorSeverity")
 STATUS = SearchAttributeKey.for_keyword("RemediatorStatus")
 SERVICE = SearchAttributeKey.for_keyword("RemediatorService")
+# The incident's title (Text: the list filters by words of it) and its runbook.
+TITLE = SearchAttributeKey.for_text("RemediatorTitle")
+RUNBOOK = SearchAttributeKey.for_keyword("RemediatorRunbook")
 
-ALL = (PHASE, SEVERITY, STATUS, SERVICE)
+ALL = (PHASE, SEVERITY, STATUS, SERVICE, TITLE, RUNBOOK)
+# Incidents recorded before the title and runbook were indexed upsert neither.
+UI_PATCH = "ui-search-attributes"
+UI_RELEASE = "release-2026-11-c"
+
+
+
+def dev_server_type(key: SearchAttributeKey[str]) -> str:
+    """The type name ``temporal server start-dev --search-attribute NAME=TYPE`` takes."""
+    return "Text" if key.indexed_value_type == SearchAttributeIndexedValueType.TEXT else "Keyword"
+
 
 # Temporal refuses a search-attribute value over 2,048 bytes by *terminating* the
 # workflow, and SQL visibility stores a keyword in VARCHAR(255): every value is cut to
@@ -36,7 +54,8 @@ class SearchAttributes:
     a history event and a visibility write on the server)."""
 
     _KEYS: ClassVar[dict[str, SearchAttributeKey[str]]] = {
-        "phase": PHASE, "severity": SEVERITY, "status": STATUS, "service": SERVICE}
+        "phase": PHASE, "severity": SEVERITY, "status": STATUS, "service": SERVICE,
+        "title": TITLE, "runbook": RUNBOOK}
 
     def __init__(self, **known: str | None) -> None:
         """``known``: values already indexed (set at start, or carried by continue-as-new)."""
