@@ -25,6 +25,14 @@ with workflow.unsafe.imports_passed_through():
 
 # The UI shows a summary on one line; a longer one is cut (the details say the rest).
 MAX_SUMMARY = 200
+# Details hold alert labels and runbook text: bounded, so that hostile labels cannot
+# swell every start command (labels are capped by the alert models, not this small).
+MAX_DETAILS = 8000
+LABEL_CHARS = 100
+
+
+def cut(markdown: str, limit: int = MAX_DETAILS) -> str:
+    return markdown if len(markdown) <= limit else markdown[: limit - 1] + "…"
 
 
 def line(text: str, limit: int = MAX_SUMMARY) -> str:
@@ -73,7 +81,8 @@ def opening(alerts: list[Alert]) -> tuple[str, str]:
     primary = next((a for a in alerts if a.status == AlertStatus.FIRING), alerts[0])
     title, service = title_of(primary)
     severity, _ = classify(primary.labels, None)
-    labels = ", ".join(f"`{k}={v}`" for k, v in sorted(primary.labels.items()))
+    labels = ", ".join(f"`{line(f'{k}={v}', LABEL_CHARS)}`"
+                       for k, v in sorted(primary.labels.items()))
     rows = [f"## {title}", "",
             f"- **Service:** {service}",
             f"- **Severity at open:** {severity} (triage may raise it: see `RemediatorSeverity`)",
@@ -84,7 +93,7 @@ def opening(alerts: list[Alert]) -> tuple[str, str]:
         rows.append(f"- **Runbook:** <{link}>")
     rows += ["", "The runbook is matched in the detect phase; the current details say "
              "what the incident waits for."]
-    return headline(title, service, severity), "\n".join(rows)
+    return headline(title, service, severity), cut("\n".join(rows))
 
 
 def declared(title: str, service: str, severity: Severity, by: str,
@@ -92,7 +101,7 @@ def declared(title: str, service: str, severity: Severity, by: str,
     """The static summary and details of an incident a human declared."""
     rows = [f"## {title}", "", f"- **Service:** {service}", f"- **Severity:** {severity}",
             f"- **Declared by:** {by}", f"- **Runbook:** {runbook or 'none (humans handle it)'}"]
-    return headline(title, service, severity), "\n".join(rows)
+    return headline(title, service, severity), cut("\n".join(rows))
 
 
 # --- the runbook and the phases --------------------------------------------------------
@@ -122,12 +131,16 @@ def steps_markdown(steps: list[MitigationStep]) -> list[str]:
 def phase(name: str, headline_: str, body: str) -> tuple[str, str]:
     """A phase child's static summary ("mitigate · [P1] Checkout … — checkout") and
     details (what it was given)."""
-    return line(f"{name} · {headline_}"), f"## {name}: {headline_}\n\n{body}"
+    return line(f"{name} · {headline_}"), cut(f"## {name}: {headline_}\n\n{body}")
 
 
 # --- what the incident waits for (current details) -------------------------------------
 def waiting_approval(pending: PendingApproval, policy: ApprovalPolicy) -> str:
     """The plan awaiting approval, its hash, who may approve and by when."""
+    return cut(_waiting_approval(pending, policy))
+
+
+def _waiting_approval(pending: PendingApproval, policy: ApprovalPolicy) -> str:
     who = ", ".join(policy.approvers) or "nobody is on the approver allow-list"
     by = f" (not {pending.requested_by}, who requested it)" if pending.requested_by else ""
     return "\n".join([
