@@ -45,6 +45,10 @@ from activities.postgres.databases import PostgresDatabases
 from activities.postgres.queries import PostgresActivities
 from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
+from activities.slack.api import SlackApi
+from activities.slack.approvals import SlackApprovalActivities
+from activities.slack.evidence import from_incident
+from activities.slack.store import CardStore
 from activities.support.crash_points import CrashPoints
 from activities.watch import WatchActivities
 from remediator.internal_key import internal_keys
@@ -86,6 +90,7 @@ WORKFLOWS = [
 def approvals_from(settings: Settings) -> ApprovalPolicy:
     return ApprovalPolicy(
         approvers=settings.approvers, groups=settings.approver_groups,
+        chat=settings.slack_approvals,
         deadline_seconds={
             Severity.P0: settings.approval_deadline_p0_seconds,
             Severity.P1: settings.approval_deadline_p1_seconds,
@@ -141,6 +146,8 @@ def activities_for(
                                   settings.postgres_allowlist, crash)
     haproxy = HaproxyActivities(HaproxyRuntime(settings.haproxy_socket), redis_client,
                                 settings.haproxy_allowlist, crash)
+    chat = SlackApprovalActivities(slack_api(settings, http), CardStore(redis_client),
+                                   settings.slack_channel, from_incident(client))
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy])
     return [
@@ -151,7 +158,15 @@ def activities_for(
         proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
         guard.guard_release, guard.guard_stale_holders,
+        chat.post_approval_request, chat.update_approval_message,
     ]
+
+
+def slack_api(settings: Settings, http: httpx.AsyncClient) -> SlackApi | None:
+    """The Slack Web API with the bot token, when a Slack app is configured."""
+    if settings.slack_bot_token is None:
+        return None
+    return SlackApi(http, settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
 
 
 def kube_activities(
