@@ -250,6 +250,8 @@ class Settings(BaseSettings):
     status_title: str = "Service status"
     status_refresh_seconds: int = Field(60, ge=5)
     status_days: int = Field(90, ge=1, le=366)
+    # How long one reading of the incidents serves every visitor (REMEDIATOR_STATUS_CACHE_SECONDS).
+    status_cache_seconds: float = Field(10.0, ge=0)
 
     # Shadow mode for the whole worker (REMEDIATOR_DRY_RUN): every incident plans its steps
     # and changes nothing. A runbook's ``dry_run: true`` or an alert posted with

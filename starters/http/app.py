@@ -30,6 +30,7 @@ from starters.http.readiness import (
     TemporalNotConnected,
 )
 from starters.http.slack import slack_router
+from starters.http.status import status_router
 from starters.incidents import Incidents, NotRouted
 from starters.shield import StormShield
 
@@ -100,6 +101,7 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     app.include_router(incidents_router(settings))
     app.include_router(guard_router(settings, link))
     app.include_router(slack_router(settings, redis_client))
+    app.include_router(status_router(settings))
     app.include_router(health_router(probes, {"automation": automation_note(link, settings)}))
     return app
 
