@@ -4,41 +4,18 @@ validated update as the CLI, every rule enforced, every bad request a 4xx."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pydantic import SecretStr
 from temporalio.client import Client
 
 from remediator.settings import Settings
 from tests.conftest import ServerThread
 from tests.support.approvals import Case
 from tests.support.polling import eventually
-from tests.support.slack import (
-    BOT_TOKEN,
-    SIGNING_SECRET,
-    SlackServer,
-    click_body,
-    signed_headers,
-)
+from tests.support.slack import BOT_TOKEN, SlackServer, click_body, signed_headers
 from workers.main import running_worker
-
-USERS = "U1=alice,U2=bob,U3=carol,U4=dave,U9=mallory"
-
-
-@pytest.fixture
-def slack() -> Iterator[SlackServer]:
-    with SlackServer() as server:
-        yield server
-
-
-@pytest.fixture
-def chat(approvals: Settings, slack: SlackServer) -> Settings:
-    return approvals.model_copy(update={
-        "slack_bot_token": SecretStr(BOT_TOKEN), "slack_signing_secret": SecretStr(SIGNING_SECRET),
-        "slack_channel": "C-approvals", "slack_users": USERS.split(","),
-        "slack_api_url": slack.api_url})
 
 
 @pytest.fixture
