@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities import public_incidents
 from activities.alert_shield import ShieldActivities
 from activities.approval_proof import ProofActivities
 from activities.aws.asg import AsgActivities
@@ -135,7 +136,8 @@ def activities_for(
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
     watch = WatchActivities(health, metrics)
-    notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
+    notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns,
+                              public_incidents.from_incident(client))
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)

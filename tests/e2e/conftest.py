@@ -37,14 +37,14 @@ SLACK_USERS = "U1=alice,U2=bob,U3=carol,U4=dave,U9=mallory"
 
 
 @pytest.fixture
-def slack() -> Iterator[SlackServer]:
+def slack_api() -> Iterator[SlackServer]:
     with SlackServer() as server:
         yield server
 
 
 @pytest.fixture
-def chat(approvals: Settings, slack: SlackServer) -> Settings:
+def chat(approvals: Settings, slack_api: SlackServer) -> Settings:
     return approvals.model_copy(update={
         "slack_bot_token": SecretStr(BOT_TOKEN), "slack_signing_secret": SecretStr(SIGNING_SECRET),
         "slack_channel": "C-approvals", "slack_users": SLACK_USERS.split(","),
-        "slack_api_url": slack.api_url})
+        "slack_api_url": slack_api.api_url})
