@@ -20,6 +20,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.aws.clients import call
 from activities.public_incidents import PublicSource
+from activities.slack.channels import IncidentChannels
 from activities.statuspage import Statuspage
 from remediator.models.comms import Message
 from remediator.settings import SinkConfig
@@ -31,13 +32,15 @@ SENT_TTL_SECONDS = 7 * 24 * 3600
 class NotifyActivities:
     def __init__(self, sinks: list[SinkConfig], http: httpx.AsyncClient,
                  redis_client: aioredis.Redis, sns: Any | None = None,
-                 public: PublicSource | None = None) -> None:
+                 public: PublicSource | None = None,
+                 channels: IncidentChannels | None = None) -> None:
         self._sinks = {s.name: s for s in sinks}
         self._http = http
         self._redis = redis_client
         self._sns_client = sns
         self._public = public
         self._statuspage = Statuspage(http, redis_client)
+        self._channels = channels
 
     async def _slack(self, sink: SinkConfig, msg: Message) -> None:
         assert sink.url is not None, f"sink {sink.name} has no url"
@@ -80,6 +83,11 @@ class NotifyActivities:
             raise ApplicationError(f"sink {sink.name}: no incident reader", non_retryable=True)
         await self._statuspage.publish(sink, await self._public(msg.incident_id))
 
+    async def _incident_channel(self, sink: SinkConfig, msg: Message) -> None:
+        if self._channels is None:
+            raise ApplicationError(f"sink {sink.name}: no Slack bot token", non_retryable=True)
+        await self._channels.post(msg)
+
     @activity.defn
     async def send_message(self, msg: Message) -> bool:
         """Deliver one message to one sink, once; False when it had already been sent."""
@@ -90,7 +98,8 @@ class NotifyActivities:
         if await self._redis.exists(marker):
             return False
         await {"slack": self._slack, "email": self._email, "sns": self._publish_sns,
-               "statuspage": self._publish_statuspage}[sink.kind](sink, msg)
+               "statuspage": self._publish_statuspage,
+               "slack_channel": self._incident_channel}[sink.kind](sink, msg)
         await self._redis.set(marker, "1", ex=SENT_TTL_SECONDS)
         log.info("notification.sent", incident_id=msg.incident_id, sink=sink.name, kind=msg.kind,
                  message_id=msg.message_id)

@@ -21,6 +21,8 @@ from remediator.severity import TABLE, Severity
 PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks" / "library"
 
 CsvList = Annotated[list[str], NoDecode]
+# The sink of incident channels, added when a Slack bot token is configured.
+INCIDENT_CHANNELS = "incident-channel"
 
 
 def _split_csv(value: object) -> object:
@@ -38,7 +40,7 @@ class SinkConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    kind: Literal["slack", "email", "sns", "statuspage"]
+    kind: Literal["slack", "email", "sns", "statuspage", "slack_channel"]
     severities: list[Severity] = Field(default_factory=lambda: list(Severity))
     audience: Audience = Audience.INTERNAL
     url: SecretStr | None = None
@@ -345,8 +347,17 @@ class Settings(BaseSettings):
                   if name.startswith(prefix) and name != "guard_workflow_id"}
         return GuardPolicy.model_validate(fields)
 
+    def all_sinks(self) -> list[SinkConfig]:
+        """The configured sinks and, with a Slack bot token, the incident channels (seed 02:
+        one channel per incident of REMEDIATOR_SLACK_CHANNEL_SEVERITIES)."""
+        if self.slack_bot_token is None or not self.slack_channel_severities:
+            return list(self.sinks)
+        channels = SinkConfig(name=INCIDENT_CHANNELS, kind="slack_channel",
+                              severities=[Severity(s) for s in self.slack_channel_severities])
+        return [*self.sinks, channels]
+
     def comms_policy(self) -> CommsPolicy:
-        base = CommsPolicy(sinks=[s.ref() for s in self.sinks], oncall=self.oncall,
+        base = CommsPolicy(sinks=[s.ref() for s in self.all_sinks()], oncall=self.oncall,
                            delivery_budget_seconds=self.delivery_budget_seconds)
         return CommsPolicy.model_validate({**base.model_dump(), **self.comms_overrides})
 

@@ -48,6 +48,7 @@ from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
 from activities.slack.api import SlackApi
 from activities.slack.approvals import SlackApprovalActivities
+from activities.slack.channels import IncidentChannels, reader_of
 from activities.slack.evidence import from_incident
 from activities.slack.store import CardStore
 from activities.support.crash_points import CrashPoints
@@ -136,8 +137,12 @@ def activities_for(
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
     watch = WatchActivities(health, metrics)
-    notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns,
-                              public_incidents.from_incident(client))
+    api = slack_api(settings, http)
+    channels = None if api is None else IncidentChannels(
+        api, redis_client, {user: slack_id for slack_id, user in settings.slack_user_map().items()},
+        settings.oncall, reader_of(client))
+    notify = NotifyActivities(settings.all_sinks(), http, redis_client, aws.sns,
+                              public_incidents.from_incident(client), channels)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
@@ -148,7 +153,7 @@ def activities_for(
                                   settings.postgres_allowlist, crash)
     haproxy = HaproxyActivities(HaproxyRuntime(settings.haproxy_socket), redis_client,
                                 settings.haproxy_allowlist, crash)
-    chat = SlackApprovalActivities(slack_api(settings, http), CardStore(redis_client),
+    chat = SlackApprovalActivities(api, CardStore(redis_client),
                                    settings.slack_channel, from_incident(client))
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy])

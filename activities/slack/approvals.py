@@ -67,10 +67,11 @@ class SlackApprovalActivities:
         """Post the step's card with Approve / Reject (or refresh the one already posted);
         returns the message's ts."""
         api = self._slack()
-        card = ApprovalCard(**post.model_dump(), evidence=await self._evidence(post.incident_id))
+        own = await self._store.channel_of(post.incident_id)
+        card = ApprovalCard(**post.model_dump(), evidence=await self._evidence(post.incident_id),
+                            channel_link=f"<#{own}>" if own else None)
         posted = await self._store.get(post.incident_id, post.step_id)
         if posted is not None:
-            card = card.model_copy(update={"channel_link": posted.card.channel_link})
             await api.update(posted.channel, posted.ts, summary(card), blocks(card))
             await self._store.put(posted.model_copy(update={"card": card}))
             return posted.ts

@@ -33,6 +33,11 @@ class CardStore:
         raw = await self._redis.get(self.key(incident_id, step_id))
         return None if raw is None else PostedCard.model_validate_json(raw)
 
+    async def channel_of(self, incident_id: str) -> str | None:
+        """The incident's own channel (``activities.slack.channels``), once it exists."""
+        raw = await self._redis.get(f"remediator:slack:channel:{incident_id}")
+        return None if raw is None else raw.decode() if isinstance(raw, bytes) else str(raw)
+
     async def put(self, posted: PostedCard) -> None:
         await self._redis.set(self.key(posted.card.incident_id, posted.card.step_id),
                               posted.model_dump_json(), ex=CARD_TTL_SECONDS)
