@@ -38,7 +38,7 @@ def status_router(settings: Settings) -> APIRouter:
         body = env.get_template(template).render(refresh=settings.status_refresh_seconds, **values)
         return HTMLResponse(body, headers={"cache-control": "no-cache"})
 
-    @router.get("/status", response_class=HTMLResponse)
+    @router.get("/status", response_class=HTMLResponse, include_in_schema=False)
     async def page(request: Request) -> HTMLResponse:
         return html("status.html", board=await board_of(request).board())
 
@@ -46,7 +46,8 @@ def status_router(settings: Settings) -> APIRouter:
     async def as_json(request: Request) -> JSONResponse:
         return JSONResponse((await board_of(request).board()).model_dump(mode="json"))
 
-    @router.get("/status/incidents/{incident_id}", response_class=HTMLResponse)
+    @router.get("/status/incidents/{incident_id}", response_class=HTMLResponse,
+                include_in_schema=False)
     async def incident(incident_id: str, request: Request) -> HTMLResponse:
         board = board_of(request)
         inc = await board.incident(incident_id)
