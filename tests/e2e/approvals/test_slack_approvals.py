@@ -14,7 +14,13 @@ from remediator.settings import Settings
 from tests.conftest import ServerThread
 from tests.support.approvals import Case
 from tests.support.polling import eventually
-from tests.support.slack import BOT_TOKEN, SlackServer, click_body, signed_headers
+from tests.support.slack import (
+    BOT_TOKEN,
+    SIGNING_SECRET,
+    SlackServer,
+    click_body,
+    signed_headers,
+)
 from workers.main import running_worker
 
 
@@ -57,7 +63,7 @@ def text_of(message: dict[str, object]) -> str:
 
 
 async def test_approve_button_runs_the_step_and_updates_the_card(
-    case: Case, slack_api: SlackServer, server: str
+    case: Case, slack_api: SlackServer, server: str, client: Client
 ) -> None:
     pending = await case.open()
     card = await card_of(slack_api, case.id)
@@ -75,6 +81,8 @@ async def test_approve_button_runs_the_step_and_updates_the_card(
                for e in view.timeline)
     updates = [c for c in slack_api.of("chat.update") if "approved by bob" in text_of(c.body)]
     assert updates and not any(b["type"] == "actions" for b in updates[-1].body["blocks"])
+    history = (await client.get_workflow_handle(case.id).fetch_history()).to_json()
+    assert BOT_TOKEN not in history and SIGNING_SECRET not in history
 
 
 @pytest.mark.parametrize(("user", "hash_of", "why"), [
