@@ -7,6 +7,7 @@ import asyncio
 import json
 import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,10 @@ def screenshot(url: str, path: Path, width: int = 900, height: int = 1100) -> No
     """A PNG of ``url`` at the given viewport."""
     exe = chromium_path()
     assert exe is not None, "chromium is not installed (scripts/setup.sh installs it)"
-    subprocess.run([exe, *FLAGS, f"--screenshot={path}", f"--window-size={width},{height}",
-                    "--user-data-dir=" + str(path.parent / ".chromium-shot"), url],
-                   check=True, capture_output=True, timeout=60)
+    with tempfile.TemporaryDirectory(prefix="chromium-shot-") as profile:
+        subprocess.run([exe, *FLAGS, f"--screenshot={path}", f"--window-size={width},{height}",
+                        f"--user-data-dir={profile}", url],
+                       check=True, capture_output=True, timeout=60)
 
 
 class Browser:
