@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
-DEBS=(redis-server prometheus prometheus-alertmanager postgresql haproxy prometheus-postgres-exporter)
+DEBS=(redis-server prometheus prometheus-alertmanager postgresql haproxy prometheus-postgres-exporter chromium)
 missing=()
 for pkg in "${DEBS[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

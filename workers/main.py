@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities import public_incidents
 from activities.alert_shield import ShieldActivities
 from activities.alertmanager.api import AlertmanagerApi
 from activities.alertmanager.firing import AlertStateActivities
@@ -49,6 +50,11 @@ from activities.postgres.databases import PostgresDatabases
 from activities.postgres.queries import PostgresActivities
 from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
+from activities.slack.api import SlackApi
+from activities.slack.approvals import SlackApprovalActivities
+from activities.slack.channels import IncidentChannels, reader_of
+from activities.slack.evidence import from_incident
+from activities.slack.store import CardStore
 from activities.support.crash_points import CrashPoints
 from activities.watch import WatchActivities
 from remediator.internal_key import internal_keys
@@ -90,6 +96,7 @@ WORKFLOWS = [
 def approvals_from(settings: Settings) -> ApprovalPolicy:
     return ApprovalPolicy(
         approvers=settings.approvers, groups=settings.approver_groups,
+        chat=settings.slack_approvals,
         deadline_seconds={
             Severity.P0: settings.approval_deadline_p0_seconds,
             Severity.P1: settings.approval_deadline_p1_seconds,
@@ -136,7 +143,12 @@ def activities_for(
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
     watch = WatchActivities(health, metrics)
-    notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
+    api = slack_api(settings, http)
+    channels = None if api is None else IncidentChannels(
+        api, redis_client, {user: slack_id for slack_id, user in settings.slack_user_map().items()},
+        settings.oncall, reader_of(client))
+    notify = NotifyActivities(settings.all_sinks(), http, redis_client, aws.sns,
+                              public_incidents.from_incident(client), channels)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
     proofs = ProofActivities(settings, crash)
@@ -152,6 +164,8 @@ def activities_for(
     alert_state = AlertStateActivities(incident_alerts, alertmanager)
     silences = SilenceActivities(alertmanager, incident_alerts, policy_from(settings).timings,
                                  settings.silence_allowlist, crash)
+    chat = SlackApprovalActivities(api, CardStore(redis_client),
+                                   settings.slack_channel, from_incident(client))
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy, silences])
     return [
@@ -162,7 +176,15 @@ def activities_for(
         proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
         guard.guard_release, guard.guard_stale_holders, alert_state.alerts_still_firing,
+        chat.post_approval_request, chat.update_approval_message,
     ]
+
+
+def slack_api(settings: Settings, http: httpx.AsyncClient) -> SlackApi | None:
+    """The Slack Web API with the bot token, when a Slack app is configured."""
+    if settings.slack_bot_token is None:
+        return None
+    return SlackApi(http, settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
 
 
 def kube_activities(

@@ -35,11 +35,11 @@ with workflow.unsafe.imports_passed_through():
     from workflows.guard import client as guard
     from workflows.guard.client import GuardWait
     from workflows.incident_state import IncidentState
-    from workflows.support.versions import RELEASES, patched
+    from workflows.support.versions import patched
 
 # Incidents recorded before the rails neither lock nor report to the guard.
 RAILS = "safety-rails"
-RAILS_RELEASE = RELEASES[0]
+RAILS_RELEASE = "release-2026-11-b"
 
 
 def intent(step: MitigationStep, incident_id: str) -> TargetIntent:

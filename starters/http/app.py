@@ -29,6 +29,8 @@ from starters.http.readiness import (
     TemporalLink,
     TemporalNotConnected,
 )
+from starters.http.slack import slack_router
+from starters.http.status import status_router
 from starters.incidents import Incidents, NotRouted
 from starters.shield import StormShield
 
@@ -98,6 +100,8 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     app.include_router(alerts_router(settings, WebhookAuth(settings), replays))
     app.include_router(incidents_router(settings))
     app.include_router(guard_router(settings, link))
+    app.include_router(slack_router(settings, redis_client))
+    app.include_router(status_router(settings))
     app.include_router(health_router(probes, {"automation": automation_note(link, settings)}))
     return app
 
