@@ -233,6 +233,9 @@ class Settings(BaseSettings):
     delivery_budget_seconds: float = Field(600.0, gt=0)
     comms_overrides: dict[str, Any] = Field(default_factory=dict)
     postmortem_bucket: str | None = None
+    # Evidence (README "Evidence"): how long triage's collection may take in all
+    # (REMEDIATOR_EVIDENCE_BUDGET_SECONDS); a source still busy then is noted and left.
+    evidence_budget_seconds: float = Field(30.0, gt=0)
 
     # Shadow mode for the whole worker (REMEDIATOR_DRY_RUN): every incident plans its steps
     # and changes nothing. A runbook's ``dry_run: true`` or an alert posted with

@@ -29,6 +29,7 @@ from activities.aws.asg import AsgActivities
 from activities.aws.clients import AwsClients
 from activities.aws.lambda_alias import LambdaActivities
 from activities.cache.flush import CacheActivities
+from activities.evidence.wiring import evidence_activities
 from activities.feature_flags.activities import FlagActivities
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
@@ -154,6 +155,7 @@ def activities_for(
                                  settings.silence_allowlist, crash)
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy, silences])
+    evidence = evidence_activities(settings, redis_client, http, client, kube_api, aws)
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
@@ -162,6 +164,7 @@ def activities_for(
         proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
         guard.guard_release, guard.guard_stale_holders, alert_state.alerts_still_firing,
+        evidence.collect_evidence,
     ]
 
 
