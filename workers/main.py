@@ -29,7 +29,8 @@ from activities.aws.asg import AsgActivities
 from activities.aws.clients import AwsClients
 from activities.aws.lambda_alias import LambdaActivities
 from activities.cache.flush import CacheActivities
-from activities.evidence.wiring import evidence_activities
+from activities.evidence.chart import ChartMaker
+from activities.evidence.wiring import artefact_store, evidence_activities
 from activities.feature_flags.activities import FlagActivities
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
@@ -139,7 +140,9 @@ def activities_for(
     watch = WatchActivities(health, metrics)
     notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
-    store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
+    store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket,
+                                 ChartMaker(http, settings.prometheus_url,
+                                            artefact_store(settings, aws)))
     proofs = ProofActivities(settings, crash)
     guard = GuardActivities(GuardLink(client, settings.guard_workflow_id, settings.task_queue,
                                       settings.guard_policy()), crash)

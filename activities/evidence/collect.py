@@ -20,15 +20,14 @@ import structlog
 from temporalio import activity
 
 from activities.evidence.found import Found
+from activities.evidence.recorded import recorded_suspects
 from activities.evidence.request import EvidenceRequest, Scope, scope_of
 from activities.evidence.store import ArtefactStore
 from activities.evidence.suspect import rank, top_suspect
 from activities.support.errors import MitigationRefused
-from activities.support.markers import Markers
 from remediator.models.evidence import CARRIED_CHANGES, EvidenceSummary, SourceNote
 
 log = structlog.get_logger()
-SUSPECTS = "evidence-suspects"
 
 
 class Source(Protocol):
@@ -39,11 +38,6 @@ class Source(Protocol):
 
 def bundle_name(incident_id: str) -> str:
     return f"{incident_id}-evidence.json"
-
-
-def suspects(state: aioredis.Redis) -> Markers:
-    """Per occurrence: ``{"ns/name": {"suspect", "before", …}}`` (rollback's before_suspect)."""
-    return Markers(state, SUSPECTS)
 
 
 def failure_line(exc: BaseException) -> str:
@@ -96,7 +90,7 @@ class EvidenceActivities:
             detail[name] = answer.detail
             found_suspects.update(answer.suspects)
         ranked = rank(changes, req.onset)
-        await suspects(self._state).put(req.occurrence, found_suspects)
+        await recorded_suspects(self._state).put(req.occurrence, found_suspects)
         summary = EvidenceSummary(
             onset=req.onset, collected_at=datetime.now(UTC), sources=notes,
             changes=ranked[:CARRIED_CHANGES], suspect=top_suspect(changes, req.onset),

@@ -11,7 +11,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.incident import Phase
     from workflows.approvals.audit import REFUSED, UNKNOWN_STEP, Refusals, proof_refusals
     from workflows.approvals.gate import refusal
-    from workflows.approvals.models import ApprovalAnswer, PendingApproval, StepDecision
+    from workflows.approvals.models import ApprovalAnswer, PendingApproval, StepDecision, clipped
     from workflows.support.signals import DECIDED
 
 
@@ -25,8 +25,13 @@ class ApprovalDesk:
         self.policy = ApprovalPolicy()
         self.refusals = Refusals()
         self._proofs: dict[str, list[ApprovalRequest]] = {}
+        # The incident's evidence summary (README "Evidence"), shown on every request
+        # whose phase did not bring its own.
+        self.evidence = ""
 
     def request(self, pending: PendingApproval) -> None:
+        if not pending.evidence and self.evidence:
+            pending = pending.model_copy(update={"evidence": clipped(self.evidence)})
         self.pending[pending.step_id] = pending
 
     def refusal(self, decision: ApprovalSignal, approve: bool) -> str | None:
