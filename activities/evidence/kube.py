@@ -43,13 +43,15 @@ def _created(obj: Obj) -> datetime:
 
 
 def suspect_rollout(rsets: list[Obj], onset: datetime) -> dict[str, Any] | None:
-    """The newest rollout created before onset (not remediator's own) and the revision
-    before it, by ReplicaSet name: what ``to_revision: before_suspect`` rolls back to."""
-    before_onset = [rs for rs in rsets if _created(rs) <= onset + SKEW and not _ours(rs)
-                    and _created(rs) >= onset - LOOKBACK]
-    if not before_onset:
+    """The newest rollout created before onset (else the first within the clock skew
+    after it), not remediator's own, and the revision before it, by ReplicaSet name:
+    what ``to_revision: before_suspect`` rolls back to."""
+    near = [rs for rs in rsets if onset - LOOKBACK <= _created(rs) <= onset + SKEW
+            and not _ours(rs)]
+    before = [rs for rs in near if _created(rs) <= onset]
+    if not near:
         return None
-    suspect = max(before_onset, key=revision)
+    suspect = max(before, key=revision) if before else min(near, key=revision)
     earlier = [rs for rs in rsets if revision(rs) < revision(suspect)]
     prior = max(earlier, key=revision) if earlier else None
     return {"suspect": name_of(suspect), "suspect_revision": revision(suspect),

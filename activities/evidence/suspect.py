@@ -2,9 +2,10 @@
 caused the incident (pure: tested without any server).
 
 Ranked by relation to the alert first (its own target, then its namespace, service or
-environment, then elsewhere), then by closeness to onset; remediator's own actions come
-after anyone else's at the same relation (they answer incidents more often than cause
-them). Changes after onset (beyond a little clock skew) are listed, never suspected.
+environment, then elsewhere), then by closeness to onset; a change stamped just after
+onset (within the clock skew) only after those before it, and remediator's own actions
+after anyone else's (they answer incidents more often than cause them). Changes later
+than that are listed, never suspected.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ def candidates(changes: list[Change], onset: datetime) -> list[Change]:
 
 def rank(changes: list[Change], onset: datetime) -> list[Change]:
     """Suspects first: the candidates ranked, then later changes by time."""
-    def key(c: Change) -> tuple[int, bool, float]:
-        return (-c.relation, c.by_remediator, abs((onset - c.at).total_seconds()))
+    def key(c: Change) -> tuple[int, bool, bool, float]:
+        return (-c.relation, c.at > onset, c.by_remediator, abs((onset - c.at).total_seconds()))
 
     suspects = sorted(candidates(changes, onset), key=key)
     later = sorted((c for c in changes if c.at > onset + SKEW), key=lambda c: c.at)
