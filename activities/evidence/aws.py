@@ -3,7 +3,8 @@ within the 24 h before onset, for the functions and groups the runbook names."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import UTC, datetime
 from typing import Any
 
 from activities.aws.clients import call
@@ -13,13 +14,19 @@ from activities.evidence.suspect import LOOKBACK, relation
 from remediator.models.evidence import Change
 
 
+# Lambda's LastModified: "2026-11-20T10:02:03.000+0000" (AWS), "…03.000000000Z" (moto).
+_STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
+
+
 def _when(raw: object) -> datetime | None:
     if isinstance(raw, datetime):
         return raw
-    try:  # Lambda's LastModified: "2026-11-20T10:02:03.000+0000"
-        return datetime.strptime(str(raw), "%Y-%m-%dT%H:%M:%S.%f%z")
-    except ValueError:
+    found = _STAMP.match(str(raw))
+    if found is None:
         return None
+    base, zone = found.groups()
+    at = datetime.fromisoformat(base + ("" if zone in (None, "Z") else zone))
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
 
 
 class LambdaEvidence:
