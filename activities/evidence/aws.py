@@ -13,7 +13,6 @@ from activities.evidence.request import EvidenceRequest, Scope
 from activities.evidence.suspect import LOOKBACK, relation
 from remediator.models.evidence import Change
 
-
 # Lambda's LastModified: "2026-11-20T10:02:03.000+0000" (AWS), "…03.000000000Z" (moto).
 _STAMP = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.\d+)?(Z|[+-]\d\d:?\d\d)?$")
 
