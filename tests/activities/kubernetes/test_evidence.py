@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis.asyncio as aioredis
@@ -29,7 +30,8 @@ HOTFIX = "registry.local/api:3.0"
 
 def _created(deps: Deployments, name: str, revision: int) -> datetime:
     uid = deps.read(name).metadata.uid
-    for rs in deps.apps.list_namespaced_replica_set(deps.ns).items:
+    rsets: list[Any] = deps.apps.list_namespaced_replica_set(deps.ns).items
+    for rs in rsets:
         if any(ref.uid == uid for ref in rs.metadata.owner_references or []) and \
                 rs.metadata.annotations["deployment.kubernetes.io/revision"] == str(revision):
             created: datetime = rs.metadata.creation_timestamp
@@ -39,12 +41,13 @@ def _created(deps: Deployments, name: str, revision: int) -> datetime:
 
 def _warning(admin: Kube, pod: str) -> None:
     now = datetime.now(UTC)
-    CoreV1Api(admin.admin).create_namespaced_event(NS, {
+    event: Any = {
         "metadata": {"name": f"{pod}.{uuid.uuid4().hex[:8]}", "namespace": NS},
         "involvedObject": {"kind": "Pod", "name": pod, "namespace": NS},
         "reason": "BackOff", "message": "Back-off restarting failed container", "type": "Warning",
         "firstTimestamp": now, "lastTimestamp": now, "count": 3,
-        "source": {"component": "kubelet"}})
+        "source": {"component": "kubelet"}}
+    CoreV1Api(admin.admin).create_namespaced_event(NS, event)
 
 
 def _collector(kube: Kube, state: aioredis.Redis, tmp_path: Path) -> EvidenceActivities:
@@ -60,7 +63,7 @@ async def test_the_bad_rollout_is_the_suspect_and_before_suspect_rolls_back_befo
     await deps.create(name, GOOD)
     await deps.deploy(name, BAD)  # revision 2: stuck, its pods never Ready
     onset = _created(deps, name, 2) + timedelta(seconds=1)
-    pods = CoreV1Api(kube.admin).list_namespaced_pod(NS).items
+    pods: list[Any] = CoreV1Api(kube.admin).list_namespaced_pod(NS).items
     _warning(kube, next(p.metadata.name for p in pods if p.metadata.name.startswith(name)))
     req = EvidenceRequest(incident_id=f"INC-{name}", occurrence=f"INC-{name}@run",
                           service=name, onset=onset,
