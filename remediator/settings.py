@@ -242,6 +242,9 @@ class Settings(BaseSettings):
     delivery_budget_seconds: float = Field(600.0, gt=0)
     comms_overrides: dict[str, Any] = Field(default_factory=dict)
     postmortem_bucket: str | None = None
+    # Evidence (README "Evidence"): how long triage's collection may take in all
+    # (REMEDIATOR_EVIDENCE_BUDGET_SECONDS); a source still busy then is noted and left.
+    evidence_budget_seconds: float = Field(30.0, gt=0)
 
     # Slack app (README "Slack"): the bot token (chat.postMessage, chat.update,
     # conversations.*), the signing secret that proves a request came from Slack, the

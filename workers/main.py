@@ -30,6 +30,8 @@ from activities.aws.asg import AsgActivities
 from activities.aws.clients import AwsClients
 from activities.aws.lambda_alias import LambdaActivities
 from activities.cache.flush import CacheActivities
+from activities.evidence.chart import ChartMaker
+from activities.evidence.wiring import artefact_store, evidence_activities
 from activities.feature_flags.activities import FlagActivities
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
@@ -150,7 +152,9 @@ def activities_for(
     notify = NotifyActivities(settings.all_sinks(), http, redis_client, aws.sns,
                               public_incidents.from_incident(client), channels)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
-    store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
+    store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket,
+                                 ChartMaker(http, settings.prometheus_url,
+                                            artefact_store(settings, aws)))
     proofs = ProofActivities(settings, crash)
     guard = GuardActivities(GuardLink(client, settings.guard_workflow_id, settings.task_queue,
                                       settings.guard_policy()), crash)
@@ -168,6 +172,7 @@ def activities_for(
                                    settings.slack_channel, from_incident(client))
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy, silences])
+    evidence = evidence_activities(settings, redis_client, http, client, kube_api, aws)
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
@@ -177,6 +182,7 @@ def activities_for(
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
         guard.guard_release, guard.guard_stale_holders, alert_state.alerts_still_firing,
         chat.post_approval_request, chat.update_approval_message,
+        evidence.collect_evidence,
     ]
 
 

@@ -45,6 +45,8 @@ def _decide(incident_id: str, step: str, claimed: str | None, reason: str,
             if step not in waiting:
                 raise DecisionRefused(f"step {step!r} is not waiting for approval")
             typer.echo(f"plan: {waiting[step].plan}\nplan hash: {waiting[step].plan_hash}")
+            for line in waiting[step].evidence.splitlines():
+                typer.echo(f"evidence: {line}")
             digest = waiting[step].plan_hash
         request = ApprovalRequest(step=step, approver=user, plan_hash=digest, reason=reason,
                                   approve=approve, via="cli")
@@ -102,5 +104,7 @@ def pending(json_out: JsonOpt = False) -> None:
     for incident_id, p in found:
         typer.echo(f"{incident_id}  {p.step_id}  {p.risk}  {len(p.approvals)}/{p.required}  "
                    f"hash {p.plan_hash}  due {p.deadline:%H:%M:%S}Z  {p.plan}")
+        for line in p.evidence.splitlines():
+            typer.echo(f"    evidence: {line}")
     if not found:
         typer.echo("nothing waits for approval")

@@ -13,7 +13,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approvals.audit import REFUSED, UNKNOWN_STEP, Refusals, proof_refusals
     from workflows.approvals.chat import ApprovalChat
     from workflows.approvals.gate import refusal
-    from workflows.approvals.models import ApprovalAnswer, PendingApproval, StepDecision
+    from workflows.approvals.models import ApprovalAnswer, PendingApproval, StepDecision, clipped
     from workflows.support.signals import DECIDED
 
 
@@ -28,8 +28,13 @@ class ApprovalDesk:
         self.refusals = Refusals()
         self._proofs: dict[str, list[ApprovalRequest]] = {}
         self._chat = ApprovalChat(incident_id, record)
+        # The incident's evidence summary (README "Evidence"), shown on every request
+        # whose phase did not bring its own.
+        self.evidence = ""
 
     def request(self, pending: PendingApproval) -> None:
+        if not pending.evidence and self.evidence:
+            pending = pending.model_copy(update={"evidence": clipped(self.evidence)})
         self.pending[pending.step_id] = pending
         if self._chat.enabled(self.policy.chat):
             self._chat.requested(pending)
