@@ -275,15 +275,25 @@ class Settings(BaseSettings):
         """The user's API token, which also keys the signatures of their decisions."""
         return next((secret for name, secret in self.api_token_pairs() if name == user), None)
 
-    def cli_token(self) -> str | None:
-        """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else None."""
+    def cli_token(self, user: str | None = None) -> str | None:
+        """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else (for a
+        named ``user``) the embedded stack's token of that demo user, else None."""
         if self.api_token is not None and self.api_token.get_secret_value().strip():
             return self.api_token.get_secret_value().strip()
-        path = self.api_token_file.expanduser()
-        try:
-            return path.read_text().strip() or None
-        except OSError:
-            return None
+        paths = [self.api_token_file.expanduser()]
+        if user and "/" not in user and not user.startswith("."):
+            paths.append(self.dev_token_dir / user)
+        for path in paths:
+            try:
+                return path.read_text().strip() or None
+            except OSError:
+                continue
+        return None
+
+    @property
+    def dev_token_dir(self) -> Path:
+        """Where ``remediator dev --demo`` writes its demo users' API tokens."""
+        return self.state_dir / "dev-tokens"
 
     def pagerduty_secret_list(self) -> list[str]:
         if self.pagerduty_secrets is None:
