@@ -206,6 +206,13 @@ class Settings(BaseSettings):
     # an incident's histories are short, so replaying an evicted one is cheap.
     worker_max_cached_workflows: int = Field(80, ge=0)
     worker_max_concurrent_activities: int = Field(100, ge=1)
+    # Metrics (README "Metrics"): the worker's own on REMEDIATOR_WORKER_METRICS_ADDR
+    # (host:port, /metrics), the Temporal SDK's (task latencies, slots, polls …) on
+    # REMEDIATOR_TEMPORAL_METRICS_ADDR; each off while unset.
+    worker_metrics_addr: str | None = Field(None, pattern=r"^[^\s:]*:\d{1,5}$")
+    temporal_metrics_addr: str | None = Field(None, pattern=r"^[^\s:]*:\d{1,5}$")
+    # How long the approvals waiting figure is reused between scrapes (it costs queries).
+    metrics_cache_seconds: float = Field(15.0, ge=0)
     # Start-up order does not matter: worker and serve wait for Temporal and Redis,
     # retrying after 1 s, 2 s, 4 s … at most this long apart
     # (REMEDIATOR_CONNECT_RETRY_MAX_SECONDS).

@@ -9,6 +9,7 @@ import structlog
 from temporalio import activity
 
 from activities.aws.clients import call
+from activities.postmortem.closing import ClosingMetrics
 from remediator.models.postmortem import PostmortemInput, PostmortemResult
 from remediator.postmortem_doc import render_postmortem
 
@@ -16,10 +17,12 @@ log = structlog.get_logger()
 
 
 class PostmortemActivities:
-    def __init__(self, directory: Path, s3: Any | None = None, bucket: str | None = None) -> None:
+    def __init__(self, directory: Path, s3: Any | None = None, bucket: str | None = None,
+                 closing: ClosingMetrics | None = None) -> None:
         self._directory = directory
         self._s3 = s3
         self._bucket = bucket
+        self._closing = closing
 
     @activity.defn
     async def store_postmortem(self, doc: PostmortemInput) -> PostmortemResult:
@@ -38,4 +41,6 @@ class PostmortemActivities:
                        Body=markdown.encode(), ContentType="text/markdown")
             where += f" and s3://{self._bucket}/{key}"
         log.info("postmortem.stored", incident_id=doc.incident_id, where=where)
+        if self._closing is not None:
+            await self._closing.record(doc)
         return PostmortemResult(path=where, markdown=markdown)
