@@ -18,6 +18,7 @@ from starters.cli import (
     guard,
     incidents,
     postmortem,
+    report,
     serve,
     verify,
     worker,
@@ -35,7 +36,7 @@ for command in (
     worker.worker, serve.serve, alerts.alert, incidents.incidents, incidents.status,
     postmortem.postmortem, dev.dev, incidents.declare, incidents.ack, incidents.resolve,
     incidents.assign, approvals.approve, approvals.reject, approvals.sign_decision,
-    approvals.pending, verify.verify, guard.pause, guard.resume,
+    approvals.pending, verify.verify, guard.pause, guard.resume, report.report,
 ):
     app.command()(command)
 
