@@ -227,6 +227,13 @@ class Settings(BaseSettings):
     # an incident's histories are short, so replaying an evicted one is cheap.
     worker_max_cached_workflows: int = Field(80, ge=0)
     worker_max_concurrent_activities: int = Field(100, ge=1)
+    # Metrics (README "Metrics"): the worker's own on REMEDIATOR_WORKER_METRICS_ADDR
+    # (host:port, /metrics), the Temporal SDK's (task latencies, slots, polls …) on
+    # REMEDIATOR_TEMPORAL_METRICS_ADDR; each off while unset.
+    worker_metrics_addr: str | None = Field(None, pattern=r"^[^\s:]*:\d{1,5}$")
+    temporal_metrics_addr: str | None = Field(None, pattern=r"^[^\s:]*:\d{1,5}$")
+    # How long the approvals waiting figure is reused between scrapes (it costs queries).
+    metrics_cache_seconds: float = Field(15.0, ge=0)
     # Start-up order does not matter: worker and serve wait for Temporal and Redis,
     # retrying after 1 s, 2 s, 4 s … at most this long apart
     # (REMEDIATOR_CONNECT_RETRY_MAX_SECONDS).
@@ -327,15 +334,25 @@ class Settings(BaseSettings):
         """The user's API token, which also keys the signatures of their decisions."""
         return next((secret for name, secret in self.api_token_pairs() if name == user), None)
 
-    def cli_token(self) -> str | None:
-        """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else None."""
+    def cli_token(self, user: str | None = None) -> str | None:
+        """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else (for a
+        named ``user``) the embedded stack's token of that demo user, else None."""
         if self.api_token is not None and self.api_token.get_secret_value().strip():
             return self.api_token.get_secret_value().strip()
-        path = self.api_token_file.expanduser()
-        try:
-            return path.read_text().strip() or None
-        except OSError:
-            return None
+        paths = [self.api_token_file.expanduser()]
+        if user and "/" not in user and not user.startswith("."):
+            paths.append(self.dev_token_dir / user)
+        for path in paths:
+            try:
+                return path.read_text().strip() or None
+            except OSError:
+                continue
+        return None
+
+    @property
+    def dev_token_dir(self) -> Path:
+        """Where ``remediator dev --demo`` writes its demo users' API tokens."""
+        return self.state_dir / "dev-tokens"
 
     def slack_user_map(self) -> dict[str, str]:
         """Slack user id → remediator user (approver), from REMEDIATOR_SLACK_USERS."""

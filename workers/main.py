@@ -50,6 +50,7 @@ from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSou
 from activities.notify import NotifyActivities
 from activities.postgres.databases import PostgresDatabases
 from activities.postgres.queries import PostgresActivities
+from activities.postmortem.closing import ClosingMetrics
 from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
 from activities.slack.api import SlackApi
@@ -66,9 +67,12 @@ from remediator.models.policy import IncidentPolicy, Timings
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
 from remediator.severity import Severity
-from remediator.temporal import connect_when_ready, temporal_unreachable
+from remediator.telemetry.metrics import Metrics
+from remediator.temporal import connect_when_ready, sdk_metrics_runtime, temporal_unreachable
 from workers.heartbeats import HeartbeatInterceptor
 from workers.log_context import LogContextInterceptor
+from workers.metrics_server import serving_metrics
+from workers.mitigation_metrics import MitigationMetricsInterceptor
 from workers.registrations import mitigation_activities
 from workers.seals import SealInterceptor
 from workers.search_attributes import ensure_search_attributes
@@ -124,7 +128,8 @@ def policy_from(settings: Settings) -> IncidentPolicy:
 
 
 def activities_for(
-    settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client
+    settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client,
+    exported: Metrics | None = None,
 ) -> list[object]:
     crash = CrashPoints(settings.crash_at)
     numbers = NumberActivities(client, crash)
@@ -152,9 +157,10 @@ def activities_for(
     notify = NotifyActivities(settings.all_sinks(), http, redis_client, aws.sns,
                               public_incidents.from_incident(client), channels)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
+    closing = None if exported is None else ClosingMetrics(exported, redis_client)
     store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket,
                                  ChartMaker(http, settings.prometheus_url,
-                                            artefact_store(settings, aws)))
+                                            artefact_store(settings, aws)), closing)
     proofs = ProofActivities(settings, crash)
     guard = GuardActivities(GuardLink(client, settings.guard_workflow_id, settings.task_queue,
                                       settings.guard_policy()), crash)
@@ -221,8 +227,11 @@ def replayer(keys: Sequence[bytes]) -> Replayer:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
-    """A started worker with its clients; everything is closed on exit."""
+async def running_worker(client: Client, settings: Settings,
+                         metrics: Metrics | None = None) -> AsyncIterator[Worker]:
+    """A started worker with its clients; everything is closed on exit. Its activities
+    feed ``metrics`` (a registry of its own when not given)."""
+    metrics = metrics or Metrics.for_runbooks(settings.runbook_dir)
     redis_client = aioredis.Redis.from_url(settings.redis_url)
     sticky = timedelta(seconds=settings.sticky_timeout_seconds)
     async with httpx.AsyncClient() as http:
@@ -231,8 +240,10 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
-            activities=activities_for(settings, redis_client, http, client),  # type: ignore[arg-type]
+            activities=activities_for(settings, redis_client, http, client,  # type: ignore[arg-type]
+                                      metrics),
             interceptors=[LogContextInterceptor(), HeartbeatInterceptor(),
+                          MitigationMetricsInterceptor(metrics),
                           SealInterceptor(internal_keys(settings))],
             sticky_queue_schedule_to_start_timeout=sticky,
             max_cached_workflows=settings.worker_max_cached_workflows,
@@ -253,8 +264,11 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
 
 async def wait_for_dependencies(settings: Settings) -> Client:
     """A Temporal client once Temporal and Redis both answer; started before either, the
-    worker waits (with capped backoff, a log line per attempt) instead of exiting."""
-    client = await connect_when_ready(settings)
+    worker waits (with capped backoff, a log line per attempt) instead of exiting. With
+    REMEDIATOR_TEMPORAL_METRICS_ADDR, the client's runtime exports the SDK's metrics."""
+    runtime = (sdk_metrics_runtime(settings.temporal_metrics_addr)
+               if settings.temporal_metrics_addr else None)
+    client = await connect_when_ready(settings, runtime)
     await until_reachable(
         "temporal", settings.temporal_address,
         lambda: ensure_search_attributes(client, settings.temporal_namespace),
@@ -269,7 +283,9 @@ async def wait_for_dependencies(settings: Settings) -> Client:
 
 async def run_worker(settings: Settings) -> None:
     client = await wait_for_dependencies(settings)
-    async with running_worker(client, settings):
+    metrics = Metrics.for_runbooks(settings.runbook_dir)
+    async with running_worker(client, settings, metrics), serving_metrics(
+            settings, metrics, client):
         log.info("worker.started", task_queue=settings.task_queue,
                  temporal=settings.temporal_address)
         await asyncio.Event().wait()

@@ -87,6 +87,10 @@ class IncidentView(Contract):
     duplicates: int = 0
     previous: str | None = None
     declared_by: str | None = None
+    # Why the incident's workflow ended without closing it (failed, terminated, timed out).
+    failure: str | None = None
+    # Read from the history (no worker answered, or the run has ended without a result).
+    from_history: bool = False
 
 
 class IncidentCarry(Contract):

@@ -10,6 +10,7 @@ from temporalio import activity
 
 from activities.aws.clients import call
 from activities.evidence.chart import ChartMaker
+from activities.postmortem.closing import ClosingMetrics
 from remediator.models.postmortem import PostmortemInput, PostmortemResult
 from remediator.postmortem_doc import render_postmortem
 
@@ -18,11 +19,12 @@ log = structlog.get_logger()
 
 class PostmortemActivities:
     def __init__(self, directory: Path, s3: Any | None = None, bucket: str | None = None,
-                 charts: ChartMaker | None = None) -> None:
+                 charts: ChartMaker | None = None, closing: ClosingMetrics | None = None) -> None:
         self._directory = directory
         self._s3 = s3
         self._bucket = bucket
         self._charts = charts
+        self._closing = closing
 
     @activity.defn
     async def store_postmortem(self, doc: PostmortemInput) -> PostmortemResult:
@@ -43,4 +45,6 @@ class PostmortemActivities:
                        Body=markdown.encode(), ContentType="text/markdown")
             where += f" and s3://{self._bucket}/{key}"
         log.info("postmortem.stored", incident_id=doc.incident_id, where=where)
+        if self._closing is not None:
+            await self._closing.record(doc)
         return PostmortemResult(path=where, markdown=markdown)

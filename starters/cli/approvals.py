@@ -21,7 +21,7 @@ from workflows.approvals.models import ApprovalAnswer
 def _identity(settings: Settings, claimed: str | None) -> tuple[str, str]:
     """The CLI user and their token: the token proves the user (the worker checks the
     signature it keys), ``--as`` only names them where this machine cannot tell."""
-    token = settings.cli_token()
+    token = settings.cli_token(claimed)
     if token is None:
         fail("approving needs your API token: set REMEDIATOR_API_TOKEN or write it to "
              f"{settings.api_token_file} (REMEDIATOR_API_TOKEN_FILE)", 2)
@@ -85,7 +85,7 @@ def sign_decision(
                                              help="The decision to sign.")] = True,
     plan_hash: Annotated[str | None, typer.Option(help="The plan hash you reviewed.")] = None,
 ) -> None:
-    """Print a signed decision for ``temporal workflow signal --name approve|reject --input``."""
+    """Print a signed decision to pass to: temporal workflow signal --name approve|reject --input."""
     who, token = _identity(Settings(), user)
     signed = sign(incident_id, ApprovalRequest(step=step, approver=who, plan_hash=plan_hash,
                                                reason=reason, approve=approve_it),
