@@ -10,6 +10,7 @@ from pydantic import Field, field_validator
 
 from remediator.models.alert import Alert, AlertStatus
 from remediator.models.comms import Role
+from remediator.models.evidence import EvidenceSummary
 from remediator.models.contract import Contract
 from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
 from remediator.models.mitigation import StepOutcome
@@ -118,6 +119,8 @@ class IncidentCarry(Contract):
     clocks: ClockProgress = Field(default_factory=ClockProgress)
     # How many runs came before this one.
     runs: int = 1
+    # The evidence bundle's summary (README "Evidence"), for approvals and the postmortem.
+    evidence: EvidenceSummary | None = None
 
 
 MAX_CARRIED_ALERTS = 500
