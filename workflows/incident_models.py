@@ -10,8 +10,8 @@ from pydantic import Field, field_validator
 
 from remediator.models.alert import Alert, AlertStatus
 from remediator.models.comms import Role
-from remediator.models.evidence import EvidenceSummary
 from remediator.models.contract import Contract
+from remediator.models.evidence import EvidenceSummary
 from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
 from remediator.models.mitigation import StepOutcome
 from remediator.models.verification import Verdict
