@@ -69,7 +69,7 @@ class ApprovalCollector(Collector):
 
     async def _waits(self, incident_id: str) -> list[datetime]:
         """When each of the incident's waiting steps asked (its ``approval.requested``)."""
-        handle = self._client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
+        handle = self._client.get_workflow_handle(incident_id)
         pending = await handle.query(IncidentWorkflow.pending_approvals)
         timeline = (await handle.query(IncidentWorkflow.status)).timeline
         asked = []
