@@ -19,6 +19,9 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.aws.clients import call
+from activities.public_incidents import PublicSource
+from activities.slack.channels import IncidentChannels
+from activities.statuspage import Statuspage
 from remediator.models.comms import Message
 from remediator.settings import SinkConfig
 
@@ -28,11 +31,16 @@ SENT_TTL_SECONDS = 7 * 24 * 3600
 
 class NotifyActivities:
     def __init__(self, sinks: list[SinkConfig], http: httpx.AsyncClient,
-                 redis_client: aioredis.Redis, sns: Any | None = None) -> None:
+                 redis_client: aioredis.Redis, sns: Any | None = None,
+                 public: PublicSource | None = None,
+                 channels: IncidentChannels | None = None) -> None:
         self._sinks = {s.name: s for s in sinks}
         self._http = http
         self._redis = redis_client
         self._sns_client = sns
+        self._public = public
+        self._statuspage = Statuspage(http, redis_client)
+        self._channels = channels
 
     async def _slack(self, sink: SinkConfig, msg: Message) -> None:
         assert sink.url is not None, f"sink {sink.name} has no url"
@@ -69,6 +77,17 @@ class NotifyActivities:
                    Message=msg.text, MessageAttributes={
                        "message_id": {"DataType": "String", "StringValue": msg.message_id}})
 
+    async def _publish_statuspage(self, sink: SinkConfig, msg: Message) -> None:
+        """The incident's public state (not the message's text) to Atlassian Statuspage."""
+        if self._public is None:
+            raise ApplicationError(f"sink {sink.name}: no incident reader", non_retryable=True)
+        await self._statuspage.publish(sink, await self._public(msg.incident_id))
+
+    async def _incident_channel(self, sink: SinkConfig, msg: Message) -> None:
+        if self._channels is None:
+            raise ApplicationError(f"sink {sink.name}: no Slack bot token", non_retryable=True)
+        await self._channels.post(msg)
+
     @activity.defn
     async def send_message(self, msg: Message) -> bool:
         """Deliver one message to one sink, once; False when it had already been sent."""
@@ -78,7 +97,9 @@ class NotifyActivities:
         marker = f"remediator:sent:{msg.message_id}:{sink.name}"
         if await self._redis.exists(marker):
             return False
-        await {"slack": self._slack, "email": self._email, "sns": self._publish_sns}[sink.kind](sink, msg)
+        await {"slack": self._slack, "email": self._email, "sns": self._publish_sns,
+               "statuspage": self._publish_statuspage,
+               "slack_channel": self._incident_channel}[sink.kind](sink, msg)
         await self._redis.set(marker, "1", ex=SENT_TTL_SECONDS)
         log.info("notification.sent", incident_id=msg.incident_id, sink=sink.name, kind=msg.kind,
                  message_id=msg.message_id)

@@ -82,8 +82,29 @@ def _action_items(doc: PostmortemInput) -> list[str]:
     return rows
 
 
-def render_postmortem(doc: PostmortemInput) -> str:
-    """The whole Markdown document; deterministic for a given input."""
+def _evidence(doc: PostmortemInput, chart: str | None) -> list[str]:
+    """Seed 04's investigation, as collected at incident start, and the metric chart."""
+    ev = doc.evidence
+    if ev is None:
+        return ["No evidence bundle was collected for this incident."]
+    lines = [f"**Suspect change**: {ev.suspect_line()}", "",
+             f"Collected {_utc(ev.collected_at)} (onset {_utc(ev.onset)}):", ""]
+    lines += [f"- {s.line()}" for s in ev.sources]
+    if ev.changes:
+        lines += ["", "Changes around onset (most suspect first):", ""]
+        lines += [f"- {c.describe(ev.onset)}" + (" _(remediator)_" if c.by_remediator else "")
+                  for c in ev.changes]
+    if ev.artefact:
+        lines += ["", f"Full bundle: `{ev.artefact}`"]
+    if chart:
+        what = ev.main_query or "main metric"
+        lines += ["", f"![{what}: onset, mitigations, verify window, resolution]({chart})"]
+    return lines
+
+
+def render_postmortem(doc: PostmortemInput, chart: str | None = None) -> str:
+    """The whole Markdown document; deterministic for a given input. ``chart``: the
+    metric chart's link, relative to the document."""
     duration = _duration(doc.closed_at - doc.opened_at)
     parts: list[list[str]] = [
         [f"# Post-Incident Review: {doc.title}", "",
@@ -96,6 +117,7 @@ def render_postmortem(doc: PostmortemInput) -> str:
         ["## Summary", "", *_summary(doc)],
         ["## Timeline (UTC)", "", *_timeline(doc)],
         ["## Impact", "", *_impact(doc)],
+        ["## Evidence", "", *_evidence(doc, chart)],
         ["## Resolution", "", *_resolution(doc)],
         ["## Root Cause", "", doc.root_cause or TODO],
         ["## Five Whys", "", *_whys(doc)],

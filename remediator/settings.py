@@ -21,6 +21,8 @@ from remediator.severity import TABLE, Severity
 PACKAGED_RUNBOOKS = Path(__file__).parent / "runbooks" / "library"
 
 CsvList = Annotated[list[str], NoDecode]
+# The sink of incident channels, added when a Slack bot token is configured.
+INCIDENT_CHANNELS = "incident-channel"
 
 # REMEDIATOR_GUARD_* settings the incidents use themselves, not the guard's policy.
 INCIDENT_SIDE = frozenset({"guard_workflow_id", "guard_lock_wait_seconds", "guard_slot_wait_seconds"})
@@ -41,7 +43,7 @@ class SinkConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
-    kind: Literal["slack", "email", "sns"]
+    kind: Literal["slack", "email", "sns", "statuspage", "slack_channel"]
     severities: list[Severity] = Field(default_factory=lambda: list(Severity))
     audience: Audience = Audience.INTERNAL
     url: SecretStr | None = None
@@ -50,6 +52,13 @@ class SinkConfig(BaseModel):
     sender: str = "remediator@localhost"
     recipients: list[str] = Field(default_factory=list)
     topic_arn: str | None = None
+    # Atlassian Statuspage (kind "statuspage", audience "customer"): the page, its API
+    # key (``Authorization: OAuth <key>``; a secret, never logged), the API's base URL,
+    # and the component id of each service (services without one change no component).
+    page_id: str | None = None
+    api_key: SecretStr | None = None
+    base_url: str = "https://api.statuspage.io/v1"
+    components: dict[str, str] = Field(default_factory=dict)
 
     def ref(self) -> SinkRef:
         return SinkRef(name=self.name, kind=self.kind, severities=self.severities,
@@ -218,6 +227,13 @@ class Settings(BaseSettings):
     # an incident's histories are short, so replaying an evicted one is cheap.
     worker_max_cached_workflows: int = Field(80, ge=0)
     worker_max_concurrent_activities: int = Field(100, ge=1)
+    # Metrics (README "Metrics"): the worker's own on REMEDIATOR_WORKER_METRICS_ADDR
+    # (host:port, /metrics), the Temporal SDK's (task latencies, slots, polls …) on
+    # REMEDIATOR_TEMPORAL_METRICS_ADDR; each off while unset.
+    worker_metrics_addr: str | None = Field(None, pattern=r"^[^\s:]*:\d{1,5}$")
+    temporal_metrics_addr: str | None = Field(None, pattern=r"^[^\s:]*:\d{1,5}$")
+    # How long the approvals waiting figure is reused between scrapes (it costs queries).
+    metrics_cache_seconds: float = Field(15.0, ge=0)
     # Start-up order does not matter: worker and serve wait for Temporal and Redis,
     # retrying after 1 s, 2 s, 4 s … at most this long apart
     # (REMEDIATOR_CONNECT_RETRY_MAX_SECONDS).
@@ -233,6 +249,33 @@ class Settings(BaseSettings):
     delivery_budget_seconds: float = Field(600.0, gt=0)
     comms_overrides: dict[str, Any] = Field(default_factory=dict)
     postmortem_bucket: str | None = None
+    # Evidence (README "Evidence"): how long triage's collection may take in all
+    # (REMEDIATOR_EVIDENCE_BUDGET_SECONDS); a source still busy then is noted and left.
+    evidence_budget_seconds: float = Field(30.0, gt=0)
+
+    # Slack app (README "Slack"): the bot token (chat.postMessage, chat.update,
+    # conversations.*), the signing secret that proves a request came from Slack, the
+    # channel approval requests go to, and who each Slack user is as an approver
+    # (REMEDIATOR_SLACK_USERS="U123=alice,U456=bob"; unmapped users decide nothing).
+    # Incidents of REMEDIATOR_SLACK_CHANNEL_SEVERITIES get a channel of their own.
+    # The Web API's base URL is a setting so tests can point it at a local server.
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_channel: str | None = None
+    slack_users: CsvList = Field(default_factory=list)
+    slack_api_url: str = "https://slack.com/api"
+    slack_channel_severities: CsvList = Field(default_factory=lambda: ["P0", "P1"])
+
+    # Public status page (GET /status): which severities customers see (seed 02's
+    # "External Communication (SEV-1/2)"), services always listed as components, the
+    # page's title, and how often a browser reloads it.
+    status_severities: CsvList = Field(default_factory=lambda: ["P0", "P1"])
+    status_components: CsvList = Field(default_factory=list)
+    status_title: str = "Service status"
+    status_refresh_seconds: int = Field(60, ge=5)
+    status_days: int = Field(90, ge=1, le=366)
+    # How long one reading of the incidents serves every visitor (REMEDIATOR_STATUS_CACHE_SECONDS).
+    status_cache_seconds: float = Field(10.0, ge=0)
 
     # Shadow mode for the whole worker (REMEDIATOR_DRY_RUN): every incident plans its steps
     # and changes nothing. A runbook's ``dry_run: true`` or an alert posted with
@@ -262,8 +305,8 @@ class Settings(BaseSettings):
     _split = field_validator("flag_allowlist", "approvers",
                              "cache_allowlist", "asg_allowlist", "lambda_allowlist",
                              "kube_allowlist", "postgres_allowlist", "haproxy_allowlist",
-                             "silence_allowlist",
-                             mode="before")(_split_csv)
+                             "silence_allowlist", "slack_users", "slack_channel_severities",
+                             "status_severities", "status_components", mode="before")(_split_csv)
 
     def user_for_token(self, token: str) -> str | None:
         """The user an API token belongs to (constant-time comparison), or None."""
@@ -291,15 +334,36 @@ class Settings(BaseSettings):
         """The user's API token, which also keys the signatures of their decisions."""
         return next((secret for name, secret in self.api_token_pairs() if name == user), None)
 
-    def cli_token(self) -> str | None:
-        """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else None."""
+    def cli_token(self, user: str | None = None) -> str | None:
+        """The CLI user's token: REMEDIATOR_API_TOKEN, else the token file, else (for a
+        named ``user``) the embedded stack's token of that demo user, else None."""
         if self.api_token is not None and self.api_token.get_secret_value().strip():
             return self.api_token.get_secret_value().strip()
-        path = self.api_token_file.expanduser()
-        try:
-            return path.read_text().strip() or None
-        except OSError:
-            return None
+        paths = [self.api_token_file.expanduser()]
+        if user and "/" not in user and not user.startswith("."):
+            paths.append(self.dev_token_dir / user)
+        for path in paths:
+            try:
+                return path.read_text().strip() or None
+            except OSError:
+                continue
+        return None
+
+    @property
+    def dev_token_dir(self) -> Path:
+        """Where ``remediator dev --demo`` writes its demo users' API tokens."""
+        return self.state_dir / "dev-tokens"
+
+    def slack_user_map(self) -> dict[str, str]:
+        """Slack user id → remediator user (approver), from REMEDIATOR_SLACK_USERS."""
+        pairs = (item.partition("=") for item in self.slack_users)
+        return {slack_id.strip(): user.strip() for slack_id, _, user in pairs
+                if slack_id.strip() and user.strip()}
+
+    @property
+    def slack_approvals(self) -> bool:
+        """Approval requests are posted to Slack (a bot token and a channel are set)."""
+        return self.slack_bot_token is not None and bool(self.slack_channel)
 
     def pagerduty_secret_list(self) -> list[str]:
         if self.pagerduty_secrets is None:
@@ -318,8 +382,17 @@ class Settings(BaseSettings):
                   if name.startswith(prefix) and name not in INCIDENT_SIDE}
         return GuardPolicy.model_validate(fields)
 
+    def all_sinks(self) -> list[SinkConfig]:
+        """The configured sinks and, with a Slack bot token, the incident channels (seed 02:
+        one channel per incident of REMEDIATOR_SLACK_CHANNEL_SEVERITIES)."""
+        if self.slack_bot_token is None or not self.slack_channel_severities:
+            return list(self.sinks)
+        channels = SinkConfig(name=INCIDENT_CHANNELS, kind="slack_channel",
+                              severities=[Severity(s) for s in self.slack_channel_severities])
+        return [*self.sinks, channels]
+
     def comms_policy(self) -> CommsPolicy:
-        base = CommsPolicy(sinks=[s.ref() for s in self.sinks], oncall=self.oncall,
+        base = CommsPolicy(sinks=[s.ref() for s in self.all_sinks()], oncall=self.oncall,
                            delivery_budget_seconds=self.delivery_budget_seconds)
         return CommsPolicy.model_validate({**base.model_dump(), **self.comms_overrides})
 

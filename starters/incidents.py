@@ -7,6 +7,7 @@ everything else happens in the workflow.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import weakref
 from dataclasses import dataclass
@@ -18,6 +19,8 @@ from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowExecutionStatus,
     WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
@@ -33,6 +36,7 @@ from remediator.models.incident_number import is_incident_id
 from remediator.runbooks.correlation import CorrelationRules, load_rules
 from remediator.settings import Settings
 from starters.alerts.common import incident_id_for
+from starters.incident_history import view_from_history
 from starters.routes import Route, route_of
 from starters.shield import StormShield
 from workflows.alert_group import AlertGroupWorkflow
@@ -46,6 +50,8 @@ from workflows.support.options import CRITICAL_PATH
 from workflows.support.signals import DUPLICATES
 
 QUERY_TIMEOUT = timedelta(seconds=5)
+# A query nobody answered: the server's deadline, or the client's own ("Timeout expired").
+NO_ANSWER = frozenset({RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED})
 # The alert's group answers once a worker has routed it (the answer names the incident).
 ROUTE_TIMEOUT = timedelta(seconds=15)
 BUSY_RETRIES = 6
@@ -200,16 +206,32 @@ class Incidents:
         return self._client.get_workflow_handle_for(IncidentWorkflow.run, incident_id)
 
     async def view(self, incident_id: str) -> IncidentView:
-        """The incident's state from its ``status`` query; IncidentNotFound if none."""
+        """The incident's state: a running one's ``status`` query, a closed one's result;
+        from its history when it ended without one (failed, terminated) or no worker
+        answers. IncidentNotFound if there is no such incident."""
         if not is_incident_id(incident_id):
             raise IncidentNotFound(incident_id)
+        handle = self.handle(incident_id)
         try:
-            return await self.handle(incident_id).query(
-                IncidentWorkflow.status, rpc_timeout=QUERY_TIMEOUT
-            )
+            described = await handle.describe(rpc_timeout=QUERY_TIMEOUT)
         except RPCError as exc:
             if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
                 raise IncidentNotFound(incident_id) from None
+            raise
+        if described.status == WorkflowExecutionStatus.COMPLETED:
+            with contextlib.suppress(Exception):  # a result this version cannot read
+                return await handle.result(rpc_timeout=QUERY_TIMEOUT)
+        elif described.status != WorkflowExecutionStatus.RUNNING:
+            return await view_from_history(self._client, handle, described)
+        try:
+            return await handle.query(IncidentWorkflow.status, rpc_timeout=QUERY_TIMEOUT)
+        except (WorkflowQueryFailedError, WorkflowQueryRejectedError):
+            return await view_from_history(self._client, handle, described)
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.NOT_FOUND, RPCStatusCode.INVALID_ARGUMENT):
+                raise IncidentNotFound(incident_id) from None
+            if exc.status in NO_ANSWER:  # no worker answered in time
+                return await view_from_history(self._client, handle, described)
             raise
 
     async def pending(self, incident_id: str) -> list[PendingApproval]:
@@ -279,12 +301,11 @@ class Incidents:
                 raise IncidentNotFound(workflow_id) from None
             raise
 
-    async def list(self, open_only: bool = True, limit: int = 100) -> list[Summary]:
-        query = "WorkflowType = 'IncidentWorkflow'"
-        if open_only:
-            query += " AND ExecutionStatus = 'Running'"
+    async def list(self, open_only: bool = True, limit: int | None = None) -> list[Summary]:
+        """Incidents from visibility, newest first; every one (the client pages through
+        them) unless ``limit`` caps the list."""
         out: list[Summary] = []
-        async for wf in self._client.list_workflows(query, limit=limit):
+        async for wf in self._client.list_workflows(_listing(open_only), limit=limit):
             attrs = wf.typed_search_attributes
             out.append(Summary(
                 id=wf.id,
@@ -295,6 +316,15 @@ class Incidents:
                 started=wf.start_time.isoformat(),
             ))
         return out
+
+    async def count(self, open_only: bool = True) -> int:
+        """How many incidents ``list`` would return uncapped."""
+        return (await self._client.count_workflows(_listing(open_only))).count
+
+
+def _listing(open_only: bool) -> str:
+    query = "WorkflowType = 'IncidentWorkflow'"
+    return query + " AND ExecutionStatus = 'Running'" if open_only else query
 
 
 def _status_of(status: WorkflowExecutionStatus | None) -> str:

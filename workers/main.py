@@ -19,6 +19,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities import public_incidents
 from activities.alert_shield import ShieldActivities
 from activities.alertmanager.api import AlertmanagerApi
 from activities.alertmanager.firing import AlertStateActivities
@@ -29,6 +30,8 @@ from activities.aws.asg import AsgActivities
 from activities.aws.clients import AwsClients
 from activities.aws.lambda_alias import LambdaActivities
 from activities.cache.flush import CacheActivities
+from activities.evidence.chart import ChartMaker
+from activities.evidence.wiring import artefact_store, evidence_activities
 from activities.feature_flags.activities import FlagActivities
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
@@ -47,8 +50,14 @@ from activities.metrics import CloudWatchSource, MetricActivities, PrometheusSou
 from activities.notify import NotifyActivities
 from activities.postgres.databases import PostgresDatabases
 from activities.postgres.queries import PostgresActivities
+from activities.postmortem.closing import ClosingMetrics
 from activities.postmortem.store import PostmortemActivities
 from activities.runbooks import RunbookActivities
+from activities.slack.api import SlackApi
+from activities.slack.approvals import SlackApprovalActivities
+from activities.slack.channels import IncidentChannels, reader_of
+from activities.slack.evidence import from_incident
+from activities.slack.store import CardStore
 from activities.support.crash_points import CrashPoints
 from activities.watch import WatchActivities
 from remediator.internal_key import internal_keys
@@ -58,9 +67,12 @@ from remediator.models.policy import IncidentPolicy, Timings
 from remediator.reachable import redis_when_ready, until_reachable
 from remediator.settings import Settings
 from remediator.severity import Severity
-from remediator.temporal import connect_when_ready, temporal_unreachable
+from remediator.telemetry.metrics import Metrics
+from remediator.temporal import connect_when_ready, sdk_metrics_runtime, temporal_unreachable
 from workers.heartbeats import HeartbeatInterceptor
 from workers.log_context import LogContextInterceptor
+from workers.metrics_server import serving_metrics
+from workers.mitigation_metrics import MitigationMetricsInterceptor
 from workers.registrations import mitigation_activities
 from workers.seals import SealInterceptor
 from workers.search_attributes import ensure_search_attributes
@@ -90,6 +102,7 @@ WORKFLOWS = [
 def approvals_from(settings: Settings) -> ApprovalPolicy:
     return ApprovalPolicy(
         approvers=settings.approvers, groups=settings.approver_groups,
+        chat=settings.slack_approvals,
         deadline_seconds={
             Severity.P0: settings.approval_deadline_p0_seconds,
             Severity.P1: settings.approval_deadline_p1_seconds,
@@ -115,7 +128,8 @@ def policy_from(settings: Settings) -> IncidentPolicy:
 
 
 def activities_for(
-    settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client
+    settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client,
+    exported: Metrics | None = None,
 ) -> list[object]:
     crash = CrashPoints(settings.crash_at)
     numbers = NumberActivities(client, crash)
@@ -136,9 +150,17 @@ def activities_for(
     metrics = MetricActivities({"prometheus": PrometheusSource(http, settings.prometheus_url),
                                 "cloudwatch": CloudWatchSource(aws.cloudwatch)})
     watch = WatchActivities(health, metrics)
-    notify = NotifyActivities(settings.sinks, http, redis_client, aws.sns)
+    api = slack_api(settings, http)
+    channels = None if api is None else IncidentChannels(
+        api, redis_client, {user: slack_id for slack_id, user in settings.slack_user_map().items()},
+        settings.oncall, reader_of(client))
+    notify = NotifyActivities(settings.all_sinks(), http, redis_client, aws.sns,
+                              public_incidents.from_incident(client), channels)
     runbooks = RunbookActivities(settings.runbook_dir, policy_from(settings), lookup)
-    store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
+    closing = None if exported is None else ClosingMetrics(exported, redis_client)
+    store = PostmortemActivities(settings.postmortem_dir, aws.s3, settings.postmortem_bucket,
+                                 ChartMaker(http, settings.prometheus_url,
+                                            artefact_store(settings, aws)), closing)
     proofs = ProofActivities(settings, crash)
     guard = GuardActivities(GuardLink(client, settings.guard_workflow_id, settings.task_queue,
                                       settings.guard_policy()), crash)
@@ -152,8 +174,11 @@ def activities_for(
     alert_state = AlertStateActivities(incident_alerts, alertmanager)
     silences = SilenceActivities(alertmanager, incident_alerts, policy_from(settings).timings,
                                  settings.silence_allowlist, crash)
+    chat = SlackApprovalActivities(api, CardStore(redis_client),
+                                   settings.slack_channel, from_incident(client))
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy, silences])
+    evidence = evidence_activities(settings, redis_client, http, client, kube_api, aws)
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
@@ -162,7 +187,16 @@ def activities_for(
         proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
         guard.guard_release, guard.guard_stale_holders, alert_state.alerts_still_firing,
+        chat.post_approval_request, chat.update_approval_message,
+        evidence.collect_evidence,
     ]
+
+
+def slack_api(settings: Settings, http: httpx.AsyncClient) -> SlackApi | None:
+    """The Slack Web API with the bot token, when a Slack app is configured."""
+    if settings.slack_bot_token is None:
+        return None
+    return SlackApi(http, settings.slack_bot_token.get_secret_value(), settings.slack_api_url)
 
 
 def kube_activities(
@@ -193,8 +227,11 @@ def replayer(keys: Sequence[bytes]) -> Replayer:
 
 
 @asynccontextmanager
-async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
-    """A started worker with its clients; everything is closed on exit."""
+async def running_worker(client: Client, settings: Settings,
+                         metrics: Metrics | None = None) -> AsyncIterator[Worker]:
+    """A started worker with its clients; everything is closed on exit. Its activities
+    feed ``metrics`` (a registry of its own when not given)."""
+    metrics = metrics or Metrics.for_runbooks(settings.runbook_dir)
     redis_client = aioredis.Redis.from_url(settings.redis_url)
     sticky = timedelta(seconds=settings.sticky_timeout_seconds)
     async with httpx.AsyncClient() as http:
@@ -203,8 +240,10 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
             task_queue=settings.task_queue,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
-            activities=activities_for(settings, redis_client, http, client),  # type: ignore[arg-type]
+            activities=activities_for(settings, redis_client, http, client,  # type: ignore[arg-type]
+                                      metrics),
             interceptors=[LogContextInterceptor(), HeartbeatInterceptor(),
+                          MitigationMetricsInterceptor(metrics),
                           SealInterceptor(internal_keys(settings))],
             sticky_queue_schedule_to_start_timeout=sticky,
             max_cached_workflows=settings.worker_max_cached_workflows,
@@ -225,8 +264,11 @@ async def running_worker(client: Client, settings: Settings) -> AsyncIterator[Wo
 
 async def wait_for_dependencies(settings: Settings) -> Client:
     """A Temporal client once Temporal and Redis both answer; started before either, the
-    worker waits (with capped backoff, a log line per attempt) instead of exiting."""
-    client = await connect_when_ready(settings)
+    worker waits (with capped backoff, a log line per attempt) instead of exiting. With
+    REMEDIATOR_TEMPORAL_METRICS_ADDR, the client's runtime exports the SDK's metrics."""
+    runtime = (sdk_metrics_runtime(settings.temporal_metrics_addr)
+               if settings.temporal_metrics_addr else None)
+    client = await connect_when_ready(settings, runtime)
     await until_reachable(
         "temporal", settings.temporal_address,
         lambda: ensure_search_attributes(client, settings.temporal_namespace),
@@ -241,7 +283,9 @@ async def wait_for_dependencies(settings: Settings) -> Client:
 
 async def run_worker(settings: Settings) -> None:
     client = await wait_for_dependencies(settings)
-    async with running_worker(client, settings):
+    metrics = Metrics.for_runbooks(settings.runbook_dir)
+    async with running_worker(client, settings, metrics), serving_metrics(
+            settings, metrics, client):
         log.info("worker.started", task_queue=settings.task_queue,
                  temporal=settings.temporal_address)
         await asyncio.Event().wait()

@@ -101,6 +101,8 @@ class IncidentWorkflow:
         self._desk = ApprovalDesk(inp.incident_id, self._state.record)
         if inp.carried is not None:
             self._desk.policy = inp.carried.opened.policy.approvals
+            if inp.carried.evidence is not None:
+                self._desk.evidence = inp.carried.evidence.text()
         self._inbox = Inbox(self._state.record)
         self._runs = IncidentRuns(self._state, self._responders, inp)
         self._recurrence = inp.recurrence
@@ -151,6 +153,9 @@ class IncidentWorkflow:
             incident_id=self._state.id, title=opened.title, alerts=opened.alerts,
             runbook=opened.runbook))
         self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
+        if triaged.evidence is not None:  # README "Evidence": on approvals, in the postmortem
+            self._state.evidence = triaged.evidence
+            self._desk.evidence = triaged.evidence.text()
         self._responders.start(opened.policy.comms)
         if patched("page-security-circle"):  # added after incidents were recorded
             self._responders.page_security_circle(triaged.notify)
@@ -340,7 +345,8 @@ class IncidentWorkflow:
             severity=state.severity, status=state.status, opened_at=state.opened_at,
             closed_at=workflow.now(), alerts=state.all_alerts, steps=state.steps,
             verdict=state.verdict, timeline=state.timeline,
-            commander=self._responders.roles.get(Role.INCIDENT_COMMANDER, ""))
+            commander=self._responders.roles.get(Role.INCIDENT_COMMANDER, ""),
+            evidence=state.evidence)
 
     def _set(self, phase: Phase | None = None, status: IncidentStatus | None = None,
              severity: Severity | None = None) -> None:

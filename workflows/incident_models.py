@@ -11,6 +11,7 @@ from pydantic import Field, field_validator
 from remediator.models.alert import Alert, AlertStatus
 from remediator.models.comms import Role
 from remediator.models.contract import Contract
+from remediator.models.evidence import EvidenceSummary
 from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
 from remediator.models.mitigation import StepOutcome
 from remediator.models.verification import Verdict
@@ -87,6 +88,10 @@ class IncidentView(Contract):
     duplicates: int = 0
     previous: str | None = None
     declared_by: str | None = None
+    # Why the incident's workflow ended without closing it (failed, terminated, timed out).
+    failure: str | None = None
+    # Read from the history (no worker answered, or the run has ended without a result).
+    from_history: bool = False
 
 
 class IncidentCarry(Contract):
@@ -114,6 +119,8 @@ class IncidentCarry(Contract):
     clocks: ClockProgress = Field(default_factory=ClockProgress)
     # How many runs came before this one.
     runs: int = 1
+    # The evidence bundle's summary (README "Evidence"), for approvals and the postmortem.
+    evidence: EvidenceSummary | None = None
 
 
 MAX_CARRIED_ALERTS = 500

@@ -86,7 +86,7 @@ class IncidentRuns:
             steps=inc.steps, verdict=inc.verdict, roles=who.roles,
             acknowledged_by=who.acknowledged_by, duplicates=inc.duplicates, dry_run=inc.dry_run,
             resolution=inc.resolution, messages_sent=who.sent, clocks=who.progress,
-            runs=inc.runs)
+            runs=inc.runs, evidence=inc.evidence)
 
 
 def restored(incident_id: str, carry: IncidentCarry) -> IncidentState:
@@ -97,7 +97,8 @@ def restored(incident_id: str, carry: IncidentCarry) -> IncidentState:
         title=opened.title, service=opened.service, phase=carry.phase, status=carry.status,
         severity=carry.severity, timeline=carry.timeline, steps=carry.steps,
         verdict=carry.verdict, alerts=dict(carry.alert_statuses), all_alerts=list(carry.alerts),
-        duplicates=carry.duplicates, dry_run=carry.dry_run, resolution=carry.resolution)
+        duplicates=carry.duplicates, dry_run=carry.dry_run, resolution=carry.resolution,
+        evidence=carry.evidence)
 
 
 def restored_responders(incident: IncidentState, carry: IncidentCarry,

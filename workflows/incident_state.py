@@ -11,6 +11,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from remediator.models.alert import Alert, AlertStatus
+    from remediator.models.evidence import EvidenceSummary
     from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
     from remediator.models.mitigation import StepOutcome
     from remediator.models.verification import Verdict
@@ -44,6 +45,8 @@ class IncidentState:
     duplicates: int = 0
     # Which run of the incident this is (continue-as-new starts the next).
     runs: int = 1
+    # What triage's investigation found (README "Evidence"); None before, or none.
+    evidence: EvidenceSummary | None = None
 
     def record(self, kind: str, detail: str, phase: Phase | None = None) -> None:
         """Add a line to the timeline, in the current phase unless told otherwise."""

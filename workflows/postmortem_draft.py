@@ -7,13 +7,22 @@ from datetime import datetime, timedelta
 from remediator.models.postmortem import ActionItem, PostmortemInput
 
 
+def duration_text(seconds: float) -> str:
+    """``12 s``, ``4.5 min`` or ``2.1 h``: in the unit a reader expects for that length."""
+    if seconds < 60:
+        return f"{max(seconds, 0):.0f} s"
+    if seconds < 3600:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
 def _went_well(doc: PostmortemInput) -> list[str]:
     kinds = [e.kind for e in doc.timeline]
     found = []
     applied = [e for e in doc.timeline if e.kind == "mitigation.applied"]
     if applied:
-        minutes = (applied[0].at - doc.opened_at).total_seconds() / 60
-        found.append(f"Mitigation applied automatically {minutes:.1f} min after the first alert")
+        after = duration_text((applied[0].at - doc.opened_at).total_seconds())
+        found.append(f"Mitigation applied automatically {after} after the first alert")
     if "verify.passed" in kinds:
         found.append("Recovery verified against the runbook's health criteria")
     if "incident.acknowledged" in kinds:

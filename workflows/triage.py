@@ -6,16 +6,24 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from activities.evidence.collect import EvidenceActivities
     from activities.kubernetes.status import KubeStatusActivities, RecentRollouts, RecentRolloutsRequest
     from remediator.models.alert import Alert, AlertStatus
     from remediator.models.contract import Contract
+    from remediator.models.evidence import EvidenceSummary
     from remediator.models.incident import Phase
     from remediator.models.runbook import Runbook
     from remediator.severity import TABLE, Severity, more_severe
+    from workflows.evidence import evidence_options, evidence_request, record_evidence
     from workflows.saga import failure_message
     from workflows.support.options import side_effect
     from workflows.support.timeline import PhaseResult, Recorder
+    from workflows.support.versions import patched
     from workflows.triage_rules import classify, response_team
+
+# The evidence bundle, collected while triage runs (README "Evidence").
+EVIDENCE = "evidence-bundle"
+EVIDENCE_RELEASE = "release-2026-12"
 
 
 class TriageInput(Contract):
@@ -29,6 +37,8 @@ class TriageResult(PhaseResult):
     severity: Severity
     reason: str
     notify: list[str]
+    # What the investigation found (None: recorded before evidence bundles, or none).
+    evidence: EvidenceSummary | None = None
 
 
 def assess(inp: TriageInput) -> tuple[Severity, str]:
@@ -66,6 +76,12 @@ class TriageWorkflow:
 
     async def _phase(self, inp: TriageInput) -> TriageResult:
         rec = self._rec
+        evidence = None
+        if patched(EVIDENCE, since=EVIDENCE_RELEASE):  # collected meanwhile, within its budget
+            evidence = workflow.start_activity_method(
+                EvidenceActivities.collect_evidence, evidence_request(inp.incident_id, inp.alerts,
+                                                                      inp.runbook),
+                **evidence_options(), summary="evidence: logs, metrics and deploys around the alert")
         severity, reason = assess(inp)
         level = TABLE[severity]
         await rec.add("severity.assigned", f"{severity} ({level.sev}, {level.name}): {reason}")
@@ -76,7 +92,8 @@ class TriageWorkflow:
             await rec.add("roles.required", "Incident Commander, Technical Lead, "
                           "Communications Lead, Scribe (seed 04, step 4)")
         await self._check_recent_deploys(rec, inp)
-        return TriageResult(severity=severity, reason=reason, notify=notify)
+        found = await record_evidence(rec, evidence) if evidence is not None else None
+        return TriageResult(severity=severity, reason=reason, notify=notify, evidence=found)
 
     async def _check_recent_deploys(self, rec: Recorder, inp: TriageInput) -> None:
         """Seed 02/04: "check recent deployments (last 24 hours)", when the alert names a

@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kubernetes.client import ApiClient, AppsV1Api, Configuration
+from kubernetes.client import ApiClient, AppsV1Api, Configuration, CoreV1Api
 from kubernetes.client.exceptions import ApiException
 from pydantic import Field
 
@@ -146,15 +146,16 @@ class KubeApi:
     def from_config(cls, kubeconfig: str | None, context: str | None) -> KubeApi:
         return cls(lambda: load_api_client(kubeconfig, context))
 
-    def _apps(self) -> AppsV1Api:
+    def _api_client(self) -> ApiClient:
         with self._lock:
             if self._client is None:
                 assert self._factory is not None
                 self._client = self._factory()
-            return AppsV1Api(self._client)
+            return self._client
 
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> Obj:
-        response = getattr(self._apps(), method)(
+    def _call(self, method: str, *args: Any, core: bool = False, **kwargs: Any) -> Obj:
+        api = CoreV1Api(self._api_client()) if core else AppsV1Api(self._api_client())
+        response = getattr(api, method)(
             *args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
         found: Obj = json.loads(response.data)
         return found
@@ -164,6 +165,18 @@ class KubeApi:
             return await asyncio.to_thread(self._call, method, *args, **kwargs)
         except ApiException as exc:
             raise classify(exc) from exc
+
+    async def pods(self, namespace: str, label_selector: str = "") -> list[Obj]:
+        """Pods of ``namespace`` (core API: evidence only, needs ``list`` on pods)."""
+        items: list[Obj] = (await self._run("list_namespaced_pod", namespace, core=True,
+                                            label_selector=label_selector))["items"]
+        return items
+
+    async def events(self, namespace: str, field_selector: str = "") -> list[Obj]:
+        """Events of ``namespace`` (core API: evidence only, needs ``list`` on events)."""
+        items: list[Obj] = (await self._run("list_namespaced_event", namespace, core=True,
+                                            field_selector=field_selector))["items"]
+        return items
 
     async def deployment(self, namespace: str, name: str) -> Obj:
         return await self._run("read_namespaced_deployment", name, namespace)

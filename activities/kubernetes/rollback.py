@@ -15,13 +15,14 @@ and rollout progress in ``rollouts``, API access in ``api`` (all of ``activities
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import redis.asyncio as aioredis
 import structlog
 from pydantic import Field
 from temporalio import activity
 
+from activities.evidence.recorded import suspect_of
 from activities.kubernetes.api import (
     KubeApi,
     KubeDeploymentParams,
@@ -53,11 +54,15 @@ log = structlog.get_logger()
 ACTION = "kubernetes.rollout_undo"
 
 
-class RolloutUndoParams(KubeDeploymentParams):
-    """Roll the Deployment back to revision ``to_revision`` — or, unset, to the newest
-    earlier revision that completed its rollout — and wait up to ``wait_seconds`` for it."""
+BEFORE_SUSPECT = "before_suspect"
 
-    to_revision: int | None = Field(None, ge=1)
+
+class RolloutUndoParams(KubeDeploymentParams):
+    """Roll the Deployment back to revision ``to_revision`` — ``before_suspect``: the
+    revision before the rollout triage found suspect (README "Evidence"); unset: the
+    newest earlier revision that completed its rollout — and wait up to ``wait_seconds``."""
+
+    to_revision: Annotated[int, Field(ge=1)] | Literal["before_suspect"] | None = None
     wait_seconds: float = Field(300.0, ge=0)
 
     def describe(self) -> str:
@@ -137,6 +142,7 @@ class RolloutActivities:
     def __init__(self, api: KubeApi, state: aioredis.Redis, allowlist: list[str],
                  crash: CrashPoints) -> None:
         self._api = api
+        self._state = state
         self._markers = Markers(state, "kube-rollback")
         self._allowlist = allowlist
         self._crash = crash
@@ -163,9 +169,32 @@ class RolloutActivities:
 
         return await fresh_reads(attempt)
 
+    async def _named_revision(self, req: MitigationRequest, params: RolloutUndoParams,
+                              rsets: list[Obj]) -> tuple[int | None, str | None]:
+        """The step's ``to_revision`` as a number (and why), ``before_suspect`` resolved
+        from what triage recorded for this occurrence."""
+        if params.to_revision != BEFORE_SUSPECT:
+            assert not isinstance(params.to_revision, str)
+            return params.to_revision, None
+        where = f"{params.namespace}/{params.deployment}"
+        found = await suspect_of(self._state, req.occurrence or req.incident_id, where)
+        if found is None or not found.get("before"):
+            raise RevisionNotFound(
+                f"to_revision: before_suspect, but triage found no suspect rollout of {where} "
+                "with an earlier revision (no rollout in the 24 h before onset)")
+        before = _find(rsets, str(found["before"]), where)
+        return revision(before), (f"revision {revision(before)}, the one before the suspect "
+                                  f"rollout {found['suspect']} (revision {found['suspect_revision']})")
+
+    async def _plan(self, req: MitigationRequest, params: RolloutUndoParams, deployment: Obj,
+                    rsets: list[Obj]) -> RollbackPlan:
+        number, why = await self._named_revision(req, params, rsets)
+        plan = plan_rollback(deployment, rsets, number)
+        return plan if why is None else RollbackPlan(plan.target, plan.current, why)
+
     async def _dry_run(self, req: MitigationRequest, params: RolloutUndoParams) -> MitigationResult:
         deployment, rsets = await self._history(params.namespace, params.deployment)
-        plan = plan_rollback(deployment, rsets, params.to_revision)
+        plan = await self._plan(req, params, deployment, rsets)
         where = f"{params.namespace}/{params.deployment}"
         if plan.noop:
             detail = f"would change nothing: {where} already runs {describe(plan.target)}"
@@ -180,13 +209,13 @@ class RolloutActivities:
         return MitigationResult(step_id=req.step_id, action=ACTION, applied=False, dry_run=True,
                                 detail=detail)
 
-    async def _decide(self, key: str, params: RolloutUndoParams) -> dict[str, Any]:
+    async def _decide(self, req: MitigationRequest, params: RolloutUndoParams) -> dict[str, Any]:
         """The step's record: decided by an earlier attempt, or now (and stored first)."""
-        record = await self._markers.get(key)
+        record = await self._markers.get(req.key)
         if record is None:
             deployment, rsets = await self._history(params.namespace, params.deployment)
-            record = _record(plan_rollback(deployment, rsets, params.to_revision))
-            await self._markers.put(key, record)
+            record = _record(await self._plan(req, params, deployment, rsets))
+            await self._markers.put(req.key, record)
         return record
 
     @activity.defn
@@ -206,7 +235,7 @@ class RolloutActivities:
             check_allowed(ns, name, self._allowlist)
             if req.dry_run:
                 return await self._dry_run(req, params)
-            record = await self._decide(key, params)
+            record = await self._decide(req, params)
             if not record["done"]:
                 cause = f"remediator rollback {key} to {record['target']}"
                 if not await self._roll_to(ns, name, record["target"], record["replaced"], cause):

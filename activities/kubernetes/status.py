@@ -82,7 +82,7 @@ def _rollout(rs: Obj, current: bool) -> Rollout:
         ready_replicas=int(rs.get("status", {}).get("readyReplicas") or 0))
 
 
-def _summarise(deployment: Obj, rsets: list[Obj], since: datetime) -> DeploymentRollouts:
+def summarise_rollouts(deployment: Obj, rsets: list[Obj], since: datetime) -> DeploymentRollouts:
     current = current_replica_set(deployment, rsets)
     state, summary = rollout_progress(deployment, name_of(current) if current else None)
     recent = [_rollout(rs, rs is current) for rs in sorted(rsets, key=revision, reverse=True)
@@ -120,7 +120,7 @@ class KubeStatusActivities:
                                  "(REMEDIATOR_KUBE_ALLOWLIST)")
             rsets = await self._api.all_replica_sets(req.namespace)
         summaries = [
-            _summarise(d, owned_by(d, rsets), since) for d in deployments
+            summarise_rollouts(d, owned_by(d, rsets), since) for d in deployments
             if _allowed(req.namespace, name_of(d), self._allowlist)]
         return RecentRollouts(checked_at=now, since=since, deployments=summaries)
 

@@ -6,10 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+import structlog
 from pydantic import BaseModel, ValidationError
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 P = TypeVar("P", bound=BaseModel)
+log = structlog.get_logger()
 
 
 class MitigationRefused(Exception):
@@ -18,7 +20,12 @@ class MitigationRefused(Exception):
     kind = "MitigationRefused"
 
     def to_application_error(self) -> ApplicationError:
-        return ApplicationError(str(self), type=self.kind, non_retryable=True)
+        """Non-retryable, and *benign*: a refusal is the activity working as designed, so
+        Temporal logs it at DEBUG without a traceback and counts no failure; the one
+        ``activity.refused`` line says what was refused and why."""
+        log.warning("activity.refused", refusal=self.kind, reason=str(self))
+        return ApplicationError(str(self), type=self.kind, non_retryable=True,
+                                category=ApplicationErrorCategory.BENIGN)
 
 
 class NotAllowed(MitigationRefused):

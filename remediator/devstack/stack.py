@@ -41,6 +41,9 @@ from remediator.devstack.servers import (
 from remediator.settings import Settings
 
 DEMO_APPROVER = "sre-on-call"
+# The users the README's examples act as (`approve … --as alice`, `ack … --as bob`): in
+# the embedded stack each is an approver with an API token in <state-dir>/dev-tokens/.
+DEV_USERS = (DEMO_APPROVER, "alice", "bob")
 
 
 def _port(preferred: int) -> int:
@@ -97,12 +100,29 @@ class DevStack:
             env.setdefault("REMEDIATOR_VERIFY_WINDOW_P2_P3_SECONDS", "20")
             env.setdefault("REMEDIATOR_VERIFY_WINDOW_P0_P1_SECONDS", "20")
             env.setdefault("REMEDIATOR_VERIFY_INTERVAL_SECONDS", "2")
-            env.setdefault("REMEDIATOR_APPROVERS", DEMO_APPROVER)
-            # The demo approver is an authenticated user: the CLI signs with this token.
-            demo_token = "demo-" + secrets.token_hex(16)
-            env.setdefault("REMEDIATOR_API_TOKENS", f"{DEMO_APPROVER}={demo_token}")
-            env.setdefault("REMEDIATOR_API_TOKEN", demo_token)
+        if "REMEDIATOR_API_TOKENS" not in env:
+            # The dev users are authenticated approvers: the CLI signs with their tokens
+            # (the demo's own approval with REMEDIATOR_API_TOKEN, a user's shell with the
+            # file of the user it names with --as).
+            tokens = self._dev_tokens()
+            env.setdefault("REMEDIATOR_APPROVERS", ",".join(DEV_USERS))
+            env["REMEDIATOR_API_TOKENS"] = ",".join(f"{u}={t}" for u, t in tokens.items())
+            env.setdefault("REMEDIATOR_API_TOKEN", tokens[DEMO_APPROVER])
         return env
+
+    def _dev_tokens(self) -> dict[str, str]:
+        """A fresh token per demo user, each written (mode 0600) where the CLI finds it
+        by ``--as USER`` when the shell has no token of its own."""
+        where = self.settings.dev_token_dir
+        where.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tokens = {user: "demo-" + secrets.token_hex(16) for user in DEV_USERS}
+        for user, token in tokens.items():
+            path = where / user
+            path.unlink(missing_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(token + "\n")
+        return tokens
 
     def _start(self, part: Server) -> None:
         part.start()  # type: ignore[attr-defined]

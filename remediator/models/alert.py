@@ -13,6 +13,7 @@ from remediator.models.contract import Contract
 # Read-only queries of the incident workflow about its alerts (activities ask them by name).
 ALERTS_FIRING = "alerts_firing"
 ALERT_LABELS = "alert_labels"
+MAX_GENERATOR_URL = 4096
 
 
 class AlertStatus(StrEnum):
@@ -31,6 +32,8 @@ class Alert(Contract):
     fingerprint: str = Field(min_length=1, max_length=128)
     starts_at: datetime | None = None
     received_at: datetime
+    # The source's link to what fired (Prometheus: ``/graph?g0.expr=<the rule>``).
+    generator_url: str | None = Field(None, max_length=MAX_GENERATOR_URL)
 
 
 class AlertBatch(Contract):

@@ -50,6 +50,9 @@ class ApprovalPolicy(Contract):
     rules: list[ApprovalRule] = Field(default_factory=lambda: list(DEFAULT_RULES))
     # Seed 04's response times: a decision is due within the severity's response time.
     deadline_seconds: dict[Severity, float] = Field(default_factory=approval_deadlines)
+    # Post each request to chat (Slack, with Approve / Reject buttons) and keep the
+    # message up to date with its decision: a Slack app is configured on the worker.
+    chat: bool = False
 
     def required(self, risk: RiskLevel, severity: Severity, environment: str) -> int:
         for rule in self.rules:
@@ -96,7 +99,7 @@ class ApprovalRequest(ApprovalSignal):
 
     approve: bool = True
     # Which starter delivered it (audit only; not proof of anything).
-    via: Literal["http", "cli"] | None = None
+    via: Literal["http", "cli", "slack"] | None = None
 
 
 class ProofCheck(Contract):

@@ -28,7 +28,7 @@ class SinkRef(Contract):
     """A notification sink as workflows see it: a name, never its URL or credentials."""
 
     name: str
-    kind: Literal["slack", "email", "sns"]
+    kind: Literal["slack", "email", "sns", "statuspage", "slack_channel"]
     severities: list[Severity] = Field(default_factory=lambda: list(ALL_SEVERITIES))
     audience: Audience = Audience.INTERNAL
 

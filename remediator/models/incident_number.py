@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from remediator.models.contract import Contract
 
@@ -26,6 +27,13 @@ def incident_id(year: int, number: int) -> str:
 
 def is_incident_id(text: str) -> bool:
     return bool(INCIDENT_ID.match(text) or LEGACY_ID.match(text))
+
+
+def channel_name(incident: str, opened: date) -> str | None:
+    """Seed 02's incident channel, ``incident-YYYY-MM-DD-NNNN`` (without the ``#``), or None
+    for an id without a number (incidents opened before numbering)."""
+    found = INCIDENT_ID.match(incident)
+    return f"incident-{opened:%Y-%m-%d}-{found.group(2)}" if found else None
 
 
 def counter_id(year: int) -> str:

@@ -9,6 +9,7 @@ from pydantic import AfterValidator, BeforeValidator, Field
 
 from remediator.models.alert import Alert
 from remediator.models.contract import Contract
+from remediator.models.evidence import EvidenceSummary
 from remediator.models.incident import IncidentStatus, TimelineEntry
 from remediator.models.mitigation import StepOutcome
 from remediator.models.verification import Verdict
@@ -65,6 +66,8 @@ class PostmortemInput(Contract):
     commander: str = ""
     review_at: datetime | None = None
     reviewed_by: str | None = None
+    # What triage found (README "Evidence"); None: recorded before evidence bundles.
+    evidence: EvidenceSummary | None = None
 
 
 class PostmortemResult(Contract):

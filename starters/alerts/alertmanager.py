@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator
 
-from remediator.models.alert import AlertBatch, AlertStatus
+from remediator.models.alert import MAX_GENERATOR_URL, AlertBatch, AlertStatus
 from starters.alerts.common import (
     BOUNDED_SCHEMA,
     LABELS_SCHEMA,
@@ -74,6 +74,8 @@ def parse_alertmanager(body: bytes, received_at: datetime, max_alerts: int,
             annotations=a.annotations, status=AlertStatus(a.status),
             fingerprint=a.fingerprint or label_fingerprint(a.labels),
             starts_at=plausible_start(a.startsAt, received_at), received_at=received_at,
+            # An over-long link is dropped, not the alert: it only helps the evidence.
+            generator_url=a.generatorURL if 0 < len(a.generatorURL) <= MAX_GENERATOR_URL else None,
         )
         for a in hook.alerts
     ]

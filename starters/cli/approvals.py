@@ -21,7 +21,7 @@ from workflows.approvals.models import ApprovalAnswer
 def _identity(settings: Settings, claimed: str | None) -> tuple[str, str]:
     """The CLI user and their token: the token proves the user (the worker checks the
     signature it keys), ``--as`` only names them where this machine cannot tell."""
-    token = settings.cli_token()
+    token = settings.cli_token(claimed)
     if token is None:
         fail("approving needs your API token: set REMEDIATOR_API_TOKEN or write it to "
              f"{settings.api_token_file} (REMEDIATOR_API_TOKEN_FILE)", 2)
@@ -45,6 +45,8 @@ def _decide(incident_id: str, step: str, claimed: str | None, reason: str,
             if step not in waiting:
                 raise DecisionRefused(f"step {step!r} is not waiting for approval")
             typer.echo(f"plan: {waiting[step].plan}\nplan hash: {waiting[step].plan_hash}")
+            for line in waiting[step].evidence.splitlines():
+                typer.echo(f"evidence: {line}")
             digest = waiting[step].plan_hash
         request = ApprovalRequest(step=step, approver=user, plan_hash=digest, reason=reason,
                                   approve=approve, via="cli")
@@ -83,7 +85,7 @@ def sign_decision(
                                              help="The decision to sign.")] = True,
     plan_hash: Annotated[str | None, typer.Option(help="The plan hash you reviewed.")] = None,
 ) -> None:
-    """Print a signed decision for ``temporal workflow signal --name approve|reject --input``."""
+    """Print a signed decision to pass to: temporal workflow signal --name approve|reject --input."""
     who, token = _identity(Settings(), user)
     signed = sign(incident_id, ApprovalRequest(step=step, approver=who, plan_hash=plan_hash,
                                                reason=reason, approve=approve_it),
@@ -102,5 +104,7 @@ def pending(json_out: JsonOpt = False) -> None:
     for incident_id, p in found:
         typer.echo(f"{incident_id}  {p.step_id}  {p.risk}  {len(p.approvals)}/{p.required}  "
                    f"hash {p.plan_hash}  due {p.deadline:%H:%M:%S}Z  {p.plan}")
+        for line in p.evidence.splitlines():
+            typer.echo(f"    evidence: {line}")
     if not found:
         typer.echo("nothing waits for approval")

@@ -47,7 +47,7 @@ def run_guard(action: Callable[[Guard], Awaitable[T]]) -> T:
 def operator(claimed: str | None, doing: str) -> str:
     """The operator's name: ``--as``, which must match the CLI token's user if it has one."""
     settings = Settings()
-    token = settings.cli_token()
+    token = settings.cli_token(claimed)
     user = settings.user_for_token(token) if token else None
     if claimed is None or not claimed.strip():
         fail(f"say who {doing} with --as USER (nothing was changed)", 2)
@@ -136,7 +136,7 @@ def pause(
     user: AsOpt = None,
     reason: Annotated[str | None, typer.Option(help="Why; shown on every incident.")] = None,
 ) -> None:
-    """Pause automation: every incident runs in shadow mode until ``resume``."""
+    """Pause automation: every incident runs in shadow mode until "remediator resume"."""
     who = operator(user, "pauses automation")
     if reason is None or not reason.strip():
         fail("say why with --reason (nothing was changed)", 2)

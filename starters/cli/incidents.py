@@ -23,29 +23,47 @@ from workflows.incident_models import Resolution
 def incidents(
     json_out: JsonOpt = False,
     all_: Annotated[bool, typer.Option("--all", help="Include closed incidents.")] = False,
+    limit: Annotated[int | None, typer.Option(
+        min=1, help="Show at most this many (newest first); says how many more there are.")
+    ] = None,
 ) -> None:
     """List open incidents (from Temporal visibility); says so when automation is paused."""
     settings = Settings()
 
-    async def listing(incidents: Incidents) -> tuple[list[Summary], PauseState | None]:
-        return (await incidents.list(open_only=not all_),
-                await Guard(incidents.client, settings).paused())
+    async def listing(incidents: Incidents) -> tuple[list[Summary], int, PauseState | None]:
+        found = await incidents.list(open_only=not all_, limit=limit)
+        more = 0
+        if limit is not None and len(found) == limit:
+            more = max(0, await incidents.count(open_only=not all_) - limit)
+        return found, more, await Guard(incidents.client, settings).paused()
 
-    found, paused = run_with(listing)
-    note = None if paused is None else (
+    found, more, paused = run_with(listing)
+    notes = [] if paused is None else [
         f"automation paused by {paused.by} since {paused.since:%Y-%m-%d %H:%M:%S}Z: "
-        f"{paused.reason} (incidents run in shadow mode)")
+        f"{paused.reason} (incidents run in shadow mode)"]
+    if more:
+        notes.append(f"{more} more not shown (raise --limit, or leave it out to list all)")
     if json_out:
-        if note:
+        for note in notes:
             typer.echo(note, err=True)  # stdout stays the list scripts parse
         typer.echo(json.dumps([s.__dict__ for s in found], indent=2))
         return
-    if note:
-        typer.echo(note)
-    for s in found:
-        typer.echo(f"{s.id}  {s.severity or '--':3} {s.status:10} {s.phase:10} {s.service}")
+    for line in [*notes[:1], *table(found), *notes[1:]]:
+        typer.echo(line)
     if not found:
-        typer.echo("no open incidents")
+        typer.echo("no incidents" if all_ else "no open incidents")
+
+
+def table(found: list[Summary]) -> list[str]:
+    """Aligned columns as wide as their widest value (``awaiting_approval`` included)."""
+    if not found:
+        return []
+    rows = [("ID", "SEV", "STATUS", "PHASE", "SERVICE", "STARTED")] + [
+        (s.id, s.severity or "--", s.status, s.phase, s.service or "--", s.started[:19] + "Z")
+        for s in found]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return ["  ".join([*(v.ljust(w) for v, w in zip(row, widths, strict=False)), row[-1]]).rstrip()
+            for row in rows]
 
 
 def status(incident_id: str, json_out: JsonOpt = False) -> None:

@@ -23,7 +23,7 @@ def postmortem(
         allow_dash=True)] = None,
     user: Annotated[str | None, typer.Option("--as", help="Who edits (recorded).")] = None,
 ) -> None:
-    """Print the incident's postmortem document, or edit it (``--edit``)."""
+    """Print the incident's postmortem document, or edit it (with --edit)."""
     try:
         if edit is not None:
             if user is None:

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 
 from remediator.models.alert import AlertBatch
 from remediator.settings import Settings
+from remediator.telemetry.metrics import Metrics, severity_label
 from starters.alerts import pagerduty
 from starters.alerts.alertmanager import AlertmanagerWebhook, parse_alertmanager
 from starters.alerts.common import BadAlert
@@ -21,10 +22,24 @@ from starters.alerts.grafana import GrafanaWebhook, parse_grafana
 from starters.http.auth import Unauthenticated, WebhookAuth
 from starters.http.body import BodyTooLarge, read_body
 from starters.http.openapi import json_body, pagerduty_schema, schema_of
+from workflows.triage_rules import classify
 
 log = structlog.get_logger()
 
 DRY_RUN_VALUES = {"true": True, "1": True, "false": False, "0": False}
+
+
+def count_outcome(metrics: Metrics, path: str, batch: AlertBatch, created: bool) -> None:
+    """An opened incident by the severity its alert asks for (triage may raise it) and
+    service; otherwise the delivery joined an open incident."""
+    source = path.rsplit("/", 1)[-1]
+    if not created:
+        metrics.alerts_deduplicated.labels(source).inc()
+        return
+    labels = batch.alerts[0].labels
+    severity, _ = classify(labels, None)
+    metrics.incidents_opened.labels(severity_label(severity),
+                                    metrics.service(labels.get("service"))).inc()
 
 
 def alerts_router(settings: Settings, auth: WebhookAuth,
@@ -71,6 +86,7 @@ def alerts_router(settings: Settings, auth: WebhookAuth,
             if delivery is not None:  # not acknowledged: the sender's retry must go through
                 await replays.release(request.url.path, delivery)
             raise
+        count_outcome(request.app.state.metrics, request.url.path, batch, opened.created)
         entry: dict[str, object] = {"id": opened.id, "created": opened.created}
         if opened.note:
             entry["note"] = opened.note

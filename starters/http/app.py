@@ -16,6 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.service import RPCError, RPCStatusCode
 
 from remediator.settings import Settings
+from remediator.telemetry.metrics import Metrics
 from remediator.temporal import temporal_unreachable
 from starters.alerts import pagerduty
 from starters.http.alerts import alerts_router
@@ -23,12 +24,15 @@ from starters.http.auth import WebhookAuth
 from starters.http.guard import automation_note, guard_router
 from starters.http.health import health_router
 from starters.http.incidents import incidents_router
+from starters.http.metrics import CountAlerts, metrics_router
 from starters.http.readiness import (
     IncidentsWhenConnected,
     Probe,
     TemporalLink,
     TemporalNotConnected,
 )
+from starters.http.slack import slack_router
+from starters.http.status import status_router
 from starters.incidents import Incidents, NotRouted
 from starters.shield import StormShield
 
@@ -91,6 +95,8 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
             await redis_client.aclose()
 
     app = FastAPI(title="remediator", lifespan=lifespan)
+    app.state.metrics = metrics = Metrics.for_runbooks(settings.runbook_dir)
+    app.add_middleware(CountAlerts, metrics=metrics)
     # Call sites use app.state.incidents as an ``Incidents``; before serve has reached
     # Temporal each use raises TemporalNotConnected, answered 503 below.
     app.state.incidents = IncidentsWhenConnected(link)
@@ -98,6 +104,9 @@ def create_app(settings: Settings, incidents: Incidents | None = None) -> FastAP
     app.include_router(alerts_router(settings, WebhookAuth(settings), replays))
     app.include_router(incidents_router(settings))
     app.include_router(guard_router(settings, link))
+    app.include_router(slack_router(settings, redis_client))
+    app.include_router(status_router(settings))
+    app.include_router(metrics_router())
     app.include_router(health_router(probes, {"automation": automation_note(link, settings)}))
     return app
 

@@ -4,6 +4,7 @@ the limit in memory."""
 from __future__ import annotations
 
 from fastapi import Request
+from pydantic import AfterValidator
 
 
 class BodyTooLarge(Exception):
@@ -22,3 +23,16 @@ async def read_body(request: Request, limit: int) -> bytes:
             raise BodyTooLarge
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+def utf16_limit(max_units: int) -> AfterValidator:
+    """At most ``max_units`` UTF-16 code units: what the schema's ``maxLength`` allows
+    however a client counts (a JSON ``\\ud83d\\ude00`` pair is one character here and two
+    to a client counting code units, so the stricter count wins)."""
+
+    def fits(value: str) -> str:
+        if len(value.encode("utf-16-le", "surrogatepass")) // 2 > max_units:
+            raise ValueError(f"at most {max_units} characters (UTF-16 code units)")
+        return value
+
+    return AfterValidator(fits)

@@ -5,7 +5,7 @@ for incidents; changes act as the user of the request's API token."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, Depends, Request
@@ -15,32 +15,36 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from remediator.settings import Settings
 from starters.guard import Guard, GuardRefused, GuardUnavailable
 from starters.http.auth import ApiAuth
-from starters.http.body import BodyTooLarge, read_body
+from starters.http.body import BodyTooLarge, read_body, utf16_limit
 from starters.http.health import Note
 from starters.http.openapi import json_body, schema_of
 from starters.http.readiness import TemporalLink
 from workflows.guard.models import MaintenanceRequest, Recurrence
 
 log = structlog.get_logger()
-BODY_LIMIT = 16_384
+# Room for every field at its longest, even written as JSON \uXXXX escapes (a schema
+# -valid body is never refused as too large).
+BODY_LIMIT = 65_536
+Text256 = Annotated[str, Field(min_length=1, max_length=256), utf16_limit(256)]
+Text2000 = Annotated[str, Field(min_length=1, max_length=2000), utf16_limit(2000)]
 
 
 class MaintenanceBody(BaseModel):
     """``POST /v1/maintenance``: the creator is the token's user, not the body."""
 
     model_config = ConfigDict(extra="forbid")
-    matchers: list[str] = Field(min_length=1, max_length=20)
+    matchers: list[Text256] = Field(min_length=1, max_length=20)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     duration_seconds: float | None = Field(None, gt=0)
     every: Recurrence | None = None
     until: AwareDatetime | None = None
-    reason: str = Field(min_length=1, max_length=256)
+    reason: Text256
 
 
 class PauseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text2000
 
 
 def error(message: str, status: int) -> JSONResponse:

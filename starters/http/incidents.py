@@ -63,6 +63,8 @@ def incidents_router(settings: Settings) -> APIRouter:
         except (BadAlert, BadDeclaration) as exc:
             return JSONResponse({"error": f"bad declaration: {exc}"}, 400)
         opened = await request.app.state.incidents.declare(declaration)
+        request.app.state.metrics.incidents_opened.labels(
+            str(declaration.severity), request.app.state.metrics.service(declaration.service)).inc()
         log.info("incident.declared", incident_id=opened.id, by=user)
         return JSONResponse({"id": opened.id, "created": True}, 201)
 

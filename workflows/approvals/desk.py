@@ -7,11 +7,13 @@ from collections.abc import Callable
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.slack.cards import CardState
     from remediator.models.approval import ApprovalPolicy, ApprovalRequest, ApprovalSignal
     from remediator.models.incident import Phase
     from workflows.approvals.audit import REFUSED, UNKNOWN_STEP, Refusals, proof_refusals
+    from workflows.approvals.chat import ApprovalChat
     from workflows.approvals.gate import refusal
-    from workflows.approvals.models import ApprovalAnswer, PendingApproval, StepDecision
+    from workflows.approvals.models import ApprovalAnswer, PendingApproval, StepDecision, clipped
     from workflows.support.signals import DECIDED
 
 
@@ -25,9 +27,17 @@ class ApprovalDesk:
         self.policy = ApprovalPolicy()
         self.refusals = Refusals()
         self._proofs: dict[str, list[ApprovalRequest]] = {}
+        self._chat = ApprovalChat(incident_id, record)
+        # The incident's evidence summary (README "Evidence"), shown on every request
+        # whose phase did not bring its own.
+        self.evidence = ""
 
     def request(self, pending: PendingApproval) -> None:
+        if not pending.evidence and self.evidence:
+            pending = pending.model_copy(update={"evidence": clipped(self.evidence)})
         self.pending[pending.step_id] = pending
+        if self._chat.enabled(self.policy.chat):
+            self._chat.requested(pending)
 
     def refusal(self, decision: ApprovalSignal, approve: bool) -> str | None:
         return refusal(self.pending.get(decision.step), decision, approve, self.policy)
@@ -64,6 +74,7 @@ class ApprovalDesk:
         if not approve:
             self._record("approval.rejected",
                          f"{decision.step} rejected by {decision.approver}: {decision.reason}")
+            self._show(pending, "rejected", [decision.approver], decision.reason)
             await self._forward(StepDecision(step_id=decision.step, approved=False,
                                              by=[decision.approver], reason=decision.reason,
                                              proofs=self._proofs_of(decision, False)))
@@ -72,11 +83,18 @@ class ApprovalDesk:
         self._record("approval.granted", f"{decision.step} approved by {decision.approver} "
                      f"({len(pending.approvals)}/{pending.required}): {decision.reason}")
         if len(pending.approvals) < pending.required:
+            self._show(pending, "counted", [], decision.reason)
             return self._answer(pending, False, "approval counted; more approvers needed")
+        self._show(pending, "approved", list(pending.approvals), decision.reason)
         await self._forward(StepDecision(step_id=decision.step, approved=True,
                                          by=list(pending.approvals), reason=decision.reason,
                                          proofs=self._proofs_of(decision, True)))
         return self._answer(pending, True, "approved: the step runs now")
+
+    def _show(self, pending: PendingApproval, state: CardState, by: list[str],
+              reason: str) -> None:
+        if self._chat.enabled(self.policy.chat):
+            self._chat.decided(pending, state, by, reason)
 
     def _proofs_of(self, decision: ApprovalSignal, approve: bool) -> list[ApprovalRequest]:
         proofs = [p for p in self._proofs.pop(decision.step, []) if p.approve == approve]

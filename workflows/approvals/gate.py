@@ -17,7 +17,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.approval import ApprovalPolicy, ApprovalSignal, group_name_refusal
     from remediator.models.mitigation import MitigationStep, RiskLevel
     from remediator.severity import Severity, raise_one
-    from workflows.approvals.models import PendingApproval, StepDecision
+    from workflows.approvals.models import PendingApproval, StepDecision, clipped
     from workflows.support import ui
     from workflows.support.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
     from workflows.support.timeline import Recorder
@@ -72,9 +72,10 @@ def decision_refusal(waiting: PendingApproval | None, decision: StepDecision,
 class ApprovalGate:
     """Where a mitigate phase waits for the incident's decision on a step."""
 
-    def __init__(self, rec: Recorder, policy: ApprovalPolicy) -> None:
+    def __init__(self, rec: Recorder, policy: ApprovalPolicy, evidence: str = "") -> None:
         self._rec = rec
         self._policy = policy
+        self._evidence = clipped(evidence)
         self.decisions: dict[str, StepDecision] = {}
         self.waiting: PendingApproval | None = None
 
@@ -98,7 +99,7 @@ class ApprovalGate:
             pending = PendingApproval(
                 step_id=step.id, action=step.action, risk=risk, plan=plan, plan_hash=digest,
                 requested_by=requested_by, required=required,
-                deadline=workflow.now() + timedelta(seconds=seconds))
+                deadline=workflow.now() + timedelta(seconds=seconds), evidence=self._evidence)
             self.waiting = pending
             await self._tell_parent(APPROVAL_REQUESTED, pending)
             workflow.set_current_details(ui.waiting_approval(pending, self._policy))

@@ -11,6 +11,13 @@ from remediator.models.approval import ApprovalRequest
 from remediator.models.contract import Contract
 from remediator.models.mitigation import RiskLevel
 
+EVIDENCE_CHARS = 4000
+
+
+def clipped(evidence: str) -> str:
+    """Evidence text within what an approval request carries."""
+    return evidence if len(evidence) <= EVIDENCE_CHARS else evidence[: EVIDENCE_CHARS - 1] + "…"
+
 
 class PendingApproval(Contract):
     """A step waiting for a decision: exactly what will run, and who said yes so far."""
@@ -24,6 +31,9 @@ class PendingApproval(Contract):
     required: int
     approvals: list[str] = Field(default_factory=list)
     deadline: datetime
+    # What triage found (README "Evidence"): the suspect change and one line per
+    # source, for the approver to read before saying yes. Not part of the plan hash.
+    evidence: str = Field("", max_length=EVIDENCE_CHARS)
 
 
 class ApprovalAnswer(Contract):

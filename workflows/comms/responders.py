@@ -186,7 +186,7 @@ class Responders:
             status=inc.status, started_at=inc.opened_at, now=workflow.now(),
             commander=self.roles.get(Role.INCIDENT_COMMANDER, "unassigned"), actions=actions,
             current_state=f"phase {inc.phase}, status {inc.status}", review_at=review_at,
-            runbook_link=runbook_link(inc.opened) if inc.opened else None)
+            runbook_link=runbook_link(inc.opened) if inc.opened else None, incident_id=inc.id)
 
     def review_due(self) -> datetime:
         seconds = self._announcer.policy.review_due_seconds[self.severity]

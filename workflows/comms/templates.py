@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from remediator.models.incident import IncidentStatus, Phase
+from remediator.models.incident_number import channel_name
 from remediator.severity import TABLE, Severity
 
 
@@ -31,6 +32,7 @@ class Snapshot:
     root_cause: str = "under investigation"
     review_at: datetime | None = None
     runbook_link: str | None = None
+    incident_id: str = ""
 
 
 def status_word(phase: Phase, status: IncidentStatus) -> str:
@@ -43,7 +45,10 @@ def status_word(phase: Phase, status: IncidentStatus) -> str:
 
 
 def channel(s: Snapshot) -> str:
-    return f"#incident-{s.started_at:%Y-%m-%d}-{s.service}"
+    """Seed 02's ``#incident-YYYY-MM-DD-NNNN`` (the Slack incident channel's name);
+    seed 04's ``#incident-<date>-<topic>`` for an incident without a number."""
+    named = channel_name(s.incident_id, s.started_at.date())
+    return f"#{named}" if named else f"#incident-{s.started_at:%Y-%m-%d}-{s.service}"
 
 
 def _minutes(seconds: float) -> str:

@@ -288,7 +288,8 @@ class GuardWorkflow:
         holders = list({(h.incident_id, h.run_id): h for h in holders}.values())
         try:
             answer = await workflow.execute_local_activity_method(
-                GuardActivities.guard_stale_holders, holders, **LIVENESS)
+                GuardActivities.guard_stale_holders, holders, **LIVENESS,
+                summary=f"which of {len(holders)} lock holder(s) no longer run")
         except ActivityError:
             return False
         if not answer.stale:

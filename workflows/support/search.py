@@ -25,7 +25,7 @@ RUNBOOK = SearchAttributeKey.for_keyword("RemediatorRunbook")
 ALL = (PHASE, SEVERITY, STATUS, SERVICE, TITLE, RUNBOOK)
 # Incidents recorded before the title and runbook were indexed upsert neither.
 UI_PATCH = "ui-search-attributes"
-UI_RELEASE = "release-2026-11-c"
+UI_RELEASE = "release-2026-12-b"
 
 
 

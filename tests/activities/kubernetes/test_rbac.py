@@ -34,7 +34,8 @@ GRANTED = {("deployments", "get"), ("deployments", "list"), ("deployments", "pat
 
 def _manifest_rules() -> list[dict[str, Any]]:
     docs = list(yaml.safe_load_all(RBAC_MANIFEST.read_text()))
-    [role] = [d for d in docs if d and d["kind"] == "ClusterRole"]
+    [role] = [d for d in docs if d and d["kind"] == "ClusterRole"
+              and d["metadata"]["name"] == "remediator-worker"]
     rules: list[dict[str, Any]] = role["rules"]
     return rules
 

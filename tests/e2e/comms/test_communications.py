@@ -36,7 +36,8 @@ async def test_declaration_updates_on_cadence_and_resolution_reach_every_sink(
     lines = initial.body["text"].splitlines()
     assert lines[0] == "INCIDENT DECLARED: P2 - TestFlagAlert on checkout"
     assert "Incident Commander: alice" in lines
-    assert f"Channel: #incident-{view.timeline[0].at:%Y-%m-%d}-checkout" in lines
+    number = incident.id.rsplit("-", 1)[1]
+    assert f"Channel: #incident-{view.timeline[0].at:%Y-%m-%d}-{number}" in lines
     assert lines[-1] == f"Next update in {CADENCE / 60:g} minutes."
     # On the cadence: a 5 s verify window at 1.5 s, each update 1.5 s after the last one.
     cadence = [e.at for e in view.timeline if e.kind == "notification.status_update"]

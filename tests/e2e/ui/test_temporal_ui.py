@@ -16,7 +16,7 @@ from temporalio.client import Client
 
 from remediator.models.incident import Phase
 from tests.support.approvals import Case
-from tests.support.browser import Browser
+from tests.support.spa_browser import Browser
 from workflows.support import search
 
 REPO = Path(__file__).resolve().parents[3]

@@ -1,0 +1,43 @@
+"""The evidence sources a worker reads, built from its settings and shared clients."""
+
+from __future__ import annotations
+
+import httpx
+import redis.asyncio as aioredis
+from temporalio.client import Client
+
+from activities.aws.clients import AwsClients
+from activities.evidence.aws import AsgEvidence, LambdaEvidence
+from activities.evidence.collect import EvidenceActivities, Source
+from activities.evidence.flags import RedisFlagEvidence, SsmFlagEvidence
+from activities.evidence.kube import KubeEvidence
+from activities.evidence.own import OwnActionsEvidence
+from activities.evidence.postgres import PostgresEvidence
+from activities.evidence.series import SeriesEvidence
+from activities.evidence.store import ArtefactStore
+from activities.feature_flags.redis_store import RedisFlagStore
+from activities.feature_flags.ssm_store import SsmFlagStore
+from activities.kubernetes.api import KubeApi
+from activities.postgres.databases import PostgresDatabases
+from remediator.settings import Settings
+
+
+def artefact_store(settings: Settings, aws: AwsClients) -> ArtefactStore:
+    """Beside the postmortems: their directory, and their bucket when configured."""
+    return ArtefactStore(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
+
+
+def evidence_activities(settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient,
+                        client: Client, kube_api: KubeApi, aws: AwsClients) -> EvidenceActivities:
+    sources: list[Source] = [
+        KubeEvidence(kube_api, settings.kube_allowlist),
+        SeriesEvidence(http, settings.prometheus_url),
+        RedisFlagEvidence(RedisFlagStore(redis_client)),
+        SsmFlagEvidence(aws.ssm, SsmFlagStore(aws.ssm, settings.ssm_flag_prefix)),
+        LambdaEvidence(aws.lambda_),
+        AsgEvidence(aws.autoscaling),
+        PostgresEvidence(PostgresDatabases(settings.postgres_dsns)),
+        OwnActionsEvidence(client, settings.guard_workflow_id),
+    ]
+    return EvidenceActivities(sources, redis_client, artefact_store(settings, aws),
+                              settings.evidence_budget_seconds)

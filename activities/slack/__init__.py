@@ -1,0 +1,1 @@
+"""Slack: the Web API, approval cards, incident channels."""

@@ -1,0 +1,1 @@
+"""Slack in: signed interactions (approval buttons) and slash commands."""
