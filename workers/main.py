@@ -178,7 +178,7 @@ def activities_for(
                                    settings.slack_channel, from_incident(client))
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy, silences])
-    evidence = evidence_activities(settings, redis_client, http, client, kube_api, aws)
+    evidence = evidence_activities(settings, redis_client, http, client, kube_api, aws, crash)
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,

@@ -24,6 +24,7 @@ from activities.evidence.recorded import recorded_suspects
 from activities.evidence.request import EvidenceRequest, Scope, scope_of
 from activities.evidence.store import ArtefactStore
 from activities.evidence.suspect import rank, top_suspect
+from activities.support.crash_points import CrashPoints
 from activities.support.errors import MitigationRefused
 from remediator.models.evidence import CARRIED_CHANGES, EvidenceSummary, SourceNote
 
@@ -50,11 +51,12 @@ class EvidenceActivities:
     """``collect_evidence``: read-only, safe to repeat (one bundle per incident)."""
 
     def __init__(self, sources: Sequence[Source], state: aioredis.Redis, store: ArtefactStore,
-                 budget_seconds: float) -> None:
+                 budget_seconds: float, crash: CrashPoints | None = None) -> None:
         self._sources = list(sources)
         self._state = state
         self._store = store
         self._budget = budget_seconds
+        self._crash = crash or CrashPoints(None)
 
     async def _gather(self, req: EvidenceRequest, scope: Scope) -> dict[str, Found | str]:
         """Each source's Found, or the line saying why there is none."""
@@ -91,11 +93,13 @@ class EvidenceActivities:
             found_suspects.update(answer.suspects)
         ranked = rank(changes, req.onset)
         await recorded_suspects(self._state).put(req.occurrence, found_suspects)
+        self._crash.reach("evidence.collect_evidence.collected")  # nothing stored yet
         summary = EvidenceSummary(
             onset=req.onset, collected_at=datetime.now(UTC), sources=notes,
             changes=ranked[:CARRIED_CHANGES], suspect=top_suspect(changes, req.onset),
             main_query=scope.queries[0] if scope.queries else None)
         summary.artefact = await self._keep(req, summary, ranked, detail, found_suspects)
+        self._crash.reach("evidence.collect_evidence.after_store")  # stored, not yet returned
         return summary
 
     async def _keep(self, req: EvidenceRequest, summary: EvidenceSummary, ranked: list[Any],

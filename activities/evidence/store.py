@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from activities.aws.clients import call
+from activities.support.crash_points import CrashPoints
 from activities.support.errors import ResourceNotFound
 
 PREFIX = "postmortems"
@@ -16,10 +17,12 @@ class ArtefactStore:
     """``<dir>/<name>`` (written atomically, so a retry leaves one file) and, with a
     bucket, ``s3://<bucket>/postmortems/<name>``."""
 
-    def __init__(self, directory: Path, s3: Any | None = None, bucket: str | None = None) -> None:
+    def __init__(self, directory: Path, s3: Any | None = None, bucket: str | None = None,
+                 crash: CrashPoints | None = None) -> None:
         self._directory = directory
         self._s3 = s3
         self._bucket = bucket
+        self._crash = crash or CrashPoints(None)
 
     def path(self, name: str) -> Path:
         return self._directory / name
@@ -30,6 +33,7 @@ class ArtefactStore:
         path = self.path(name)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_bytes(data)
+        self._crash.reach("artefacts.put.temp_written")  # a retry rewrites the same temp file
         tmp.replace(path)
         if self._s3 is None or not self._bucket:
             return str(path)

@@ -19,16 +19,19 @@ from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
 from activities.kubernetes.api import KubeApi
 from activities.postgres.databases import PostgresDatabases
+from activities.support.crash_points import CrashPoints
 from remediator.settings import Settings
 
 
-def artefact_store(settings: Settings, aws: AwsClients) -> ArtefactStore:
+def artefact_store(settings: Settings, aws: AwsClients, crash: CrashPoints | None = None
+                   ) -> ArtefactStore:
     """Beside the postmortems: their directory, and their bucket when configured."""
-    return ArtefactStore(settings.postmortem_dir, aws.s3, settings.postmortem_bucket)
+    return ArtefactStore(settings.postmortem_dir, aws.s3, settings.postmortem_bucket, crash)
 
 
 def evidence_activities(settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient,
-                        client: Client, kube_api: KubeApi, aws: AwsClients) -> EvidenceActivities:
+                        client: Client, kube_api: KubeApi, aws: AwsClients, crash: CrashPoints
+                        ) -> EvidenceActivities:
     sources: list[Source] = [
         KubeEvidence(kube_api, settings.kube_allowlist),
         SeriesEvidence(http, settings.prometheus_url),
@@ -39,5 +42,6 @@ def evidence_activities(settings: Settings, redis_client: aioredis.Redis, http: 
         PostgresEvidence(PostgresDatabases(settings.postgres_dsns)),
         OwnActionsEvidence(client, settings.guard_workflow_id),
     ]
-    return EvidenceActivities(sources, redis_client, artefact_store(settings, aws),
-                              settings.evidence_budget_seconds)
+    # Crash points for the durability tests: the bundle's own store only (not the chart's).
+    return EvidenceActivities(sources, redis_client, artefact_store(settings, aws, crash),
+                              settings.evidence_budget_seconds, crash)

@@ -35,6 +35,8 @@ class ApprovalPost(Contract):
     required: int
     approvals: list[str]
     deadline: datetime
+    # The request's evidence (PendingApproval.evidence): the suspect, one line per source.
+    evidence: str = ""
 
 
 class ApprovalOutcome(Contract):
@@ -68,7 +70,9 @@ class SlackApprovalActivities:
         returns the message's ts."""
         api = self._slack()
         own = await self._store.channel_of(post.incident_id)
-        card = ApprovalCard(**post.model_dump(), evidence=await self._evidence(post.incident_id),
+        card = ApprovalCard(**post.model_dump(exclude={"evidence"}),
+                            evidence=await self._evidence(post.incident_id),
+                            findings=post.evidence.splitlines(),
                             channel_link=f"<#{own}>" if own else None)
         posted = await self._store.get(post.incident_id, post.step_id)
         if posted is not None:

@@ -34,7 +34,11 @@ class ApprovalCard(Contract):
     requested_by: str | None = None
     required: int
     deadline: datetime
+    # The incident so far, from its timeline (activities/slack/evidence.py).
     evidence: list[str] = Field(default_factory=list)
+    # The evidence bundle's summary the request carries (PendingApproval.evidence): the
+    # suspect change, then one line per source. Shown first when there is one.
+    findings: list[str] = Field(default_factory=list)
     channel_link: str | None = None
     state: CardState = "waiting"
     approvals: list[str] = Field(default_factory=list)
@@ -70,6 +74,12 @@ def _state_line(card: ApprovalCard) -> str:
     return f"waits for {card.required} approval(s)"
 
 
+def _bullets(title: str, lines: list[str]) -> dict[str, Any]:
+    """A section of bullet lines, within Block Kit's text limit."""
+    text = "\n".join(f"• {line}" for line in lines)
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _cut(f"*{title}*\n{text}")}}
+
+
 def blocks(card: ApprovalCard) -> list[dict[str, Any]]:
     """The card as Block Kit: buttons while the step can still be decided."""
     facts = (f"*Action* `{card.action}`   *Risk* {card.risk}   *Approvals* "
@@ -86,10 +96,10 @@ def blocks(card: ApprovalCard) -> list[dict[str, Any]]:
             + (f" · requested by {card.requested_by}" if card.requested_by else "")
             + (f" · channel {card.channel_link}" if card.channel_link else ""))}]},
     ]
+    if card.findings:
+        out.append(_bullets("Evidence", card.findings))
     if card.evidence:
-        lines = "\n".join(f"• {line}" for line in card.evidence)
-        out.append({"type": "section", "text": {"type": "mrkdwn",
-                                                "text": _cut(f"*Evidence*\n{lines}")}})
+        out.append(_bullets("Timeline" if card.findings else "Evidence", card.evidence))
     out.append({"type": "section", "text": {"type": "mrkdwn", "text": _cut(
         f"*Status* {_state_line(card)}")}})
     if card.state in ("waiting", "counted"):

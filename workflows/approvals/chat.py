@@ -48,7 +48,8 @@ class ApprovalChat:
             incident_id=self._incident_id, step_id=pending.step_id, action=pending.action,
             risk=str(pending.risk), plan=pending.plan, plan_hash=pending.plan_hash,
             requested_by=pending.requested_by, required=pending.required,
-            approvals=list(pending.approvals), deadline=pending.deadline)
+            approvals=list(pending.approvals), deadline=pending.deadline,
+            evidence=pending.evidence)
         self._start(SlackApprovalActivities.post_approval_request, post, pending.step_id,
                     f"Slack: approval card of step {pending.step_id}")
 

@@ -152,7 +152,8 @@ def _waiting_approval(pending: PendingApproval, policy: ApprovalPolicy) -> str:
         f"- **May approve:** {who}{by}",
         f"- **Deadline:** {pending.deadline:%Y-%m-%d %H:%M:%S} UTC (then the severity is raised)",
         "", f"`remediator approve <incident> --step {pending.step_id} "
-        f"--plan-hash {pending.plan_hash}`"])
+        f"--plan-hash {pending.plan_hash}`",
+        *(["", "**Evidence:**", "", "```", pending.evidence, "```"] if pending.evidence else [])])
 
 
 def verifying(window: float, until: datetime, severity: Severity, checks: str) -> str:

@@ -62,13 +62,24 @@ def text_of(message: dict[str, object]) -> str:
     return json.dumps(message)
 
 
+def section(card: dict[str, object], title: str) -> str:
+    """The text of the card's section headed ``*title*``."""
+    [text] = [b["text"]["text"] for b in card["blocks"]  # type: ignore[attr-defined]
+              if b["type"] == "section" and b["text"]["text"].startswith(f"*{title}*\n")]
+    return str(text)
+
+
 async def test_approve_button_runs_the_step_and_updates_the_card(
     case: Case, slack_api: SlackServer, server: str, client: Client
 ) -> None:
     pending = await case.open()
     card = await card_of(slack_api, case.id)
     shown = text_of(card)
-    assert pending.plan_hash in shown and "Evidence" in shown and "alert.firing" in shown
+    assert pending.plan_hash in shown and "alert.firing" in section(card, "Timeline")
+    # The request's evidence bundle summary, suspect first, one line per source.
+    assert pending.evidence.startswith("suspect: ")
+    assert section(card, "Evidence") == "*Evidence*\n" + "\n".join(
+        f"• {line}" for line in pending.evidence.splitlines())
     assert slack_api.of("chat.postMessage")[0].auth == f"Bearer {BOT_TOKEN}"
     value = button(card)
     resp = await click(server, slack_api, "U2", value)
