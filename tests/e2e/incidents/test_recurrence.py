@@ -19,13 +19,24 @@ from tests.e2e.incidents.helpers import FLAGS, number, send
 from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
+from workers.main import running_worker
 from workflows.incident import IncidentWorkflow
 from workflows.incident_models import IncidentInput
 
 
 async def test_a_group_firing_three_times_makes_three_linked_incidents_that_each_act(
-    settings: Settings, client: Client, worker: None, redis_client: aioredis.Redis,
+    settings: Settings, client: Client, redis_client: aioredis.Redis,
 ) -> None:
+    # Linking, not the rails: no cooldown and no "fix does not hold" block here (the
+    # rails' own tests hold a recurrence back: tests/e2e/test_safety_rails.py).
+    unguarded = settings.model_copy(update={"guard_cooldown_seconds": 0.0,
+                                            "guard_recurrences_to_block": 10})
+    async with running_worker(client, unguarded):
+        await _three_linked_incidents(client, settings, redis_client)
+
+
+async def _three_linked_incidents(client: Client, settings: Settings,
+                                  redis_client: aioredis.Redis) -> None:
     case = uuid.uuid4().hex[:8]
     await redis_client.set(f"health:{case}", "ok")
     incidents = Incidents(client, settings.task_queue)
