@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
@@ -21,6 +23,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.cli import cli
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
+from workers.main import running_worker
 from workflows.incident_models import Declaration, IncidentView, Resolution
 
 
@@ -45,6 +48,14 @@ async def _resolved_by_a_human(incidents: Incidents, incident_id: str) -> Incide
     await incidents.acknowledge(incident_id, Acknowledgement(user="bob"))
     await incidents.resolve(incident_id, Resolution(by="alice", reason="fixed by hand"))
     return await wait_done(incidents, incident_id)
+
+
+@pytest.fixture
+async def worker(client: Client, settings: Settings) -> AsyncIterator[None]:
+    """The group fires again within the default cooldown: here its fix applies again."""
+    async with running_worker(client, settings.model_copy(
+            update={"guard_cooldown_seconds": 0.0})):
+        yield
 
 
 async def test_report_figures_match_what_the_incidents_did(
