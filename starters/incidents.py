@@ -102,6 +102,11 @@ class Incidents:
             weakref.WeakValueDictionary())
 
     @property
+    def task_queue(self) -> str:
+        """Where this deployment's incidents run (visibility lists are scoped to it)."""
+        return self._task_queue
+
+    @property
     def client(self) -> Client:
         return self._client
 

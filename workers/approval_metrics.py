@@ -27,9 +27,11 @@ OLDEST = "remediator_approval_oldest_wait_seconds"
 
 
 class ApprovalCollector(Collector):
-    def __init__(self, client: Client, loop: asyncio.AbstractEventLoop, ttl: float = 15.0,
-                 max_incidents: int = 50, timeout: float = 5.0) -> None:
+    def __init__(self, client: Client, loop: asyncio.AbstractEventLoop, task_queue: str,
+                 ttl: float = 15.0, max_incidents: int = 50, timeout: float = 5.0) -> None:
         self._client, self._loop = client, loop
+        # The incidents this worker's deployment runs (several may share a namespace).
+        self._task_queue = task_queue
         self._ttl, self._max, self._timeout = ttl, max_incidents, timeout
         self._at = float("-inf")
         self._waiting: int = 0
@@ -61,6 +63,7 @@ class ApprovalCollector(Collector):
     async def read(self) -> tuple[int, datetime | None]:
         """(steps waiting, when the longest-waiting one asked)."""
         query = (f"WorkflowType = 'IncidentWorkflow' AND ExecutionStatus = 'Running' AND "
+                 f"TaskQueue = '{self._task_queue}' AND "
                  f"{search.STATUS.name} = '{IncidentStatus.AWAITING_APPROVAL}'")
         ids = [wf.id async for wf in self._client.list_workflows(query, limit=self._max)]
         found = await asyncio.gather(*(self._waits(i) for i in ids), return_exceptions=True)

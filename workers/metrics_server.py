@@ -26,7 +26,7 @@ async def serving_metrics(settings: Settings, metrics: Metrics, client: Client
         yield None
         return
     host, _, port = settings.worker_metrics_addr.rpartition(":")
-    collector = ApprovalCollector(client, asyncio.get_running_loop(),
+    collector = ApprovalCollector(client, asyncio.get_running_loop(), settings.task_queue,
                                   ttl=settings.metrics_cache_seconds)
     metrics.registry.register(collector)
     server, thread = start_http_server(int(port), host or "127.0.0.1", registry=metrics.registry)

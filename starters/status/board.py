@@ -90,7 +90,9 @@ class StatusBoard:
     async def _build(self) -> Board:
         since = datetime.now(UTC) - timedelta(days=self._days)
         severities = ", ".join(f"'{s}'" for s in self._severities)
+        # This deployment's incidents only (several may share a namespace).
         query = (f"WorkflowType = 'IncidentWorkflow' AND StartTime > '{since:%Y-%m-%dT%H:%M:%SZ}' "
+                 f"AND TaskQueue = '{self._incidents.task_queue}' "
                  f"AND {search.SEVERITY.name} IN ({severities})")
         found = [wf async for wf in self._incidents.client.list_workflows(query, limit=MAX_INCIDENTS)]
         incidents = [i for i in await asyncio.gather(*map(self._public, found)) if i is not None]

@@ -106,7 +106,9 @@ async def test_worker_killed_during_allocation_leaves_a_gap_never_a_duplicate(
         crashed = await opening
         after = await send(incidents, alertmanager_payload("TestUnmatchedAlert", case="c"))
         view = await incidents.view(crashed.id)
-    assert crashed.created
+    # Opened by this alert: by the retry, or by the first try whose answer the client
+    # missed while the worker died (then the retry joins it and says created=False).
+    assert crashed.created or crashed.id != before.id
     skipped = number(crashed.id) - number(before.id)
     assert skipped >= 2, "the number handed to the dead worker is never used again"
     assert number(after.id) > number(crashed.id)

@@ -29,7 +29,8 @@ def test_actions_lists_the_whole_catalogue_with_risks_undo_and_params() -> None:
     assert flag["params"]["flag"] == {"type": "string", "required": True, "default": None}
     assert flag["params"]["store"]["type"] == "'redis' | 'ssm'"
     assert listed["cache.flush"]["undo"] is False
-    assert listed["kubernetes.rollout_undo"]["params"]["to_revision"]["type"] == "integer | 'before_suspect' | null"
+    to_revision = listed["kubernetes.rollout_undo"]["params"]["to_revision"]
+    assert to_revision["type"] == "integer | 'before_suspect' | null"
     human = runner.invoke(app, ["runbook", "actions"])
     assert "kubernetes.rollout_undo  (risky by default, undoable)" in human.output
 
