@@ -19,8 +19,8 @@ from temporalio import activity
 
 from activities.alertmanager.api import AlertmanagerApi, AlertmanagerUnreachable
 from activities.alertmanager.incident import IncidentAlerts, IncidentUnreadable
-from activities.alertmanager.matchers import Matcher
 from activities.support.errors import MitigationRefused
+from remediator.matchers import Matcher
 from remediator.models.alert import Alert, AlertStatus
 from remediator.models.contract import Contract
 

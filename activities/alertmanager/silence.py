@@ -18,7 +18,12 @@ from temporalio import activity
 
 from activities.alertmanager.api import AlertmanagerApi
 from activities.alertmanager.incident import IncidentAlerts, IncidentUnreadable
-from activities.alertmanager.matchers import (
+from activities.support.allowlist import require_allowed
+from activities.support.crash_points import CrashPoints
+from activities.support.errors import NotAllowed, Rejected, refusals_non_retryable, validated
+from activities.support.markers import step_tag
+from activities.support.params import Params
+from remediator.matchers import (
     Matcher,
     alertname_of,
     describe,
@@ -26,11 +31,6 @@ from activities.alertmanager.matchers import (
     equal_to,
     parse_matcher,
 )
-from activities.support.allowlist import require_allowed
-from activities.support.crash_points import CrashPoints
-from activities.support.errors import NotAllowed, Rejected, refusals_non_retryable, validated
-from activities.support.markers import step_tag
-from activities.support.params import Params
 from remediator.models.mitigation import MitigationRequest, MitigationResult, UndoRequest, UndoResult
 from remediator.models.policy import Timings
 from remediator.severity import Severity

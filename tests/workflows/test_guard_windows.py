@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from workflows.guard.matchers import BadMatcher, all_match, parse_matchers
+from remediator.matchers import BadMatcher, all_match, parse_matchers
 from workflows.guard.models import MaintenanceRequest, MaintenanceWindow
 from workflows.guard.windows import BadWindow, is_open, window_from
 

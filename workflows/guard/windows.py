@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 
-from workflows.guard.matchers import all_match, canonical, parse_matchers
+from remediator.matchers import all_match, canonical, parse_matchers
 from workflows.guard.models import MaintenanceRequest, MaintenanceWindow
 
 PERIOD = {"daily": timedelta(days=1), "weekly": timedelta(weeks=1)}

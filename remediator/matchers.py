@@ -1,4 +1,6 @@
-"""Label matchers as Alertmanager writes them: ``k=v``, ``k!=v``, ``k=~re``, ``k!~re``.
+"""Label matchers as Alertmanager writes them: ``k=v``, ``k!=v``, ``k=~re``, ``k!~re`` —
+one parser for the guard's maintenance windows and for the silences and alert filters
+remediator sends Alertmanager.
 
 Regexes are anchored (the whole value must match), a missing label has the value ``""``
 (so ``team!=db`` matches an alert with no ``team``), and a value may be double-quoted.
@@ -6,6 +8,8 @@ Regexes are anchored (the whole value must match), a missing label has the value
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from dataclasses import dataclass
 
@@ -33,6 +37,23 @@ class Matcher:
             return actual != self.value
         found = re.fullmatch(self.value, actual) is not None
         return found if self.op == "=~" else not found
+
+    @property
+    def is_regex(self) -> bool:
+        return self.op in ("=~", "!~")
+
+    @property
+    def is_equal(self) -> bool:
+        return self.op in ("=", "=~")
+
+    def api(self) -> dict[str, object]:
+        """As ``POST /api/v2/silences`` takes it."""
+        return {"name": self.name, "value": self.value, "isRegex": self.is_regex,
+                "isEqual": self.is_equal}
+
+    def filter(self) -> str:
+        """As ``GET /api/v2/alerts?filter=`` takes it (the value quoted and escaped)."""
+        return f"{self.name}{self.op}{json.dumps(self.value, ensure_ascii=False)}"
 
     def __str__(self) -> str:
         return f"{self.name}{self.op}{self.value}"
@@ -78,3 +99,22 @@ def canonical(matchers: list[Matcher]) -> tuple[str, ...]:
 
 def all_match(matchers: list[Matcher], labels: dict[str, str]) -> bool:
     return all(m.matches(labels) for m in matchers)
+
+
+def equal_to(labels: dict[str, str]) -> list[Matcher]:
+    """Matchers that match exactly these label values."""
+    return [Matcher(name, "=", value) for name, value in sorted(labels.items())]
+
+
+def alertname_of(matchers: list[Matcher]) -> str | None:
+    """The alertname the matchers name with ``=``, if any (what the allow-list judges)."""
+    return next((m.value for m in matchers if m.name == "alertname" and m.op == "="), None)
+
+
+def describe(matchers: list[Matcher]) -> str:
+    """``{alertname="X", service="checkout"}``, in a stable order."""
+    return "{" + ", ".join(sorted(m.filter() for m in matchers)) + "}"
+
+
+def digest(matchers: list[Matcher]) -> str:
+    return hashlib.sha256(describe(matchers).encode()).hexdigest()[:16]
