@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from aiosmtpd.controller import Controller
 
 from remediator.devstack.servers import free_port
+from tests.support.http_server import LocalHttpServer
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Received:
     body: dict[str, Any]
 
 
-class WebhookReceiver:
+class WebhookReceiver(LocalHttpServer):
     """An HTTP server that records every JSON POST (like a Slack incoming webhook).
 
     It answers the first ``fail_first`` posts with ``fail_status`` (kept in ``refused``)."""
@@ -50,20 +50,12 @@ class WebhookReceiver:
             def log_message(self, *_: object) -> None:
                 pass
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler)
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}/hook"
 
-    def __enter__(self) -> WebhookReceiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
 
     def of_kind(self, kind: str) -> list[Received]:
         return [p for p in self.posts if p.body.get("kind") == kind]

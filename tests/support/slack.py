@@ -9,14 +9,13 @@ import hashlib
 import hmac
 import itertools
 import json
-import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import urlencode
 
-from remediator.devstack.servers import free_port
+from tests.support.http_server import LocalHttpServer
 
 SIGNING_SECRET = "slack-signing-secret-for-tests"
 BOT_TOKEN = "xoxb-test-token"
@@ -30,7 +29,7 @@ class Call:
 
 
 @dataclass
-class SlackServer:
+class SlackServer(LocalHttpServer):
     """Records every Web API call and response_url post; keeps channels by name."""
 
     calls: list[Call] = field(default_factory=list)
@@ -63,9 +62,7 @@ class SlackServer:
             def log_message(self, *_: object) -> None:
                 pass
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler)
 
     def answer(self, method: str, body: dict[str, Any], n: int) -> dict[str, Any]:
         if method == "chat.postMessage":
@@ -90,12 +87,6 @@ class SlackServer:
     def of(self, method: str) -> list[Call]:
         return [c for c in list(self.calls) if c.method == method]
 
-    def __enter__(self) -> SlackServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
 
 
 def signed_headers(body: bytes, secret: str = SIGNING_SECRET,

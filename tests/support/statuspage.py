@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from remediator.devstack.servers import free_port
+from tests.support.http_server import LocalHttpServer
 
 
 @dataclass
@@ -21,7 +20,7 @@ class PageCall:
 
 
 @dataclass
-class StatuspageServer:
+class StatuspageServer(LocalHttpServer):
     calls: list[PageCall] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -47,17 +46,9 @@ class StatuspageServer:
             def log_message(self, *_: object) -> None:
                 pass
 
-        self.port = free_port()
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.serve(Handler)
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}/v1"
 
-    def __enter__(self) -> StatuspageServer:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.shutdown()
