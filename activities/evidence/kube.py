@@ -15,22 +15,14 @@ from typing import Any
 from activities.evidence.found import Found
 from activities.evidence.request import EvidenceRequest, Scope
 from activities.evidence.suspect import LOOKBACK, SKEW, relation
-from activities.kubernetes.api import KubeApi, Obj, check_allowed, namespace_allowed
+from activities.kubernetes.api import KubeApi, Obj, deployment_allowed, namespace_allowed
 from activities.kubernetes.rollouts import CHANGE_CAUSE, name_of, revision
 from activities.kubernetes.status import DeploymentRollouts, summarise_rollouts
-from activities.support.errors import MitigationRefused, NotAllowed
+from activities.support.errors import MitigationRefused
 from remediator.models.evidence import Change
 
 EVENTS_WINDOW = timedelta(hours=1)
 MAX_PODS = 20
-
-
-def _allowed(namespace: str, name: str, allowlist: list[str]) -> bool:
-    try:
-        check_allowed(namespace, name, allowlist)
-    except NotAllowed:
-        return False
-    return True
 
 
 def _ours(rs: Obj) -> bool:
@@ -100,11 +92,11 @@ class KubeEvidence:
         named = sorted(d for ns, d in scope.deployments if ns == namespace)
         if named:
             return [await self._api.deployment(namespace, n) for n in named
-                    if _allowed(namespace, n, self._allowlist)]
+                    if deployment_allowed(namespace, n, self._allowlist)]
         if not namespace_allowed(namespace, self._allowlist):
             return []
         return [d for d in await self._api.deployments(namespace)
-                if service in name_of(d) and _allowed(namespace, name_of(d), self._allowlist)]
+                if service in name_of(d) and deployment_allowed(namespace, name_of(d), self._allowlist)]
 
     async def collect(self, req: EvidenceRequest, scope: Scope) -> Found:
         if not scope.namespaces:

@@ -94,9 +94,14 @@ def classify(exc: ApiException) -> Exception:
 
 def check_allowed(namespace: str, deployment: str, allowlist: list[str]) -> None:
     """Raise ``NotAllowed`` unless ``namespace/deployment`` fits a pattern of the allow-list."""
-    if not any(fnmatchcase(f"{namespace}/{deployment}", p) for p in allowlist):
+    if not deployment_allowed(namespace, deployment, allowlist):
         raise NotAllowed(f"Deployment {namespace}/{deployment} is not on the allow-list "
                          "(REMEDIATOR_KUBE_ALLOWLIST)")
+
+
+def deployment_allowed(namespace: str, deployment: str, allowlist: list[str]) -> bool:
+    """Whether ``namespace/deployment`` fits a pattern of the allow-list."""
+    return any(fnmatchcase(f"{namespace}/{deployment}", p) for p in allowlist)
 
 
 def namespace_allowed(namespace: str, allowlist: list[str]) -> bool:

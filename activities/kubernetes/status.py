@@ -18,6 +18,7 @@ from activities.kubernetes.api import (
     KubeApi,
     Obj,
     check_allowed,
+    deployment_allowed,
     namespace_allowed,
     owned_by,
 )
@@ -121,13 +122,5 @@ class KubeStatusActivities:
             rsets = await self._api.all_replica_sets(req.namespace)
         summaries = [
             summarise_rollouts(d, owned_by(d, rsets), since) for d in deployments
-            if _allowed(req.namespace, name_of(d), self._allowlist)]
+            if deployment_allowed(req.namespace, name_of(d), self._allowlist)]
         return RecentRollouts(checked_at=now, since=since, deployments=summaries)
-
-
-def _allowed(namespace: str, name: str, allowlist: list[str]) -> bool:
-    try:
-        check_allowed(namespace, name, allowlist)
-    except NotAllowed:
-        return False
-    return True
