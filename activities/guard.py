@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.support.crash_points import CrashPoints
+from activities.support.worker_shutdown import unless_worker_shuts_down
 from remediator.models.guard import (
     ADMIT,
     CONFIGURE,
@@ -115,7 +116,8 @@ class GuardActivities:
 
     async def _ask(self, name: str, arg: BaseModel, result_type: type[R]) -> R:
         try:
-            answer = await self._link.update(name, arg, result_type, _update_id(name))
+            answer = await unless_worker_shuts_down(
+                self._link.update(name, arg, result_type, _update_id(name)))
         except GuardRefused as exc:
             raise ApplicationError(str(exc), type="GuardRefused", non_retryable=True) from None
         self._crash.reach(f"guard.{name}.answered")

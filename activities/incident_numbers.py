@@ -9,6 +9,7 @@ from temporalio.client import Client, WithStartWorkflowOperation
 from temporalio.common import WorkflowIDConflictPolicy
 
 from activities.support.crash_points import CrashPoints
+from activities.support.worker_shutdown import unless_worker_shuts_down
 from remediator.models.incident_number import (
     ALLOCATE,
     COUNTER_WORKFLOW,
@@ -37,6 +38,6 @@ class NumberActivities:
     async def allocate_incident_number(self, year: int) -> str:
         """The next incident id of ``year``. A retry after a crash may skip a number
         (a gap), never repeat one."""
-        incident_id = await allocate_incident_id(self._client, year)
+        incident_id = await unless_worker_shuts_down(allocate_incident_id(self._client, year))
         self._crash.reach("incident_number.allocated")
         return incident_id

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.support import search, ui
     from workflows.support.options import CRITICAL_PATH, LOOKUP
     from workflows.support.seals import Inbox
+    from workflows.support.shutdown import retried_on_next_worker
     from workflows.support.signals import ALERTS, DUPLICATES, INCIDENT_CLOSED
 
 # Occurrences remembered, at most (recurrence links need the last one and a day's count).
@@ -143,10 +144,10 @@ class AlertGroupWorkflow:
     async def _open(self, batch: AlertBatch, dry_run: bool) -> OpenIncident:
         summary, details = ui.opening(batch.alerts)
         while True:
-            incident_id = await workflow.execute_local_activity_method(
+            incident_id = await retried_on_next_worker(workflow.execute_local_activity_method(
                 NumberActivities.allocate_incident_number, workflow.now().year,
                 start_to_close_timeout=LOOKUP["start_to_close_timeout"],
-                retry_policy=LOOKUP["retry_policy"], summary="allocate the incident number")
+                retry_policy=LOOKUP["retry_policy"], summary="allocate the incident number"))
             try:
                 await workflow.start_child_workflow(
                     IncidentWorkflow.run, IncidentInput(

@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.support import ui
     from workflows.support.options import RETRY, ActivityOptions, local
+    from workflows.support.shutdown import retried_on_next_worker
 
 # An update to the guard is one round trip; while Temporal is away it is retried (with
 # the same update id: a retry never counts twice) until it answers. Local activities:
@@ -50,47 +51,47 @@ LOCK_WAIT_SECONDS = 300.0
 
 async def admit(req: AdmitRequest) -> Admission:
     """Shadow or live, and every target's lock or none (see ``Admission``)."""
-    return await workflow.execute_local_activity_method(
+    return await retried_on_next_worker(workflow.execute_local_activity_method(
         GuardActivities.guard_admit, req, **GUARD_CALL,
         summary=ui.line("guard: lock " + (", ".join(t.target for t in req.targets) or "nothing")
-                        + f" for runbook {req.runbook}"))
+                        + f" for runbook {req.runbook}")))
 
 
 async def step_started(req: StepRequest) -> StepSlot:
     """A fleet slot before a mutating step (``granted`` false: cap reached or paused)."""
-    return await workflow.execute_local_activity_method(
+    return await retried_on_next_worker(workflow.execute_local_activity_method(
         GuardActivities.guard_step_started, req, **GUARD_CALL,
-        summary=ui.line(f"guard: fleet slot for {req.action} on {req.target}"))
+        summary=ui.line(f"guard: fleet slot for {req.action} on {req.target}")))
 
 
 async def step_finished(req: StepFinished) -> StepSlot:
     """The step is over: its slot frees; ``applied`` starts the action's cooldown."""
-    return await workflow.execute_local_activity_method(
+    return await retried_on_next_worker(workflow.execute_local_activity_method(
         GuardActivities.guard_step_finished, req, **GUARD_CALL,
         summary=ui.line(f"guard: {req.action} on {req.target} over"
-                        + (" (cooldown starts)" if req.applied else "")))
+                        + (" (cooldown starts)" if req.applied else ""))))
 
 
 async def verification_recorded(rec: VerificationRecord) -> VerificationOutcome:
     """After the verdict: a failure may block the runbook or trip the breaker (page then)."""
-    return await workflow.execute_local_activity_method(
+    return await retried_on_next_worker(workflow.execute_local_activity_method(
         GuardActivities.guard_verification_recorded, rec, **GUARD_CALL,
         summary=ui.line(f"guard: runbook {rec.runbook} "
-                        f"{'passed' if rec.passed else 'failed'} verification"))
+                        f"{'passed' if rec.passed else 'failed'} verification")))
 
 
 async def recurred(rec: Recurrence) -> RecurrenceOutcome:
     """The group fires again after its fix passed: counted toward "the fix does not hold"."""
-    return await workflow.execute_local_activity_method(
+    return await retried_on_next_worker(workflow.execute_local_activity_method(
         GuardActivities.guard_recurred, rec, **GUARD_CALL,
-        summary=ui.line(f"guard: the group fired again after runbook {rec.runbook}"))
+        summary=ui.line(f"guard: the group fired again after runbook {rec.runbook}")))
 
 
 async def release(req: ReleaseRequest) -> Released:
     """Every lock and slot of the incident frees (verified, undone or handed over)."""
-    return await workflow.execute_local_activity_method(
+    return await retried_on_next_worker(workflow.execute_local_activity_method(
         GuardActivities.guard_release, req, **GUARD_CALL,
-        summary="guard: release every lock and slot of the incident")
+        summary="guard: release every lock and slot of the incident"))
 
 
 class GuardWait:
