@@ -28,6 +28,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.support.options import MESSAGES
 
 SEND_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(minutes=1))
+# The worker pulses while a send runs (workers/heartbeats.py): a send cut short by a
+# worker's death is retried seconds later, not when its 30 s attempt times out, so a long
+# incident's run is not held past its history threshold waiting for it.
+SEND_HEARTBEAT = timedelta(seconds=5)
 # drain's timer is a backstop: the server ends every send within its budget; this grace
 # covers the server's timeout latency, so a failure is recorded before the workflow ends.
 DRAIN_GRACE_SECONDS = 60.0
@@ -64,7 +68,8 @@ class Announcer:
             # among the workflow's commands, as recorded histories expect.
             delivery = workflow.start_activity_method(
                 NotifyActivities.send_message, msg, start_to_close_timeout=timedelta(seconds=30),
-                schedule_to_close_timeout=timedelta(seconds=budget), retry_policy=SEND_RETRY,
+                heartbeat_timeout=SEND_HEARTBEAT, schedule_to_close_timeout=timedelta(seconds=budget),
+                retry_policy=SEND_RETRY,
                 activity_id=f"notify/{self._seq}-{kind}/{sink.name}", priority=MESSAGES,
                 summary=f"{kind} to {sink.name}: {subject}"[:200])
             self._sends.append(_Send(delivery, asyncio.create_task(self._outcome(delivery, msg,

@@ -193,6 +193,10 @@ async def test_a_worker_killed_mid_run_the_incident_goes_on_and_sends_each_messa
         sent = len(_mine(slack, incident.id))
         await eventually(lambda: _async(len(_mine(slack, incident.id)) >= sent + 3), timeout=30,
                          what="a few messages into the run")
+        # Not in the instant between a webhook's answer and the worker noting it as sent:
+        # a kill there delivers that message again (no webhook takes an idempotency key).
+        await eventually(lambda: _all_noted(redis_client, slack, incident.id), timeout=10,
+                         what="every delivered message noted as sent")
         first.kill()
     with WorkerProcess(long_running, tmp_path):
         await incident.at_least_runs(runs + 2)
@@ -204,6 +208,12 @@ async def test_a_worker_killed_mid_run_the_incident_goes_on_and_sends_each_messa
     _assert_delivered_once(slack, incident.id)
     assert [e.kind for e in view.timeline].count("incident.handed_over") == 1
     assert view.status == "resolved"
+
+
+async def _all_noted(redis: aioredis.Redis, slack: WebhookReceiver, incident_id: str) -> bool:
+    ids = {p.body["message_id"] for p in _mine(slack, incident_id)}
+    noted = await redis.exists(*(f"remediator:sent:{i}:slack" for i in ids))
+    return bool(noted == len(ids))
 
 
 async def _async(value: bool) -> bool:
