@@ -18,7 +18,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.mitigation import MitigationStep, RiskLevel
     from remediator.severity import Severity, raise_one
     from workflows.approvals.models import PendingApproval, StepDecision, clipped
-    from workflows.support import ui
+    from workflows.support import ui, waits
     from workflows.support.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
     from workflows.support.timeline import Recorder
 
@@ -103,17 +103,15 @@ class ApprovalGate:
             self.waiting = pending
             await self._tell_parent(APPROVAL_REQUESTED, pending)
             workflow.set_current_details(ui.waiting_approval(pending, self._policy))
-            try:
-                await workflow.wait_condition(
-                    lambda: step.id in self.decisions, timeout=seconds,
-                    timeout_summary=f"approval deadline of {step.id} in {ui.span(seconds)} "
-                                    f"({severity}): then {self._on_timeout(step, severity)}")
+            if await waits.until(
+                    lambda: step.id in self.decisions, seconds,
+                    f"approval deadline of {step.id} in {ui.span(seconds)} "
+                    f"({severity}): then {self._on_timeout(step, severity)}"):
                 workflow.set_current_details("")
                 self.waiting = None
                 return self.decisions[step.id], severity
-            except TimeoutError:
-                await self._rec.add("approval.deadline_passed",
-                                    f"{step.id}: no decision within {seconds:g}s", live=True)
+            await self._rec.add("approval.deadline_passed",
+                                f"{step.id}: no decision within {seconds:g}s", live=True)
             if step.on_approval_timeout == "skip":
                 return StepDecision(step_id=step.id, approved=False, by=[],
                                     reason="deadline passed: runbook fallback is to skip"), severity

@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.comms import CommsPolicy
     from remediator.models.contract import Contract
     from remediator.severity import Severity, raise_one
-    from workflows.support import ui
+    from workflows.support import ui, waits
 
 
 class Deadline(Contract):
@@ -75,14 +75,9 @@ class Watched(Protocol):
 
 
 async def _wait(condition: Callable[[], bool], seconds: float, summary: str) -> bool:
-    """True if ``condition`` became true, False if ``seconds`` passed first (the timer
+    """True if ``condition`` became true, False once ``seconds`` have passed (the timer
     shows ``summary`` in the UI)."""
-    try:
-        await workflow.wait_condition(condition, timeout=max(seconds, 0.001),
-                                      timeout_summary=ui.line(summary))
-        return True
-    except TimeoutError:
-        return False
+    return await waits.until(condition, seconds, ui.line(summary))
 
 
 def _closed_or_changed(inc: Watched, level: Severity) -> Callable[[], bool]:

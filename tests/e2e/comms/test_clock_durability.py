@@ -43,7 +43,8 @@ async def test_worker_killed_mid_ladder_escalates_once_on_schedule(
         view = await incident.done()
     [step] = [e for e in view.timeline if e.kind == "severity.escalated"]
     waited = (step.at - declared).total_seconds()
-    assert LADDER <= waited < LADDER + SLACK, waited
+    assert LADDER <= waited < LADDER + SLACK, (waited, [(e.kind, e.at.time().isoformat())
+                                                       for e in view.timeline])
     assert len([p for p in _mine(slack, incident.id, "page")
                 if "escalated to P1" in p.body["text"]]) == 1
 
