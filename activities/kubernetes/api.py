@@ -25,7 +25,7 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any, TypeVar
 
-from kubernetes.client import ApiClient, AppsV1Api, Configuration, CoreV1Api
+from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 from pydantic import Field
 
@@ -159,6 +159,10 @@ class KubeApi:
             return self._client
 
     def _call(self, method: str, *args: Any, core: bool = False, **kwargs: Any) -> Obj:
+        # Imported on first call: the generated API classes cost ~26 MB of worker RSS,
+        # which a worker that never talks to Kubernetes should not pay (BENCHMARKS.md).
+        from kubernetes.client import AppsV1Api, CoreV1Api
+
         api = CoreV1Api(self._api_client()) if core else AppsV1Api(self._api_client())
         response = getattr(api, method)(
             *args, _preload_content=False, _request_timeout=REQUEST_TIMEOUT, **kwargs)
