@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
         VerificationOutcome,
         VerificationRecord,
     )
-    from workflows.support import ui
+    from workflows.support import ui, waits
     from workflows.support.options import RETRY, ActivityOptions, local
     from workflows.support.shutdown import retried_on_next_worker
 
@@ -107,13 +107,9 @@ class GuardWait:
 
     async def next_release(self, seen: int, timeout_seconds: float) -> bool:
         """True once a signal past ``seen`` arrived; False when ``timeout_seconds`` passed."""
-        try:
-            await workflow.wait_condition(
-                lambda: self.count > seen, timeout=timedelta(seconds=timeout_seconds),
-                timeout_summary=f"wait up to {ui.span(timeout_seconds)} for a busy target to free")
-        except TimeoutError:
-            return False
-        return True
+        return await waits.until(
+            lambda: self.count > seen, timeout_seconds,
+            f"wait up to {ui.span(timeout_seconds)} for a busy target to free")
 
 
 async def admit_waiting(req: AdmitRequest, waiter: GuardWait,
