@@ -29,6 +29,11 @@ log = structlog.get_logger()
 SENT_TTL_SECONDS = 7 * 24 * 3600
 
 
+def sent_marker(message_id: str, sink: str) -> str:
+    """The Redis key that says ``message_id`` reached ``sink`` (a retry sends nothing)."""
+    return f"remediator:sent:{message_id}:{sink}"
+
+
 class NotifyActivities:
     def __init__(self, sinks: list[SinkConfig], http: httpx.AsyncClient,
                  redis_client: aioredis.Redis, sns: Any | None = None,
@@ -94,7 +99,7 @@ class NotifyActivities:
         sink = self._sinks.get(msg.sink)
         if sink is None:
             raise ApplicationError(f"no sink named {msg.sink!r}", non_retryable=True)
-        marker = f"remediator:sent:{msg.message_id}:{sink.name}"
+        marker = sent_marker(msg.message_id, sink.name)
         if await self._redis.exists(marker):
             return False
         await {"slack": self._slack, "email": self._email, "sns": self._publish_sns,

@@ -16,6 +16,7 @@ import redis.asyncio as aioredis
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 
+from activities.notify import sent_marker
 from remediator.internal_key import internal_keys
 from remediator.models.comms import Acknowledgement, Role, RoleAssignment
 from remediator.settings import Settings, SinkConfig
@@ -212,7 +213,7 @@ async def test_a_worker_killed_mid_run_the_incident_goes_on_and_sends_each_messa
 
 async def _all_noted(redis: aioredis.Redis, slack: WebhookReceiver, incident_id: str) -> bool:
     ids = {p.body["message_id"] for p in _mine(slack, incident_id)}
-    noted = await redis.exists(*(f"remediator:sent:{i}:slack" for i in ids))
+    noted = await redis.exists(*(sent_marker(i, "slack") for i in ids))
     return bool(noted == len(ids))
 
 
