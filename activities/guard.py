@@ -69,7 +69,7 @@ class GuardLink:
         self.client = client
         self.workflow_id = workflow_id
         self._task_queue = task_queue
-        self._policy = policy
+        self._policy = policy.model_copy(update={"task_queue": task_queue})
         self._configured = not configure
         self._configuring = asyncio.Lock()
 

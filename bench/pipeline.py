@@ -10,7 +10,7 @@ Starts its own Temporal dev server and redis-server, then measures
       first mitigation started p50/p99, worker peak RSS;
   (d) recovery: a worker SIGKILLed mid-mitigation, then a new one: its start → the
       interrupted step completed.
-Usage: python bench/pipeline.py [--n 200] [--idle 8]
+Usage: python bench/pipeline.py [--n 200] [--idle 8] [--cache 80] [--parts bare,idle,burst]
 """
 
 from __future__ import annotations
@@ -118,7 +118,8 @@ async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float
             "p99_alert_to_mitigation_s": pct(latencies, 0.99), "answered_503": refused}
 
 
-async def main(n: int, idle: int, cache: int | None, show_kinds: bool) -> None:
+async def main(n: int, idle: int, cache: int | None, show_kinds: bool,
+               parts: set[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         temporal = TemporalDevServer(workdir / "temporal", port=free_port(), ui_port=None)
@@ -139,28 +140,32 @@ async def main(n: int, idle: int, cache: int | None, show_kinds: bool) -> None:
             r = sync_redis.Redis.from_url(redis.url)
             for i in range(n):
                 r.set(f"health:bench{i}", "ok")
-            base = await bare(temporal.address, n, idle)
+            base = await bare(temporal.address, n, idle) if "bare" in parts else {}
             print(json.dumps({"base": base}), file=sys.stderr, flush=True)
             # Five verify polls per incident, in a window long enough (30 s) that its
             # progress is sent live, as in production (seed 04: 15-30 min windows).
             polled = settings.model_copy(update={
                 "task_queue": "bench-idle", "verify_interval_seconds": 6.0,
                 "verify_window_p0_p1_seconds": 30.0, "verify_window_p2_p3_seconds": 30.0})
-            quiet = await quiet_pipeline(polled, idle, workdir, show_kinds)
+            quiet = (await quiet_pipeline(polled, idle, workdir, show_kinds)
+                     if "idle" in parts else {})
             print(json.dumps({"quiet": quiet}), file=sys.stderr, flush=True)
-            pipe = await pipeline(settings, n, workdir)
+            pipe = await pipeline(settings, n, workdir) if "burst" in parts else {}
         finally:
             redis.stop()
             temporal.stop()
-    report = {
+    report: dict[str, object] = {
         "n": n, "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
         "bare": base, "idle": quiet, "pipeline": pipe,
-        "ratio_idle_pipeline_over_bare": quiet["alert_to_mitigation_started_ms"]  # type: ignore[operator]
-        / base["start_to_activity_started_ms"],
-        "ratio_throughput_pipeline_over_bare": pipe["per_second"] / base["per_second"],
-        "ratio_rss_pipeline_over_bare": pipe["rss_mb"] / base["rss_mb"],
     }
+    if base and quiet:
+        report["ratio_idle_pipeline_over_bare"] = (
+            quiet["alert_to_mitigation_started_ms"]  # type: ignore[operator]
+            / base["start_to_activity_started_ms"])
+    if base and pipe:
+        report["ratio_throughput_pipeline_over_bare"] = pipe["per_second"] / base["per_second"]
+        report["ratio_rss_pipeline_over_bare"] = pipe["rss_mb"] / base["rss_mb"]
     print(json.dumps(report, indent=2))
 
 
@@ -172,6 +177,10 @@ if __name__ == "__main__":
                         help="the worker's workflow cache size (default: the setting's)")
     parser.add_argument("--event-kinds", action="store_true",
                         help="print the first idle incident's history events by type")
+    parser.add_argument("--parts", default="bare,idle,burst",
+                        help="which parts to run (comma-separated: bare, idle, burst); "
+                        "the ratios need bare")
     configure_logging("WARNING")  # the report alone on stdout, not one line per alert
     args = parser.parse_args()
-    asyncio.run(main(args.n, args.idle, args.cache, args.event_kinds))
+    asyncio.run(main(args.n, args.idle, args.cache, args.event_kinds,
+                     set(args.parts.split(","))))

@@ -227,6 +227,10 @@ class Settings(BaseSettings):
     # an incident's histories are short, so replaying an evicted one is cheap.
     worker_max_cached_workflows: int = Field(80, ge=0)
     worker_max_concurrent_activities: int = Field(100, ge=1)
+    # Workflow tasks at once (REMEDIATOR_WORKER_MAX_CONCURRENT_WORKFLOW_TASKS; Temporal needs
+    # two for sticky queues). The guard and the incident counters have workers of their
+    # own, so incidents holding every slot while they wait on them never starve them.
+    worker_max_concurrent_workflow_tasks: int = Field(100, ge=2)
     # Metrics (README "Metrics"): the worker's own on REMEDIATOR_WORKER_METRICS_ADDR
     # (host:port, /metrics), the Temporal SDK's (task latencies, slots, polls …) on
     # REMEDIATOR_TEMPORAL_METRICS_ADDR; each off while unset.

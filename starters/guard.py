@@ -18,6 +18,7 @@ from remediator.models.guard import (
     PAUSE,
     RESUME,
     STATUS,
+    guard_task_queue,
 )
 from remediator.settings import Settings
 from workflows.guard.models import (
@@ -47,7 +48,8 @@ class Guard:
     def __init__(self, client: Client, settings: Settings) -> None:
         # configure=False: only workers set the guard's policy (a CLI's environment may
         # not hold the deployment's settings); this one is used if the guard starts here.
-        self._link = GuardLink(client, settings.guard_workflow_id, settings.task_queue,
+        self._link = GuardLink(client, settings.guard_workflow_id,
+                               guard_task_queue(settings.task_queue),
                                settings.guard_policy(), configure=False)
         self._policy = settings.guard_policy()
 

@@ -62,6 +62,7 @@ from activities.support.crash_points import CrashPoints
 from activities.watch import WatchActivities
 from remediator.internal_key import internal_keys
 from remediator.models.approval import ApprovalPolicy
+from remediator.models.guard import guard_task_queue
 from remediator.models.incident_number import NUMBERS_TASK_QUEUE
 from remediator.models.policy import IncidentPolicy, Timings
 from remediator.reachable import redis_when_ready, until_reachable
@@ -127,6 +128,12 @@ def policy_from(settings: Settings) -> IncidentPolicy:
     ))
 
 
+def guard_link(client: Client, settings: Settings) -> GuardLink:
+    """The way to this deployment's guard: on its own task queue, with the worker's policy."""
+    return GuardLink(client, settings.guard_workflow_id, guard_task_queue(settings.task_queue),
+                     settings.guard_policy())
+
+
 def activities_for(
     settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client,
     exported: Metrics | None = None,
@@ -162,8 +169,7 @@ def activities_for(
                                  ChartMaker(http, settings.prometheus_url,
                                             artefact_store(settings, aws)), closing)
     proofs = ProofActivities(settings, crash)
-    guard = GuardActivities(GuardLink(client, settings.guard_workflow_id, settings.task_queue,
-                                      settings.guard_policy()), crash)
+    guard = GuardActivities(guard_link(client, settings), crash)
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
     postgres = PostgresActivities(PostgresDatabases(settings.postgres_dsns), redis_client,
                                   settings.postgres_allowlist, crash)
@@ -234,6 +240,7 @@ async def running_worker(client: Client, settings: Settings,
     metrics = metrics or Metrics.for_runbooks(settings.runbook_dir)
     redis_client = aioredis.Redis.from_url(settings.redis_url)
     sticky = timedelta(seconds=settings.sticky_timeout_seconds)
+    seals = SealInterceptor(internal_keys(settings))
     async with httpx.AsyncClient() as http:
         worker = Worker(
             client,
@@ -244,10 +251,11 @@ async def running_worker(client: Client, settings: Settings,
                                       metrics),
             interceptors=[LogContextInterceptor(), HeartbeatInterceptor(),
                           MitigationMetricsInterceptor(metrics),
-                          SealInterceptor(internal_keys(settings))],
+                          seals],
             sticky_queue_schedule_to_start_timeout=sticky,
             max_cached_workflows=settings.worker_max_cached_workflows,
             max_concurrent_activities=settings.worker_max_concurrent_activities,
+            max_concurrent_workflow_tasks=settings.worker_max_concurrent_workflow_tasks,
         )
         # Every worker also serves the namespace's incident counters (their own queue).
         # A counter is shared by every worker: its sticky tasks wait only a moment for a
@@ -255,8 +263,16 @@ async def running_worker(client: Client, settings: Settings,
         numbers = Worker(client, task_queue=NUMBERS_TASK_QUEUE,
                          workflows=[IncidentNumbersWorkflow], workflow_runner=workflow_runner(),
                          sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
+        # And the guard, on a queue of its own (see ``guard_task_queue``); the main worker
+        # still serves a guard started on the incidents' queue until it moves.
+        guard = Worker(client, task_queue=guard_task_queue(settings.task_queue),
+                       workflows=[GuardWorkflow], workflow_runner=workflow_runner(),
+                       activities=[GuardActivities(guard_link(client, settings)
+                                                   ).guard_stale_holders],
+                       interceptors=[LogContextInterceptor(), seals],
+                       sticky_queue_schedule_to_start_timeout=sticky)
         try:
-            async with worker, numbers:
+            async with worker, numbers, guard:
                 yield worker
         finally:
             await redis_client.aclose()

@@ -25,6 +25,9 @@ with workflow.unsafe.imports_passed_through():
     from workflows.guard.client import GuardWait
     from workflows.rails import intent
     from workflows.support.options import LOOKUP, local
+    from workflows.support.versions import patched
+
+STILL_FIRING_TASK = "still-firing-by-activity"
 
 if TYPE_CHECKING:  # the input model lives with the phase that owns it
     from workflows.mitigate import MitigateInput
@@ -61,11 +64,19 @@ class StepRails:
             cooldown_seconds=step.cooldown_seconds))
 
     async def _not_firing(self, step: MitigationStep) -> str | None:
-        # A local activity: one marker, no task round trip, right before the step.
-        answer = await workflow.execute_local_activity_method(
-            AlertStateActivities.alerts_still_firing,
-            StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts),
-            **local(LOOKUP), summary=f"alerts still firing before step {step.id}?")
+        request = StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts)
+        summary = f"alerts still firing before step {step.id}?"
+        if patched(STILL_FIRING_TASK, since="release-2026-12-d"):
+            # An activity, not a local one: the check queries the incident, whose answer
+            # needs a workflow task of this worker's; a local activity holds this phase's
+            # task (and its slot) open until it returns, so a burst of such checks could
+            # hold every slot while the incidents' queries wait for one.
+            answer = await workflow.execute_activity_method(
+                AlertStateActivities.alerts_still_firing, request, **LOOKUP, summary=summary)
+        else:
+            answer = await workflow.execute_local_activity_method(
+                AlertStateActivities.alerts_still_firing, request, **local(LOOKUP),
+                summary=summary)
         if answer.act:
             return None
         what = "silenced" if answer.silenced else "resolved"

@@ -20,6 +20,17 @@ GUARD_WORKFLOW = "GuardWorkflow"
 # One guard per namespace; tests give each case its own id (REMEDIATOR_GUARD_WORKFLOW_ID).
 GUARD_WORKFLOW_ID = "remediator-guard"
 
+
+
+def guard_task_queue(task_queue: str) -> str:
+    """The guard's task queue beside a deployment's ``task_queue``. Each worker process
+    serves it with a worker of its own: an incident waiting on the guard holds one of its
+    worker's workflow-task slots (a local activity keeps its task open), so with the
+    guard on the incidents' queue a burst of incidents could hold every slot while the
+    guard's own task waits for one, and none would ever be answered."""
+    return f"{task_queue}-guard"
+
+
 # Updates (incident side)
 ADMIT = "admit"
 STEP_STARTED = "step_started"
@@ -68,6 +79,9 @@ class GuardPolicy(Contract):
     remember_seconds: float = Field(86_400.0, gt=0)
     # A fresh run (state carried) past this many history events.
     events_per_run: int = Field(1000, ge=100, le=40_000)
+    # The task queue the guard runs on, set by the worker that configures it; a guard on
+    # another queue (started before guards had their own) moves there with a fresh run.
+    task_queue: str | None = Field(None, min_length=1, max_length=256)
 
 
 class Holder(Contract):

@@ -20,12 +20,14 @@ from remediator.models.guard import (
     Admission,
     VerificationOutcome,
     VerificationRecord,
+    guard_task_queue,
 )
 from remediator.settings import Settings
 from starters.guard import Guard
 from tests.support.guard import GuardTestRecorder, admit_request, intent
+from tests.support.polling import eventually
 from tests.support.worker_proc import WorkerProcess
-from workers.main import workflow_runner
+from workers.main import running_worker, workflow_runner
 
 DEPLOY = "kubernetes:shop/api"
 
@@ -35,7 +37,7 @@ def _guarded(settings: Settings, **extra: object) -> Settings:
 
 
 def _link(client: Client, settings: Settings) -> GuardLink:
-    return GuardLink(client, settings.guard_workflow_id, settings.task_queue,
+    return GuardLink(client, settings.guard_workflow_id, guard_task_queue(settings.task_queue),
                      settings.guard_policy(), configure=False)
 
 
@@ -63,6 +65,40 @@ async def test_lock_survives_a_killed_worker(
             freed = await link.update(ADMIT, admit_request("INC-2099-other", intent(DEPLOY)),
                                       Admission)
             assert freed.granted
+    finally:
+        with contextlib.suppress(RPCError):
+            await holder.terminate("test over")
+
+
+async def test_a_guard_on_the_incidents_queue_moves_to_its_own_and_keeps_its_locks(
+    settings: Settings, client: Client,
+) -> None:
+    """A guard started before guards had a queue of their own runs on the incidents' queue;
+    the first worker that configures it moves it to its own queue (a fresh run that
+    carries its state), so a burst of incidents can no longer starve it of task slots."""
+    settings = _guarded(settings)
+    started_before = GuardLink(client, settings.guard_workflow_id, settings.task_queue,
+                               settings.guard_policy(), configure=False)
+    holder = await client.start_workflow("StandInIncident", id=f"INC-2099-{uuid.uuid4().hex[:8]}",
+                                         task_queue=f"nobody-{uuid.uuid4().hex[:8]}")
+    guard = client.get_workflow_handle(settings.guard_workflow_id)
+    try:
+        async with running_worker(client, settings):
+            taken = await started_before.update(ADMIT, admit_request(
+                holder.id, intent(DEPLOY), run_id=holder.result_run_id or ""), Admission)
+            assert taken.granted
+            assert (await guard.describe()).task_queue == settings.task_queue
+            configuring = GuardLink(client, settings.guard_workflow_id,
+                                    guard_task_queue(settings.task_queue), settings.guard_policy())
+
+            async def moved() -> Admission | None:
+                answer = await configuring.update(
+                    ADMIT, admit_request("INC-2099-other", intent(DEPLOY)), Admission)
+                on = (await guard.describe()).task_queue
+                return answer if on == guard_task_queue(settings.task_queue) else None
+
+            other = await eventually(moved, timeout=30, what="the guard on its own queue")
+            assert [b.holder.incident_id for b in other.busy] == [holder.id]
     finally:
         with contextlib.suppress(RPCError):
             await holder.terminate("test over")

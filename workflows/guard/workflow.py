@@ -104,7 +104,8 @@ class GuardWorkflow:
         await workflow.wait_condition(lambda: workflow.all_handlers_finished()
                                       and not self._notices)
         self._prune()
-        workflow.continue_as_new(args=[self._state.policy, self._state])
+        workflow.continue_as_new(args=[self._state.policy, self._state],
+                                 task_queue=self._state.policy.task_queue)
 
     def _wake(self, armed: bool) -> bool:
         # Without holders no sweep timer runs; the first lock or slot taken arms one.
@@ -112,7 +113,8 @@ class GuardWorkflow:
 
     def _should_roll(self) -> bool:
         info = workflow.info()
-        return (info.is_continue_as_new_suggested()
+        moved = self._state.policy.task_queue not in (None, info.task_queue)
+        return (moved or info.is_continue_as_new_suggested()
                 or info.get_current_history_length() >= self._state.policy.events_per_run)
 
     def _holders(self) -> list[Holder]:
