@@ -57,8 +57,16 @@ log = structlog.get_logger()
 R = TypeVar("R", bound=BaseModel)
 
 
+# The failure type of the guard's own refusals (``workflows.guard.workflow.refuse``).
+REFUSED = "GuardRefused"
+
+
 class GuardRefused(ValueError):
     """The guard's validator refused the request (bad input); nothing changed."""
+
+
+class GuardUnanswered(RuntimeError):
+    """The server turned the update away before the guard saw it (retryable)."""
 
 
 class GuardLink:
@@ -88,7 +96,13 @@ class GuardLink:
                 result_type=result_type, rpc_timeout=rpc_timeout)
         except WorkflowUpdateFailedError as exc:
             cause = exc.cause
-            raise GuardRefused(getattr(cause, "message", None) or str(cause)) from None
+            if isinstance(cause, ApplicationError) and cause.type == REFUSED:
+                raise GuardRefused(cause.message) from None
+            # The server's own rejections are transient (e.g. "rejected because it wasn't
+            # processed by worker": the update came in as the guard started a fresh run):
+            # asked again under the same update id, they reach the guard.
+            raise GuardUnanswered(f"the guard did not take {name!r}: "
+                                  f"{getattr(cause, 'message', None) or cause}") from None
         return result
 
     async def _configure(self) -> None:
@@ -115,9 +129,12 @@ class GuardActivities:
         self._crash = crash or CrashPoints(None)
 
     async def _ask(self, name: str, arg: BaseModel, result_type: type[R]) -> R:
+        call = self._link.update(name, arg, result_type, _update_id(name))
         try:
-            answer = await unless_worker_shuts_down(
-                self._link.update(name, arg, result_type, _update_id(name)))
+            # A local call (recorded before release-2026-12-d) must not outlive the
+            # worker; an activity is cancelled at shutdown and retried by the server.
+            answer = await (unless_worker_shuts_down(call) if activity.info().is_local
+                            else call)
         except GuardRefused as exc:
             raise ApplicationError(str(exc), type="GuardRefused", non_retryable=True) from None
         self._crash.reach(f"guard.{name}.answered")

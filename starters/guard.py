@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from temporalio.client import Client, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.guard import GuardLink, GuardRefused
+from activities.guard import GuardLink, GuardRefused, GuardUnanswered
 from remediator.models.guard import (
     MAINTENANCE_ADD,
     MAINTENANCE_END,
@@ -59,6 +59,8 @@ class Guard:
         except WorkflowUpdateRPCTimeoutOrCancelledError:
             raise GuardUnavailable(f"the guard did not answer within {ANSWER_TIMEOUT.seconds} s "
                                    "(is a worker running?)") from None
+        except GuardUnanswered as exc:
+            raise GuardUnavailable(f"{exc}; try again") from None
 
     async def state(self, timeout: timedelta = ANSWER_TIMEOUT) -> GuardState:
         """The guard's state; a guard never started has nothing held, paused or open."""

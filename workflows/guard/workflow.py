@@ -20,7 +20,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.guard import GuardActivities
+    from activities.guard import REFUSED, GuardActivities
     from remediator.models.guard import (
         ADMIT,
         CIRCUIT_BREAKER,
@@ -74,7 +74,7 @@ LIVENESS = LocalActivityOptions(start_to_close_timeout=timedelta(seconds=10),
 
 
 def refuse(message: str) -> ApplicationError:
-    return ApplicationError(message, type="GuardRefused", non_retryable=True)
+    return ApplicationError(message, type=REFUSED, non_retryable=True)
 
 
 def _check_target(target: str) -> None:
