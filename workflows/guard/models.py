@@ -138,6 +138,9 @@ class GuardState(Contract):
     locks: dict[str, Lock] = Field(default_factory=dict)  # by target
     # Workflow ids to signal when a target (key) or a fleet slot (key "") frees.
     waiters: dict[str, list[str]] = Field(default_factory=dict)
+    # The scope each fleet-slot waiter asked in, so a freed slot wakes only waiters that
+    # can take it (by workflow id; none for waiters recorded before scopes were kept).
+    slot_scopes: dict[str, str] = Field(default_factory=dict)
     applied: dict[str, Applied] = Field(default_factory=dict)  # by "action target"
     tracks: dict[str, Track] = Field(default_factory=dict)  # by "runbook target"
     blocks: dict[str, Block] = Field(default_factory=dict)  # by "runbook target"

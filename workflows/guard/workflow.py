@@ -65,7 +65,10 @@ with workflow.unsafe.imports_passed_through():
     from workflows.guard.windows import over, window_from
     from workflows.support.options import LocalActivityOptions
     from workflows.support.signals import GUARD_RELEASED
+    from workflows.support.versions import patched
 
+# A freed fleet slot wakes only the waiters it can take (``caps.wake_order``).
+FAIR_WAKE = "guard-fair-wake"
 TARGET = re.compile(r"^[a-z0-9_.-]+:\S+$")
 # The liveness check is a quick read; when Temporal cannot answer it, holders count as
 # alive (a lock is never freed on a guess).
@@ -147,7 +150,10 @@ class GuardWorkflow:
         """A fleet slot for a mutating step, or why not (the asker is told when one frees)."""
         slot = caps.take_slot(self._state, req, workflow.now())
         if not slot.granted:
-            locks.add_waiter(self._state, "", req.waiter_workflow_id or req.incident_id)
+            waiter = req.waiter_workflow_id or req.incident_id
+            locks.add_waiter(self._state, "", waiter)
+            if req.scope:
+                self._state.slot_scopes[waiter] = req.scope
         return slot
 
     @step_started.validator
@@ -158,7 +164,7 @@ class GuardWorkflow:
     def step_finished(self, req: StepFinished) -> StepSlot:
         """Frees the step's slot; an applied step starts its cooldown."""
         if caps.finish(self._state, req, workflow.now()):
-            self._tell(locks.take_waiters(self._state, [""]), slot=True)
+            self._slot_freed()
         return StepSlot(granted=False, detail="slot freed", in_flight=len(self._state.slots))
 
     @step_finished.validator
@@ -188,7 +194,7 @@ class GuardWorkflow:
             locks.forget_waiter(self._state, target, req.incident_id)
         self._tell(locks.take_waiters(self._state, targets))
         if slots:
-            self._tell(locks.take_waiters(self._state, [""]), slot=True)
+            self._slot_freed()
         return Released(targets=targets, slots=slots)
 
     @workflow.update(name=CONFIGURE)
@@ -300,7 +306,7 @@ class GuardWorkflow:
         workflow.logger.info("guard.stale_freed", extra={"targets": freed})
         self._tell(locks.take_waiters(self._state, freed))
         if caps.free_slots_of(self._state, stale=answer.stale):
-            self._tell(locks.take_waiters(self._state, [""]), slot=True)
+            self._slot_freed()
         return True
 
     async def _sweep(self) -> None:
@@ -318,6 +324,16 @@ class GuardWorkflow:
         self._state.waiters = {
             t: w for t, w in self._state.waiters.items()
             if (t in self._state.locks if t else bool(self._state.slots))}
+        slot_waiters = self._state.waiters.get("", [])
+        self._state.slot_scopes = {w: s for w, s in self._state.slot_scopes.items()
+                                   if w in slot_waiters}
+
+    def _slot_freed(self) -> None:
+        """Tells the waiters the free slots can take (all of them, before this release)."""
+        if patched(FAIR_WAKE, since="release-2026-12-d"):
+            self._tell({w: [""] for w in caps.wake_order(self._state)}, slot=True)
+        else:
+            self._tell(locks.take_waiters(self._state, [""]), slot=True)
 
     def _tell(self, told: dict[str, list[str]], slot: bool = False) -> None:
         """Signal each waiter (in the background: a waiter that has ended is skipped)."""
@@ -334,3 +350,5 @@ class GuardWorkflow:
         except Exception as exc:  # the waiter ended meanwhile: nothing to tell
             workflow.logger.info("guard.waiter_gone", extra={"workflow_id": workflow_id,
                                                              "error": str(exc)})
+            if payload.slot and patched(FAIR_WAKE, since="release-2026-12-d"):
+                self._slot_freed()  # the slot it would have taken goes to the next one
