@@ -98,8 +98,11 @@ PASSTHROUGH = ("activities", "remediator", "httpx", "redis", "structlog", "yaml"
                # for each run it creates (an incident's ~50 modules and their pydantic
                # models, ~115 ms of CPU), and a burst of incidents evicting each other from
                # the cache paid that on every return. Safe because ``workflows`` holds no
-               # module-level state that a run changes (constants only); the sandbox still
-               # applies its runtime restrictions to the calls the code makes.
+               # module-level state that a run changes (constants only). The price: names
+               # our workflow modules import at module level are the real ones, not the
+               # sandbox's restricted proxies, so a stray ``datetime.now()`` there is not
+               # refused at run time; tests/workflows/test_workflow_code_is_deterministic.py
+               # refuses such calls before they ship, and the replay tests check the rest.
                "workflows")
 
 WORKFLOWS = [
