@@ -19,23 +19,42 @@ def at(event: HistoryEvent) -> float:
     return event.event_time.ToDatetime().timestamp()
 
 
+# Activities of the mitigate phase that are its rails, not a mitigation: the check that
+# the alerts still fire and the guard's fleet slot (activities since release-2026-12-d).
+RAILS = frozenset({"alerts_still_firing", "guard_admit", "guard_step_started",
+                   "guard_step_finished", "guard_verification_recorded", "guard_recurred",
+                   "guard_release"})
+
+
+def _first_step(history: list[HistoryEvent]) -> tuple[HistoryEvent, int] | None:
+    """The first mitigation activity's scheduled event and id (rails skipped)."""
+    for e in history:
+        if (e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+                and e.activity_task_scheduled_event_attributes.activity_type.name not in RAILS):
+            return e, e.event_id
+    return None
+
+
 async def first_mitigation(client: Client, incident_id: str) -> tuple[float, float]:
-    """When the mitigate phase scheduled and started its first activity (epoch s)."""
-    scheduled = started = None
-    for e in await events(client, f"{incident_id}/mitigate"):
-        if scheduled is None and e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            scheduled = at(e)
-        if started is None and e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            started = at(e)
-    if scheduled is None or started is None:
+    """When the mitigate phase scheduled and started its first mitigation (epoch s)."""
+    history = await events(client, f"{incident_id}/mitigate")
+    first = _first_step(history)
+    started = next((at(e) for e in history
+                    if first is not None and e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+                    and e.activity_task_started_event_attributes.scheduled_event_id == first[1]),
+                   None)
+    if first is None or started is None:
         raise RuntimeError(f"{incident_id}: no mitigation activity")
-    return scheduled, started
+    return at(first[0]), started
 
 
 async def step_completed(client: Client, incident_id: str) -> float:
-    """When the mitigate phase's first activity completed (epoch s)."""
-    for e in await events(client, f"{incident_id}/mitigate"):
-        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+    """When the mitigate phase's first mitigation completed (epoch s)."""
+    history = await events(client, f"{incident_id}/mitigate")
+    first = _first_step(history)
+    for e in history:
+        if (first is not None and e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED
+                and e.activity_task_completed_event_attributes.scheduled_event_id == first[1]):
             return at(e)
     raise RuntimeError(f"{incident_id}: the mitigation never completed")
 

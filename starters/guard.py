@@ -13,12 +13,12 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.guard import GuardLink, GuardRefused, GuardUnanswered
 from remediator.models.guard import (
+    GUARD_TASK_QUEUE,
     MAINTENANCE_ADD,
     MAINTENANCE_END,
     PAUSE,
     RESUME,
     STATUS,
-    guard_task_queue,
 )
 from remediator.settings import Settings
 from workflows.guard.models import (
@@ -49,7 +49,7 @@ class Guard:
         # configure=False: only workers set the guard's policy (a CLI's environment may
         # not hold the deployment's settings); this one is used if the guard starts here.
         self._link = GuardLink(client, settings.guard_workflow_id,
-                               guard_task_queue(settings.task_queue),
+                               GUARD_TASK_QUEUE,
                                settings.guard_policy(), configure=False)
         self._policy = settings.guard_policy()
 

@@ -62,7 +62,7 @@ from activities.support.crash_points import CrashPoints
 from activities.watch import WatchActivities
 from remediator.internal_key import internal_keys
 from remediator.models.approval import ApprovalPolicy
-from remediator.models.guard import guard_task_queue
+from remediator.models.guard import GUARD_TASK_QUEUE
 from remediator.models.incident_number import NUMBERS_TASK_QUEUE
 from remediator.models.policy import IncidentPolicy, Timings
 from remediator.reachable import redis_when_ready, until_reachable
@@ -141,7 +141,7 @@ def policy_from(settings: Settings) -> IncidentPolicy:
 
 def guard_link(client: Client, settings: Settings) -> GuardLink:
     """The way to this deployment's guard: on its own task queue, with the worker's policy."""
-    return GuardLink(client, settings.guard_workflow_id, guard_task_queue(settings.task_queue),
+    return GuardLink(client, settings.guard_workflow_id, GUARD_TASK_QUEUE,
                      settings.guard_policy())
 
 
@@ -274,9 +274,9 @@ async def running_worker(client: Client, settings: Settings,
         numbers = Worker(client, task_queue=NUMBERS_TASK_QUEUE,
                          workflows=[IncidentNumbersWorkflow], workflow_runner=workflow_runner(),
                          sticky_queue_schedule_to_start_timeout=timedelta(seconds=1))
-        # And the guard, on a queue of its own (see ``guard_task_queue``); the main worker
-        # still serves a guard started on the incidents' queue until it moves.
-        guard = Worker(client, task_queue=guard_task_queue(settings.task_queue),
+        # And the namespace's guard, on its own queue (see ``GUARD_TASK_QUEUE``); the main
+        # worker still serves a guard started on the incidents' queue until it moves.
+        guard = Worker(client, task_queue=GUARD_TASK_QUEUE,
                        workflows=[GuardWorkflow], workflow_runner=workflow_runner(),
                        activities=[GuardActivities(guard_link(client, settings)
                                                    ).guard_stale_holders],

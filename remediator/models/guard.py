@@ -22,13 +22,12 @@ GUARD_WORKFLOW_ID = "remediator-guard"
 
 
 
-def guard_task_queue(task_queue: str) -> str:
-    """The guard's task queue beside a deployment's ``task_queue``. Each worker process
-    serves it with a worker of its own: an incident waiting on the guard holds one of its
-    worker's workflow-task slots (a local activity keeps its task open), so with the
-    guard on the incidents' queue a burst of incidents could hold every slot while the
-    guard's own task waits for one, and none would ever be answered."""
-    return f"{task_queue}-guard"
+# The guard's own task queue, one per namespace like the guard itself: every worker
+# process serves it with a worker of its own, whatever its REMEDIATOR_TASK_QUEUE (a guard
+# tied to one deployment's queue would be stranded when that setting changed). On the
+# incidents' queue it deadlocked a burst: an incident waiting on the guard held one of
+# its worker's task slots, and with every slot held the guard's own task never ran.
+GUARD_TASK_QUEUE = "remediator-guard"
 
 
 # Updates (incident side)

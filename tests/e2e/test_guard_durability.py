@@ -16,11 +16,11 @@ from temporalio.worker import Worker
 from activities.guard import GuardLink
 from remediator.models.guard import (
     ADMIT,
+    GUARD_TASK_QUEUE,
     VERIFICATION_RECORDED,
     Admission,
     VerificationOutcome,
     VerificationRecord,
-    guard_task_queue,
 )
 from remediator.settings import Settings
 from starters.guard import Guard
@@ -37,7 +37,7 @@ def _guarded(settings: Settings, **extra: object) -> Settings:
 
 
 def _link(client: Client, settings: Settings) -> GuardLink:
-    return GuardLink(client, settings.guard_workflow_id, guard_task_queue(settings.task_queue),
+    return GuardLink(client, settings.guard_workflow_id, GUARD_TASK_QUEUE,
                      settings.guard_policy(), configure=False)
 
 
@@ -89,13 +89,13 @@ async def test_a_guard_on_the_incidents_queue_moves_to_its_own_and_keeps_its_loc
             assert taken.granted
             assert (await guard.describe()).task_queue == settings.task_queue
             configuring = GuardLink(client, settings.guard_workflow_id,
-                                    guard_task_queue(settings.task_queue), settings.guard_policy())
+                                    GUARD_TASK_QUEUE, settings.guard_policy())
 
             async def moved() -> Admission | None:
                 answer = await configuring.update(
                     ADMIT, admit_request("INC-2099-other", intent(DEPLOY)), Admission)
                 on = (await guard.describe()).task_queue
-                return answer if on == guard_task_queue(settings.task_queue) else None
+                return answer if on == GUARD_TASK_QUEUE else None
 
             other = await eventually(moved, timeout=30, what="the guard on its own queue")
             assert [b.holder.incident_id for b in other.busy] == [holder.id]

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.guard import GuardLink
-from remediator.models.guard import STEP_STARTED, StepRequest, StepSlot, guard_task_queue
+from remediator.models.guard import GUARD_TASK_QUEUE, STEP_STARTED, StepRequest, StepSlot
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.guard import Guard
@@ -307,7 +307,7 @@ async def test_the_fleet_cap_holds_a_step_back_and_the_incident_hands_over(
         # Another incident's step is in flight (taken through the guard directly).
         busy = StepRequest(incident_id="INC-2099-0001", action="kubernetes.scale",
                            target="kubernetes:default/other", scope="kubernetes:default")
-        link = GuardLink(client, capped.guard_workflow_id, guard_task_queue(capped.task_queue),
+        link = GuardLink(client, capped.guard_workflow_id, GUARD_TASK_QUEUE,
                          capped.guard_policy())
         assert (await link.update(STEP_STARTED, busy, StepSlot)).granted
         incident_id, alert = await rig.fire()

@@ -16,7 +16,7 @@ import httpx
 import redis.asyncio as aioredis
 from temporalio.client import Client
 
-from remediator.models.guard import guard_task_queue
+from remediator.models.guard import GUARD_TASK_QUEUE
 from remediator.settings import Settings
 from starters.incidents import Incidents
 from tests.support.alerts import alertmanager_payload
@@ -49,4 +49,4 @@ async def test_a_burst_wider_than_the_task_slots_mitigates_every_incident(
         assert await redis_client.hget(FLAGS, f"test-{case}") == "off"
     # The guard ran on its own queue, beside the incidents'.
     guard = await client.get_workflow_handle(settings.guard_workflow_id).describe()
-    assert guard.task_queue == guard_task_queue(settings.task_queue)
+    assert guard.task_queue == GUARD_TASK_QUEUE
