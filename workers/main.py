@@ -140,7 +140,8 @@ def policy_from(settings: Settings) -> IncidentPolicy:
 
 
 def guard_link(client: Client, settings: Settings) -> GuardLink:
-    """The way to this deployment's guard: on its own task queue, with the worker's policy."""
+    """The way to the namespace's guard (``GUARD_TASK_QUEUE``), with this worker's policy;
+    the incidents' guard activities and the guard worker's liveness check both use it."""
     return GuardLink(client, settings.guard_workflow_id, GUARD_TASK_QUEUE,
                      settings.guard_policy())
 
