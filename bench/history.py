@@ -103,3 +103,33 @@ async def event_kinds(client: Client, incident_id: str, group_id: str | None) ->
             counts[kind] = counts.get(kind, 0) + 1
         kinds[name] = dict(sorted(counts.items(), key=lambda kv: -kv[1]))
     return kinds
+
+
+def _label(e: HistoryEvent) -> str:
+    kind = EventType.Name(e.event_type).removeprefix("EVENT_TYPE_")
+    if e.HasField("activity_task_scheduled_event_attributes"):
+        kind += " " + e.activity_task_scheduled_event_attributes.activity_type.name
+    elif e.HasField("start_child_workflow_execution_initiated_event_attributes"):
+        kind += " " + e.start_child_workflow_execution_initiated_event_attributes.workflow_id
+    elif e.HasField("marker_recorded_event_attributes"):
+        kind += " " + e.marker_recorded_event_attributes.marker_name
+    return kind
+
+
+async def critical_path(client: Client, incident_id: str, group_id: str | None,
+                        sent: float) -> list[str]:
+    """Every execution's events from the alert POST (``sent``) to the first mitigation
+    started, in time order, ms after the POST: where the idle latency goes."""
+    ids = {"group": group_id, "incident": incident_id,
+           **{p: f"{incident_id}/{p}" for p in PHASES[:3]}}
+    _, until = await first_mitigation(client, incident_id)
+    rows: list[tuple[float, str]] = []
+    for name, workflow_id in ids.items():
+        if workflow_id is None:
+            continue
+        try:
+            history = await events(client, workflow_id)
+        except RPCError:
+            continue
+        rows += [(at(e), f"{name:9} {_label(e)}") for e in history if at(e) <= until + 1e-6]
+    return [f"{(t - sent) * 1000:7.1f} ms  {label}" for t, label in sorted(rows)]

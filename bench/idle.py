@@ -20,7 +20,14 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from bench.bare import BareWorkflow
-from bench.history import at, event_kinds, events, first_mitigation, incident_cost
+from bench.history import (
+    at,
+    critical_path,
+    event_kinds,
+    events,
+    first_mitigation,
+    incident_cost,
+)
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.routes import route_of
 from tests.support.alerts import alertmanager_payload
@@ -64,6 +71,9 @@ async def pipeline_idle(client: Client, http: httpx.AsyncClient, base: str, redi
         if i == 0 and show_kinds:
             print(json.dumps({"event_kinds": await event_kinds(client, incident_id, group)},
                              indent=1), file=sys.stderr, flush=True)
+        if i == k - 1 and show_kinds:  # warm: where one incident's idle latency goes
+            print("\n".join(await critical_path(client, incident_id, group, sent)),
+                  file=sys.stderr, flush=True)
     return ({"alert_to_mitigation_scheduled_ms": statistics.median(scheduled) * 1000,
              "alert_to_mitigation_started_ms": statistics.median(started) * 1000}, costs)
 

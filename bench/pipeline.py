@@ -176,7 +176,8 @@ if __name__ == "__main__":
     parser.add_argument("--cache", type=int, default=None,
                         help="the worker's workflow cache size (default: the setting's)")
     parser.add_argument("--event-kinds", action="store_true",
-                        help="print the first idle incident's history events by type")
+                        help="print the first idle incident's history events by type, "
+                        "and the last one's events up to its first mitigation, timed")
     parser.add_argument("--parts", default="bare,idle,burst",
                         help="which parts to run (comma-separated: bare, idle, burst); "
                         "the ratios need bare")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -25,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from remediator.models.approval import ApprovalRequest, ApprovalSignal
     from remediator.models.comms import Acknowledgement, CommsPolicy, Role, RoleAssignment
-    from remediator.models.guard import GuardReleased
+    from remediator.models.guard import Admission, GuardReleased
     from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
     from remediator.models.mitigation import MitigationStep
     from remediator.models.postmortem import PostmortemInput
@@ -74,6 +75,7 @@ with workflow.unsafe.imports_passed_through():
 
 PhaseWorkflow = TypeVar("PhaseWorkflow")
 LOCAL_FORGET = "forget-open-incident-locally"
+EARLY_ADMISSION = "admitted-beside-triage"
 FORGET_SUMMARY = "storm shield: stop routing the group's alerts to this incident"
 PhaseIn = TypeVar("PhaseIn")
 PhaseOut = TypeVar("PhaseOut", bound=PhaseResult)
@@ -120,8 +122,9 @@ class IncidentWorkflow:
             await self._await_resolution()
         else:
             opened = await self._detect(inp)
+            admission = self._admission_beside_triage(inp, opened)
             await self._triage(opened)
-            await self._mitigate_and_verify(inp, opened)  # or a dry run, or a hand-over
+            await self._mitigate_and_verify(inp, opened, admission)  # or a dry run, a hand-over
         review_at = await self._close(inp.group)
         await self._postmortem(review_at)
         return self.status()
@@ -161,27 +164,51 @@ class IncidentWorkflow:
             self._responders.page_security_circle(triaged.notify)
         return triaged
 
-    async def _mitigate_and_verify(self, inp: IncidentInput, opened: DetectResult) -> None:
+    async def _mitigate_and_verify(self, inp: IncidentInput, opened: DetectResult,
+                                   early: asyncio.Task[Admission] | None) -> None:
         """The runbook's steps then the verify window — a dry run plans them instead, and
         with no steps to run humans take over at once."""
         if opened.runbook is None or not opened.runbook.steps:
             await self._hand_over("no automated mitigation for this incident")
-        elif inp.dry_run or opened.policy.dry_run or opened.runbook.dry_run:
+        elif self._dry_run(inp, opened):
             await self._shadow(opened)
-        elif await self._admitted(inp, opened):
+        elif await self._admitted(inp, opened, early):
             await self._remediate(opened)
 
-    async def _admitted(self, inp: IncidentInput, opened: DetectResult) -> bool:
+    @staticmethod
+    def _dry_run(inp: IncidentInput, opened: DetectResult) -> bool:
+        return inp.dry_run or opened.policy.dry_run or bool(opened.runbook and opened.runbook.dry_run)
+
+    def _admission_beside_triage(self, inp: IncidentInput,
+                                 opened: DetectResult) -> asyncio.Task[Admission] | None:
+        """The rails' admission, asked as soon as the runbook is known (since
+        release-2026-12-e): the targets lock while triage declares the incident, and the
+        first step is one round trip nearer the alert. None: asked after triage (an
+        incident recorded before), or not at all (no steps, a dry run, no rails)."""
+        if opened.runbook is None or not opened.runbook.steps or self._dry_run(inp, opened):
+            return None
+        if not patched(EARLY_ADMISSION, since="release-2026-12-e") or not self._rails.on:
+            return None
+        return asyncio.create_task(self._admit(inp, opened))
+
+    async def _admit(self, inp: IncidentInput, opened: DetectResult) -> Admission:
+        runbook = opened.runbook
+        assert runbook is not None
+        if inp.recurrence is not None:
+            await self._rails.recurred(runbook)
+        return await self._rails.admit(runbook, opened.policy.timings.lock_wait_seconds)
+
+    async def _admitted(self, inp: IncidentInput, opened: DetectResult,
+                        early: asyncio.Task[Admission] | None) -> bool:
         """The safety rails shared with every other incident: the runbook's targets locked
         for this one, or shadow mode (paused, a maintenance window), or humans take over
         (target busy, cooling down, the runbook blocked on it) — the page says why."""
-        runbook = opened.runbook
-        assert runbook is not None
-        if not self._rails.on:
+        if early is not None:
+            admission = await early
+        elif not self._rails.on:
             return True
-        if inp.recurrence is not None:
-            await self._rails.recurred(runbook)
-        admission = await self._rails.admit(runbook, opened.policy.timings.lock_wait_seconds)
+        else:
+            admission = await self._admit(inp, opened)
         if admission.mode == "shadow":
             await self._shadow(opened, why=admission.detail)
         elif not admission.granted:
@@ -245,7 +272,7 @@ class IncidentWorkflow:
             if attempt:
                 self._state.record("mitigation.fallback", "trying the runbook's fallback steps: "
                                    + ", ".join(s.id for s in steps))
-            checked = await self._attempt(opened, steps)
+            checked = await self._attempt(opened, steps, last=attempt == len(plans) - 1)
             if checked.verdict.passed:
                 await self._rails.release()
                 self._set(status=IncidentStatus.RESOLVED)
@@ -253,8 +280,10 @@ class IncidentWorkflow:
         await self._rails.release()
         await self._hand_over(f"verification failed: {checked.verdict.detail}")
 
-    async def _attempt(self, opened: DetectResult, steps: list[MitigationStep]) -> VerifyResult:
-        """One mitigate → verify pass (baselines captured first, saga undo on failure)."""
+    async def _attempt(self, opened: DetectResult, steps: list[MitigationStep],
+                       last: bool) -> VerifyResult:
+        """One mitigate → verify pass (baselines captured first, saga undo on failure);
+        ``last``: no fallback follows it."""
         state = self._state
         assert opened.runbook is not None and state.severity is not None
         timings = opened.policy.timings
@@ -268,7 +297,8 @@ class IncidentWorkflow:
             applied=applied.outcomes, timings=timings, baselines=applied.baselines))
         state.verdict = checked.verdict
         if self._rails.on:
-            counted = await self._rails.verified(opened.runbook, checked.verdict.passed)
+            passed = checked.verdict.passed
+            counted = await self._rails.verified(opened.runbook, passed, last=passed or last)
             if counted.circuit_tripped:
                 self._responders.page(opened.policy.comms.oncall, counted.detail)
         undone = {o.step_id: o for o in checked.undone}

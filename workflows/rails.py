@@ -6,7 +6,8 @@ incident (a target another incident holds is waited for, then handed over), unle
 automation is paused or a maintenance window covers the incident (shadow mode: plan,
 change nothing), the action is cooling down on its target, or the runbook is blocked on
 it (failed verifications, or a fix that does not hold). After verification: the verdict
-counts toward those blocks and the fleet's circuit breaker. Then the locks free.
+counts toward those blocks and the fleet's circuit breaker, and the locks free with
+the last verdict.
 
 Each decision lands in the timeline (so in ``status``, the postmortem and the Temporal
 UI's history), and every call is an activity against the guard workflow: durable, and
@@ -24,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         Admission,
         AdmitRequest,
         Recurrence,
+        Released,
         ReleaseRequest,
         TargetIntent,
         VerificationOutcome,
@@ -40,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
 # Incidents recorded before the rails neither lock nor report to the guard.
 RAILS = "safety-rails"
 RAILS_RELEASE = "release-2026-11-b"  # the release that added the rails
+VERDICT_RELEASES = "verdict-releases-the-locks"
 
 
 def intent(step: MitigationStep, incident_id: str) -> TargetIntent:
@@ -116,12 +119,18 @@ class Rails:
             state.record("guard.refused", answer.detail)
         return answer
 
-    async def verified(self, runbook: Runbook, passed: bool) -> VerificationOutcome:
+    async def verified(self, runbook: Runbook, passed: bool, last: bool) -> VerificationOutcome:
+        """The verdict counted; ``last`` (no further attempt follows): the locks free with
+        it, in the same call (since release-2026-12-e)."""
+        release = last and self._held and patched(VERDICT_RELEASES, since="release-2026-12-e")
         outcome = await guard.verification_recorded(VerificationRecord(
             incident_id=self._state.id, runbook=runbook.name, targets=self._targets(runbook),
-            passed=passed, group_id=self._group or ""))
+            passed=passed, group_id=self._group or "", release=release))
         if outcome.blocked or outcome.circuit_tripped:
             self._state.record("guard.blocked", outcome.detail)
+        if release:  # what it held: every target of its runbook, locked at admission
+            self._held = False
+            self._note(Released(targets=self._targets(runbook)))
         return outcome
 
     async def release(self) -> None:
@@ -129,7 +138,9 @@ class Rails:
         if not self._held:
             return
         self._held = False
-        released = await guard.release(ReleaseRequest(
-            incident_id=self._state.id, run_id=workflow.info().first_execution_run_id))
+        self._note(await guard.release(ReleaseRequest(
+            incident_id=self._state.id, run_id=workflow.info().first_execution_run_id)))
+
+    def _note(self, released: Released) -> None:
         if released.targets:
             self._state.record("guard.released", "released " + ", ".join(released.targets))

@@ -3,14 +3,19 @@
 Right before the step — after its approval, however long that took — the incident's
 alerts must still fire (its own alert state, and Alertmanager's when configured): a
 resolved or silenced alert means the step and every step after it are skipped, with
-nothing changed. Then the step takes a fleet slot from the guard (at most N mutating
+nothing changed. And the step takes a fleet slot from the guard (at most N mutating
 steps in flight overall and per namespace or account), waiting for one to free up to a
 bound; while it runs the slot is held, and when it ends the slot frees and, if it
 applied, the action's cooldown on its target starts.
+
+Both questions are asked at once (since release-2026-12-e: one round trip on the way
+to the step, not two); a step that had to wait for its slot asks again whether its
+alerts still fire, and a slot taken for a step that will not run frees at once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -18,7 +23,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.alertmanager.firing import AlertStateActivities, StillFiringRequest
-    from remediator.models.guard import StepFinished, StepRequest
+    from remediator.models.guard import StepFinished, StepRequest, StepSlot
     from remediator.models.mitigation import MitigationStep, StepOutcome
     from workflows.catalogue import lookup
     from workflows.guard import client as guard
@@ -28,6 +33,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.support.versions import patched
 
 STILL_FIRING_TASK = "still-firing-by-activity"
+RAILS_AT_ONCE = "still-firing-beside-the-slot"
 
 if TYPE_CHECKING:  # the input model lives with the phase that owns it
     from workflows.mitigate import MitigateInput
@@ -55,13 +61,39 @@ class StepRails:
 
     async def before(self, step: MitigationStep) -> StepOutcome | None:
         """None when the step may run now (holding a slot); else the outcome instead."""
-        self.stopped = await self._not_firing(step) or await self._no_slot(step)
+        if patched(RAILS_AT_ONCE, since="release-2026-12-e"):
+            self.stopped = await self._firing_with_slot(step)
+        else:
+            self.stopped = await self._not_firing(step) or await self._no_slot(step)
         return None if self.stopped is None else self.skip(step)
 
     async def after(self, step: MitigationStep, outcome: StepOutcome) -> None:
+        await self._free(step, applied=outcome.state == "applied")
+
+    async def _free(self, step: MitigationStep, applied: bool) -> None:
         await guard.step_finished(StepFinished(
-            **self._request(step).model_dump(), applied=outcome.state == "applied",
+            **self._request(step).model_dump(), applied=applied,
             cooldown_seconds=step.cooldown_seconds))
+
+    async def _firing_with_slot(self, step: MitigationStep) -> str | None:
+        """Still firing? and a slot, asked together; after a wait for the slot, the
+        alerts are asked about again, since they may have resolved meanwhile."""
+        seen = self._waiter.count
+        not_firing, slot = await asyncio.gather(self._not_firing(step),
+                                                guard.step_started(self._request(step)))
+        if not_firing is not None:
+            if slot.granted:  # taken for a step that will not run: it frees at once
+                await self._free(step, applied=False)
+            return not_firing
+        if slot.granted:
+            return None
+        no_slot = await self._no_slot(step, first=slot, seen=seen)
+        if no_slot is not None:
+            return no_slot
+        not_firing = await self._not_firing(step)  # it waited: have they resolved since?
+        if not_firing is not None:
+            await self._free(step, applied=False)
+        return not_firing
 
     async def _not_firing(self, step: MitigationStep) -> str | None:
         request = StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts)
@@ -82,12 +114,18 @@ class StepRails:
         what = "silenced" if answer.silenced else "resolved"
         return f"alert {what} before step {step.id} ({answer.detail})"
 
-    async def _no_slot(self, step: MitigationStep) -> str | None:
+    async def _no_slot(self, step: MitigationStep, first: StepSlot | None = None,
+                       seen: int | None = None) -> str | None:
+        """None once the step holds a slot; else why not (none freed in time). ``first``:
+        the guard's answer already given (asked when the waiter had seen ``seen``)."""
         request = self._request(step)
         deadline = workflow.now() + timedelta(seconds=self._inp.timings.slot_wait_seconds)
         while True:
-            seen = self._waiter.count
-            slot = await guard.step_started(request)
+            if first is None or seen is None:
+                seen = self._waiter.count
+                slot = await guard.step_started(request)
+            else:
+                slot, first = first, None
             if slot.granted:
                 return None
             left = (deadline - workflow.now()).total_seconds()

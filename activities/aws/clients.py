@@ -5,20 +5,24 @@ worker needs no activity executor. What retrying can fix (throttling, 5xx, a
 refused or timed-out connection) propagates as is, for Temporal to retry; what it
 cannot (bad credentials, a missing resource, an invalid request) becomes a
 ``MitigationRefused``.
+
+boto3 is imported, and each client built, on first use: six clients cost a worker
+~50 MB before any AWS runbook runs (BENCHMARKS.md), and most workers never need most of
+them.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-import boto3
-from botocore.config import Config
-from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from activities.support.errors import AuthFailed, Rejected, ResourceNotFound
+
+if TYPE_CHECKING:
+    from botocore.exceptions import ClientError
 
 T = TypeVar("T")
 
@@ -60,6 +64,9 @@ def classify(exc: ClientError) -> Exception:
 
 async def call(method: Callable[..., T], **kwargs: Any) -> T:
     """Run one boto3 call in a thread; refusals become ``MitigationRefused``."""
+    # Loaded already: ``method`` belongs to a client.
+    from botocore.exceptions import ClientError, NoCredentialsError, NoRegionError, PartialCredentialsError
+
     try:
         return await asyncio.to_thread(method, **kwargs)
     except ClientError as exc:
@@ -70,9 +77,45 @@ async def call(method: Callable[..., T], **kwargs: Any) -> T:
         raise Rejected(f"no AWS region configured: {exc}") from exc
 
 
+class LazyClient:
+    """A boto3 client built on first use (any attribute: a method, ``meta``, ...)."""
+
+    def __init__(self, boto: Boto, service: str) -> None:
+        self._boto, self._service = boto, service
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:  # only names the proxy itself lacks
+        if self._made is None:
+            self._made = self._boto.client(self._service)
+        return getattr(self._made, name)
+
+
+class Boto:
+    """One boto3 session for the worker's clients, made when the first client is."""
+
+    def __init__(self, region: str | None) -> None:
+        self._region = region
+        self._session: Any = None
+        self._config: Any = None
+        self._lock = threading.Lock()  # clients may first be needed from two threads
+
+    def client(self, service: str) -> Any:
+        with self._lock:
+            if self._session is None:
+                import boto3
+                from botocore.config import Config
+
+                self._session = boto3.session.Session(region_name=self._region)
+                self._config = Config(
+                    region_name=self._session.region_name or DEFAULT_REGION,
+                    connect_timeout=5, read_timeout=30,
+                    retries={"mode": "standard", "max_attempts": 3})
+            return self._session.client(service, config=self._config)
+
+
 @dataclass(frozen=True)
 class AwsClients:
-    """The boto3 clients the mitigations use, built once per worker."""
+    """The boto3 clients the mitigations use, one per worker, each built on first use."""
 
     autoscaling: Any
     lambda_: Any
@@ -88,16 +131,7 @@ class AwsClients:
         Bounded timeouts and botocore's standard retries keep one call well inside an
         activity's start-to-close timeout; Temporal retries beyond that.
         """
-        session = boto3.session.Session(region_name=region)
-        config = Config(
-            region_name=session.region_name or DEFAULT_REGION,
-            connect_timeout=5, read_timeout=30, retries={"mode": "standard", "max_attempts": 3},
-        )
-        return cls(
-            autoscaling=session.client("autoscaling", config=config),
-            lambda_=session.client("lambda", config=config),
-            ssm=session.client("ssm", config=config),
-            sns=session.client("sns", config=config),
-            s3=session.client("s3", config=config),
-            cloudwatch=session.client("cloudwatch", config=config),
-        )
+        boto = Boto(region)
+        return cls(autoscaling=LazyClient(boto, "autoscaling"), lambda_=LazyClient(boto, "lambda"),
+                   ssm=LazyClient(boto, "ssm"), sns=LazyClient(boto, "sns"),
+                   s3=LazyClient(boto, "s3"), cloudwatch=LazyClient(boto, "cloudwatch"))

@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any, Literal
-
-import psycopg
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from activities.postgres.databases import APPLICATION_NAME
+
+if TYPE_CHECKING:  # imported when a connection opens (databases.py): ~10 MB a worker need not hold
+    import psycopg
 
 QUERY_CHARS = 200
 Signal = Literal["cancel", "terminate"]
@@ -88,7 +89,7 @@ class Filters:
     pattern: str | None
 
 
-Conn = psycopg.AsyncConnection[tuple[Any, ...]]
+Conn: TypeAlias = "psycopg.AsyncConnection[tuple[Any, ...]]"
 
 
 async def long_running(conn: Conn, filters: Filters) -> list[Backend]:

@@ -9,11 +9,14 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import asynccontextmanager, contextmanager
+from typing import TYPE_CHECKING
 
-import psycopg
 from pydantic import SecretStr
 
 from activities.support.errors import AuthFailed, NotAllowed, Rejected
+
+if TYPE_CHECKING:
+    import psycopg
 
 # Our own sessions carry this name, so remediator never selects another worker's backend.
 APPLICATION_NAME = "remediator"
@@ -38,6 +41,8 @@ class PostgresDatabases:
         if name not in self._dsns:
             raise NotAllowed(f"database {name!r} is not configured on this worker "
                              f"(REMEDIATOR_POSTGRES_DSNS has: {', '.join(self.names()) or 'none'})")
+        import psycopg  # on first use: psycopg costs ~10 MB a worker without databases need not hold
+
         with postgres_errors(name):
             conn = await psycopg.AsyncConnection.connect(
                 self._dsns[name].get_secret_value(), autocommit=True,
@@ -53,6 +58,8 @@ class PostgresDatabases:
 def postgres_errors(name: str) -> Iterator[None]:
     """Refusals by the server become ``MitigationRefused``; an unreachable server (or
     one shutting down) stays retryable. Messages name the database, never the DSN."""
+    import psycopg  # already loaded by whoever opened the connection
+
     try:
         yield
     except psycopg.errors.InsufficientPrivilege as exc:

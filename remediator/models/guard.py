@@ -180,6 +180,16 @@ class VerificationRecord(Contract):
     targets: list[str] = Field(default_factory=list, max_length=100)
     passed: bool
     group_id: str = ""
+    # The verdict is the incident's last word to the guard (it passed, or no fallback is
+    # left): every lock and slot of the incident frees in the same update (since
+    # release-2026-12-e) — one round trip and ~6 history events less per incident. The
+    # outcome stays as it was, so a worker of the release before still reads it.
+    release: bool = False
+
+
+class Released(Contract):
+    targets: list[str] = Field(default_factory=list)
+    slots: int = 0
 
 
 class Block(Contract):
@@ -216,11 +226,6 @@ class RecurrenceOutcome(Contract):
 class ReleaseRequest(Contract):
     incident_id: str = Text
     run_id: str = ""
-
-
-class Released(Contract):
-    targets: list[str] = Field(default_factory=list)
-    slots: int = 0
 
 
 class GuardReleased(Contract):

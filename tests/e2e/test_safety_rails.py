@@ -16,11 +16,19 @@ from typing import Any
 
 import httpx
 import redis.asyncio as aioredis
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 from temporalio.service import RPCError
 
 from activities.guard import GuardLink
-from remediator.models.guard import GUARD_TASK_QUEUE, STEP_STARTED, StepRequest, StepSlot
+from remediator.models.guard import (
+    GUARD_TASK_QUEUE,
+    STEP_FINISHED,
+    STEP_STARTED,
+    StepFinished,
+    StepRequest,
+    StepSlot,
+)
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.guard import Guard
@@ -254,9 +262,12 @@ async def test_an_alert_resolved_during_the_approval_wait_changes_nothing(
         await eventually(seen, timeout=30, what="the alert resolved")
         await case.decide("alice", pending.plan_hash)
         done = await case.done()
+        status = await Guard(client, approving).status()
     assert [s.state for s in done.steps] == ["skipped"]
     assert "alert resolved before step risky-flip" in done.steps[0].detail
     assert await case.writes() == 0 and await case.flag_value() == "on"
+    # The slot asked for beside the check was given back at once.
+    assert status.in_flight == 0 and status.slots == []
 
 
 async def test_pause_and_a_maintenance_window_run_incidents_in_shadow_mode(
@@ -317,6 +328,78 @@ async def test_the_fleet_cap_holds_a_step_back_and_the_incident_hands_over(
         await rig.done(incident_id)
     assert "cap reached" in done_view.steps[0].detail
     assert await redis_client.hget(FLAGS, rig.flag) == "on" and await rig.writes() == 0
+
+
+async def test_an_alert_resolved_while_its_step_waited_for_a_slot_changes_nothing(
+    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
+) -> None:
+    # The alerts are asked about beside the slot request; a step that then waits for its
+    # slot must ask again once it has one, and give the slot back when they resolved.
+    capped = _rails(settings, max_in_flight=1, slot_wait_seconds=120.0)
+    guard = Guard(client, capped)
+    async with httpx.AsyncClient(base_url=http_base, timeout=30) as http, \
+            running_worker(client, capped):
+        rig = Rig(http, client, capped, redis_client)
+        await rig.healthy(True)
+        await redis_client.hset(FLAGS, rig.flag, "on")
+        busy = StepRequest(incident_id="INC-2099-0002", action="kubernetes.scale",
+                           target="kubernetes:default/other", scope="kubernetes:default")
+        link = GuardLink(client, capped.guard_workflow_id, GUARD_TASK_QUEUE,
+                         capped.guard_policy())
+        assert (await link.update(STEP_STARTED, busy, StepSlot)).granted
+        incident_id, alert = await rig.fire()
+
+        async def waiting() -> bool:
+            return f"{incident_id}/mitigate" in (await guard.status()).waiters.get("", [])
+        await eventually(waiting, timeout=60, what="the step waiting for a fleet slot")
+        await rig.resolve(alert)
+        await rig.until(incident_id, lambda v: "alert.resolved" in _kinds(v), "resolved")
+        await link.update(STEP_FINISHED, StepFinished(**busy.model_dump()), StepSlot)
+        done = await rig.done(incident_id)
+        status = await guard.status()
+    assert [s.state for s in done.steps] == ["skipped"]
+    assert "alert resolved before step" in done.steps[0].detail
+    assert await redis_client.hget(FLAGS, rig.flag) == "on" and await rig.writes() == 0
+    assert status.in_flight == 0 and status.slots == []  # the slot it took is back
+
+
+async def test_the_first_step_is_not_queued_behind_triage_or_a_second_round_trip(
+    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
+) -> None:
+    # Issue 13's critical path: the targets lock while triage runs, and the mitigate
+    # phase asks "still firing?" and "a fleet slot?" in one workflow task; the verdict
+    # frees the locks in the same call that counts it.
+    async with httpx.AsyncClient(base_url=http_base, timeout=30) as http, \
+            running_worker(client, settings):
+        rig = Rig(http, client, settings, redis_client)
+        await rig.healthy(True)
+        incident_id, _ = await rig.fire()
+        done = await rig.done(incident_id)
+        incident = [e async for e in client.get_workflow_handle(incident_id)
+                    .fetch_history_events()]
+        mitigate = [e async for e in client.get_workflow_handle(f"{incident_id}/mitigate")
+                    .fetch_history_events()]
+    assert [s.state for s in done.steps] == ["applied"]
+    assert "guard.released" in _kinds(done)
+    assert _scheduled(incident, "guard_release") is None
+    admit = _scheduled(incident, "guard_admit")
+    triage_done = next(
+        e.event_id for e in incident if e.HasField("child_workflow_execution_completed_event_attributes")
+        and e.child_workflow_execution_completed_event_attributes.workflow_execution.workflow_id
+        == f"{incident_id}/triage")
+    assert admit is not None and admit < triage_done
+    firing = _scheduled(mitigate, "alerts_still_firing")
+    slot = _scheduled(mitigate, "guard_step_started")
+    assert firing is not None and slot is not None
+    first_completed = next(e.event_id for e in mitigate if e.HasField(
+        "activity_task_completed_event_attributes"))
+    assert max(firing, slot) < first_completed
+
+
+def _scheduled(history: list[HistoryEvent], activity: str) -> int | None:
+    return next((e.event_id for e in history if e.HasField(
+        "activity_task_scheduled_event_attributes")
+        and e.activity_task_scheduled_event_attributes.activity_type.name == activity), None)
 
 
 async def test_an_alert_alertmanager_silences_is_never_acted_on(

@@ -107,6 +107,28 @@ async def test_release_signals_the_waiter_which_then_takes_the_lock(guard: Guard
     assert [(lock.target, lock.holder.incident_id) for lock in locks] == [(DEPLOY, waiting.id)]
 
 
+async def test_the_last_verdict_frees_the_locks_in_the_same_update(guard: GuardCase) -> None:
+    # release-2026-12-e: an incident's last verdict carries its release (one call, not two)
+    first = await guard.incident(intent(DEPLOY))
+    await eventually(lambda: guard.admission_of(first), what="first admitted")
+    waiting = await guard.incident(intent(DEPLOY), wait_seconds=120)
+
+    async def waits() -> bool:
+        return waiting.id in (await guard.status()).waiters.get(DEPLOY, [])
+
+    await eventually(waits, what="second incident waiting")
+    counted_only = await guard.link.update(VERIFICATION_RECORDED, VerificationRecord(
+        incident_id=first.id, runbook="rb", targets=[DEPLOY], passed=False), VerificationOutcome)
+    assert not counted_only.blocked
+    # A fallback may follow: the lock stays.
+    assert [lock.holder.incident_id for lock in (await guard.status()).locks] == [first.id]
+    await guard.link.update(VERIFICATION_RECORDED, VerificationRecord(
+        incident_id=first.id, runbook="rb", targets=[DEPLOY], passed=True, release=True),
+        VerificationOutcome)
+    admitted = await eventually(lambda: guard.admission_of(waiting), what="waiter admitted")
+    assert admitted.granted
+
+
 async def test_lock_of_a_terminated_incident_is_freed_when_asked_for(guard: GuardCase) -> None:
     first = await guard.incident(intent(DEPLOY))
     await eventually(lambda: guard.admission_of(first), what="first admitted")

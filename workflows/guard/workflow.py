@@ -178,6 +178,8 @@ class GuardWorkflow:
                                                 self._update_id())
         if outcome.blocked or outcome.circuit_tripped:
             workflow.logger.warning("guard.blocked", extra={"detail": outcome.detail})
+        if rec.release:  # set only by incidents of release-2026-12-e and later
+            self._release(rec.incident_id)
         return outcome
 
     @workflow.update(name=RECURRED)
@@ -188,10 +190,13 @@ class GuardWorkflow:
     @workflow.update(name=RELEASE)
     def release(self, req: ReleaseRequest) -> Released:
         """Frees every lock and slot of the incident and tells who waited for them."""
-        targets = locks.release(self._state, req.incident_id)
-        slots = caps.free_slots_of(self._state, incident_id=req.incident_id)
+        return self._release(req.incident_id)
+
+    def _release(self, incident_id: str) -> Released:
+        targets = locks.release(self._state, incident_id)
+        slots = caps.free_slots_of(self._state, incident_id=incident_id)
         for target in list(self._state.waiters):
-            locks.forget_waiter(self._state, target, req.incident_id)
+            locks.forget_waiter(self._state, target, incident_id)
         self._tell(locks.take_waiters(self._state, targets))
         if slots:
             self._slot_freed()

@@ -21,8 +21,8 @@ from __future__ import annotations
 from temporalio import workflow
 
 # Newest first. A new execution records RELEASES[0] only.
-RELEASES = ("release-2026-12-d", "release-2026-12-c", "release-2026-12-b", "release-2026-12",
-            "release-2026-11-b", "release-2026-11")
+RELEASES = ("release-2026-12-e", "release-2026-12-d", "release-2026-12-c", "release-2026-12-b",
+            "release-2026-12", "release-2026-11-b", "release-2026-11")
 
 
 def patched(change: str, since: str = RELEASES[-1]) -> bool:
