@@ -111,6 +111,17 @@ def _rails(settings: Settings, **values: float) -> Settings:
     return settings.model_copy(update={f"guard_{k}": v for k, v in values.items()})
 
 
+async def another_step_in_flight(client: Client, settings: Settings
+                                 ) -> tuple[GuardLink, StepRequest]:
+    """Another incident's step holds a fleet slot (taken through the guard directly)."""
+    busy = StepRequest(incident_id="INC-2099-0001", action="kubernetes.scale",
+                       target="kubernetes:default/other", scope="kubernetes:default")
+    link = GuardLink(client, settings.guard_workflow_id, GUARD_TASK_QUEUE,
+                     settings.guard_policy())
+    assert (await link.update(STEP_STARTED, busy, StepSlot)).granted
+    return link, busy
+
+
 async def test_two_incidents_on_one_target_one_mutates_the_other_hands_over(
     settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
 ) -> None:
@@ -315,12 +326,7 @@ async def test_the_fleet_cap_holds_a_step_back_and_the_incident_hands_over(
         rig = Rig(http, client, capped, redis_client)
         await rig.healthy(True)
         await redis_client.hset(FLAGS, rig.flag, "on")
-        # Another incident's step is in flight (taken through the guard directly).
-        busy = StepRequest(incident_id="INC-2099-0001", action="kubernetes.scale",
-                           target="kubernetes:default/other", scope="kubernetes:default")
-        link = GuardLink(client, capped.guard_workflow_id, GUARD_TASK_QUEUE,
-                         capped.guard_policy())
-        assert (await link.update(STEP_STARTED, busy, StepSlot)).granted
+        await another_step_in_flight(client, capped)
         incident_id, alert = await rig.fire()
         done_view = await rig.until(incident_id, lambda v: any(
             s.state == "skipped" for s in v.steps), "the step held back")
@@ -342,11 +348,7 @@ async def test_an_alert_resolved_while_its_step_waited_for_a_slot_changes_nothin
         rig = Rig(http, client, capped, redis_client)
         await rig.healthy(True)
         await redis_client.hset(FLAGS, rig.flag, "on")
-        busy = StepRequest(incident_id="INC-2099-0002", action="kubernetes.scale",
-                           target="kubernetes:default/other", scope="kubernetes:default")
-        link = GuardLink(client, capped.guard_workflow_id, GUARD_TASK_QUEUE,
-                         capped.guard_policy())
-        assert (await link.update(STEP_STARTED, busy, StepSlot)).granted
+        link, busy = await another_step_in_flight(client, capped)
         incident_id, alert = await rig.fire()
 
         async def waiting() -> bool:

@@ -8,12 +8,13 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHandle
 
 from activities.guard import GuardRefused
 from remediator.models.guard import (
@@ -89,7 +90,9 @@ async def test_second_incident_on_a_held_target_is_told_who_holds_it(guard: Guar
     assert [lock.target for lock in (await guard.status()).locks] == [DEPLOY]
 
 
-async def test_release_signals_the_waiter_which_then_takes_the_lock(guard: GuardCase) -> None:
+async def held_and_waited_for(guard: GuardCase) -> tuple[WorkflowHandle[Any, Admission],
+                                                          WorkflowHandle[Any, Admission]]:
+    """A first incident holds DEPLOY; a second waits for it (up to 120 s)."""
     first = await guard.incident(intent(DEPLOY))
     await eventually(lambda: guard.admission_of(first), what="first admitted")
     waiting = await guard.incident(intent(DEPLOY), wait_seconds=120)
@@ -98,6 +101,11 @@ async def test_release_signals_the_waiter_which_then_takes_the_lock(guard: Guard
         return waiting.id in (await guard.status()).waiters.get(DEPLOY, [])
 
     await eventually(waits, what="second incident waiting")
+    return first, waiting
+
+
+async def test_release_signals_the_waiter_which_then_takes_the_lock(guard: GuardCase) -> None:
+    first, waiting = await held_and_waited_for(guard)
     started = time.monotonic()
     await first.signal("finish")
     admitted = await eventually(lambda: guard.admission_of(waiting), what="waiter admitted")
@@ -109,14 +117,7 @@ async def test_release_signals_the_waiter_which_then_takes_the_lock(guard: Guard
 
 async def test_the_last_verdict_frees_the_locks_in_the_same_update(guard: GuardCase) -> None:
     # release-2026-12-e: an incident's last verdict carries its release (one call, not two)
-    first = await guard.incident(intent(DEPLOY))
-    await eventually(lambda: guard.admission_of(first), what="first admitted")
-    waiting = await guard.incident(intent(DEPLOY), wait_seconds=120)
-
-    async def waits() -> bool:
-        return waiting.id in (await guard.status()).waiters.get(DEPLOY, [])
-
-    await eventually(waits, what="second incident waiting")
+    first, waiting = await held_and_waited_for(guard)
     counted_only = await guard.link.update(VERIFICATION_RECORDED, VerificationRecord(
         incident_id=first.id, runbook="rb", targets=[DEPLOY], passed=False), VerificationOutcome)
     assert not counted_only.blocked
