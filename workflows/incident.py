@@ -48,7 +48,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.incident_state import IncidentState
     from workflows.mitigate import MitigateInput, MitigateWorkflow
     from workflows.occurrence import declared_alert, recurrence_note
-    from workflows.postmortem import PostmortemRun, PostmortemWorkflow
+    from workflows.postmortem import FirstDraft, PostmortemRun, PostmortemWorkflow
     from workflows.rails import Rails
     from workflows.support import search, ui
     from workflows.support.options import (
@@ -66,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
         GUARD_RELEASED,
         INCIDENT_CLOSED,
         POSTMORTEM_DRAFTED,
+        POSTMORTEM_WRITTEN,
         RECORD,
         SEVERITY_RAISED,
     )
@@ -76,6 +77,7 @@ with workflow.unsafe.imports_passed_through():
 PhaseWorkflow = TypeVar("PhaseWorkflow")
 LOCAL_FORGET = "forget-open-incident-locally"
 EARLY_ADMISSION = "admitted-beside-triage"
+ONE_SIGNAL_DRAFT = "postmortem-draft-in-one-signal"
 FORGET_SUMMARY = "storm shield: stop routing the group's alerts to this incident"
 PhaseIn = TypeVar("PhaseIn")
 PhaseOut = TypeVar("PhaseOut", bound=PhaseResult)
@@ -360,8 +362,9 @@ class IncidentWorkflow:
         card = postmortem_card(self._state, review_at)
         self._show(card.current)
         await workflow.start_child_workflow(
-            PostmortemWorkflow.run, PostmortemRun(doc=self._postmortem_input(), comms=policy,
-                                                  review_at=review_at),
+            PostmortemWorkflow.run, PostmortemRun(
+                doc=self._postmortem_input(), comms=policy, review_at=review_at,
+                one_signal=patched(ONE_SIGNAL_DRAFT, since="release-2026-12-e")),
             id=f"{self._state.id}/{Phase.POSTMORTEM}",
             parent_close_policy=ParentClosePolicy.ABANDON, priority=PAPERWORK,
             static_summary=card.summary, static_details=card.details)
@@ -473,6 +476,16 @@ class IncidentWorkflow:
         markdown = self._inbox.open(sealed, POSTMORTEM_DRAFTED, str, self._from(Phase.POSTMORTEM))
         if markdown is not None:
             self._state.postmortem = markdown
+
+    @workflow.signal(name=POSTMORTEM_WRITTEN)
+    def postmortem_written(self, sealed: RawValue) -> None:
+        """From the postmortem phase (sealed): the first draft is stored, and with it come
+        the entries the phase recorded (one signal, since release-2026-12-e)."""
+        first = self._inbox.open(sealed, POSTMORTEM_WRITTEN, FirstDraft,
+                                 self._from(Phase.POSTMORTEM))
+        if first is not None:
+            self._state.timeline.extend(first.timeline)
+            self._state.postmortem = first.markdown
 
     # --- signals, updates and queries from people --------------------------------------
     @workflow.signal

@@ -19,12 +19,12 @@ with workflow.unsafe.imports_passed_through():
     from activities.postmortem.store import PostmortemActivities
     from remediator.models.comms import CommsPolicy
     from remediator.models.contract import Contract
-    from remediator.models.incident import Phase
+    from remediator.models.incident import Phase, TimelineEntry
     from remediator.models.postmortem import ActionItem, PostmortemInput, PostmortemResult, UtcDateTime
     from workflows.comms.announcer import Announcer
     from workflows.postmortem_draft import draft_findings
     from workflows.support.options import side_effect
-    from workflows.support.signals import POSTMORTEM_DRAFTED
+    from workflows.support.signals import POSTMORTEM_DRAFTED, POSTMORTEM_WRITTEN
     from workflows.support.timeline import Recorder
     from workflows.support.ui import span
 
@@ -35,6 +35,17 @@ class PostmortemRun(Contract):
     doc: PostmortemInput
     comms: CommsPolicy
     review_at: datetime
+    # The incident takes the first draft and this phase's entries in one signal
+    # (``postmortem_written``): ~9 history events fewer than ``record`` then
+    # ``postmortem_drafted``. Set by incidents of release-2026-12-e, which handle it.
+    one_signal: bool = False
+
+
+class FirstDraft(Contract):
+    """``postmortem_written``: the first draft, with the entries the phase recorded."""
+
+    markdown: str
+    timeline: list[TimelineEntry]
 
 
 class NewActionItem(Contract):
@@ -109,8 +120,8 @@ class PostmortemWorkflow:
         self._announcer.policy = inp.comms
         self._doc = draft_findings(inp.doc, inp.review_at, workflow.now(),
                                    inp.comms.action_item_due_seconds)
-        result = await self._publish("postmortem.written")
-        await self._tell_parent(result.markdown)
+        result = await self._publish("postmortem.written", live=not inp.one_signal)
+        await self._tell_parent(result.markdown, with_entries=inp.one_signal)
         self._rec.detach()  # the incident completes now; later entries stay here
         while not self._finished():
             due = self._next_due()
@@ -172,19 +183,24 @@ class PostmortemWorkflow:
         del self._refused[:-20]  # the latest refusals; a flood does not grow the state
         workflow.logger.warning("postmortem.edit_refused", extra={"reason": why[:500]})
 
-    async def _publish(self, kind: str) -> PostmortemResult:
+    async def _publish(self, kind: str, live: bool = True) -> PostmortemResult:
         result = await workflow.execute_activity_method(
             PostmortemActivities.store_postmortem, self._doc, **side_effect(30),
             summary=f"store the postmortem ({kind})")
         self._markdown = result.markdown
-        await self._rec.add(kind, f"{result.path} (by {self._last_editor})", live=True)
+        await self._rec.add(kind, f"{result.path} (by {self._last_editor})", live=live)
         return result
 
-    async def _tell_parent(self, markdown: str) -> None:
+    async def _tell_parent(self, markdown: str, with_entries: bool) -> None:
         parent = workflow.info().parent
-        if parent is not None:
-            await workflow.get_external_workflow_handle(parent.workflow_id).signal(
-                POSTMORTEM_DRAFTED, markdown)
+        if parent is None:
+            return
+        incident = workflow.get_external_workflow_handle(parent.workflow_id)
+        if with_entries:
+            await incident.signal(POSTMORTEM_WRITTEN,
+                                  FirstDraft(markdown=markdown, timeline=self._rec.take()))
+        else:
+            await incident.signal(POSTMORTEM_DRAFTED, markdown)
 
     @workflow.signal
     def edit(self, raw: RawValue) -> None:

@@ -23,14 +23,17 @@ import threading
 from collections.abc import Awaitable, Callable
 from fnmatch import fnmatchcase
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from kubernetes.client import ApiClient, Configuration
-from kubernetes.client.exceptions import ApiException
 from pydantic import Field
 
 from activities.support.errors import AuthFailed, NotAllowed, Rejected, ResourceNotFound
 from activities.support.params import Params
+
+if TYPE_CHECKING:  # imported on first use, in the call's thread: ~15 MB a worker that
+    # never talks to Kubernetes should not hold, and an import the event loop need not wait on
+    from kubernetes.client import ApiClient
+    from kubernetes.client.exceptions import ApiException
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -122,6 +125,7 @@ async def fresh_reads(attempt: Callable[[], Awaitable[T]], attempts: int = CONFL
 def load_api_client(kubeconfig: str | None, context: str | None) -> ApiClient:
     """An ApiClient from the kubeconfig, else the in-cluster service account."""
     from kubernetes import config
+    from kubernetes.client import ApiClient, Configuration
 
     path = kubeconfig or DEFAULT_KUBECONFIG
     try:
@@ -143,8 +147,8 @@ class KubeApi:
     """Deployments, their ReplicaSets and scale, as JSON; the client is built on first use."""
 
     def __init__(self, client: ApiClient | Callable[[], ApiClient]) -> None:
-        self._client = client if isinstance(client, ApiClient) else None
-        self._factory = None if isinstance(client, ApiClient) else client
+        self._client = None if callable(client) else client
+        self._factory = client if callable(client) else None
         self._lock = threading.Lock()
 
     @classmethod
@@ -172,8 +176,12 @@ class KubeApi:
     async def _run(self, method: str, *args: Any, **kwargs: Any) -> Obj:
         try:
             return await asyncio.to_thread(self._call, method, *args, **kwargs)
-        except ApiException as exc:
-            raise classify(exc) from exc
+        except Exception as exc:
+            from kubernetes.client.exceptions import ApiException  # loaded by the call
+
+            if isinstance(exc, ApiException):
+                raise classify(exc) from exc
+            raise
 
     async def pods(self, namespace: str, label_selector: str = "") -> list[Obj]:
         """Pods of ``namespace`` (core API: evidence only, needs ``list`` on pods)."""

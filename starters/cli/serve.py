@@ -3,6 +3,7 @@ would expose it unguarded."""
 
 from __future__ import annotations
 
+from remediator import heap
 from remediator.logging import configure_logging
 from remediator.settings import Settings
 from starters.cli.common import fail
@@ -24,5 +25,6 @@ def serve() -> None:
         fail(f"refusing to listen {where} without REMEDIATOR_API_TOKENS: reading "
              "incidents needs an API token", 2)
     configure_logging()
-    uvicorn.run(create_app(settings), host=settings.http_host, port=settings.http_port,
-                log_level="warning")
+    app = create_app(settings)
+    heap.settle()  # full collections skip what start-up left (remediator/heap.py)
+    uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")

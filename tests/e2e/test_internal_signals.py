@@ -24,12 +24,14 @@ from tests.support.polling import eventually
 from tests.support.seals import payloads_of, sealed_header, send, send_raw, signals_received
 from workflows.alert_group_models import IncidentClosed
 from workflows.approvals.models import StepDecision
+from workflows.postmortem import FirstDraft
 from workflows.support.seals import REFUSED
 from workflows.support.signals import (
     APPROVAL_REQUESTED,
     DECIDED,
     INCIDENT_CLOSED,
     POSTMORTEM_DRAFTED,
+    POSTMORTEM_WRITTEN,
     RECORD,
     SEVERITY_RAISED,
 )
@@ -67,14 +69,17 @@ async def test_internal_signals_from_outside_change_nothing_but_a_refusal(
         update={"step_id": "forged-step", "plan_hash": "0" * 16}))
     await send(client, case.id, SEVERITY_RAISED, Severity.P0)
     await send(client, case.id, POSTMORTEM_DRAFTED, "# forged postmortem")
+    await send(client, case.id, POSTMORTEM_WRITTEN, FirstDraft(
+        markdown="# forged postmortem", timeline=[_forged_entry("forged review")]))
     await send(client, mitigate, DECIDED, StepDecision(
         step_id=pending.step_id, approved=True, by=["alice"], reason="bypass"))
     await send(client, group, INCIDENT_CLOSED,
                IncidentClosed(id=case.id, resolved_at=datetime.now(UTC)))
 
-    refused = await _refused(case, 6)
+    refused = await _refused(case, 7)
     assert all("not sealed" in r for r in refused), refused
-    for signal in (DECIDED, RECORD, APPROVAL_REQUESTED, SEVERITY_RAISED, POSTMORTEM_DRAFTED):
+    for signal in (DECIDED, RECORD, APPROVAL_REQUESTED, SEVERITY_RAISED, POSTMORTEM_DRAFTED,
+                   POSTMORTEM_WRITTEN):
         assert any(r.startswith(f"{signal} signal refused") for r in refused), signal
     view = await case.incidents.view(case.id)
     assert not any("forged" in e.detail for e in view.timeline)

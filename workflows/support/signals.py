@@ -16,6 +16,9 @@ RECORD = "record"  # timeline entries, in batches
 APPROVAL_REQUESTED = "approval_requested"  # a step waits for a decision
 SEVERITY_RAISED = "severity_raised"  # an approval deadline passed
 POSTMORTEM_DRAFTED = "postmortem_drafted"  # the first draft of the document
+# The first draft with the phase's timeline entries: one signal instead of the two above
+# (``record`` then ``postmortem_drafted``), for incidents that ask for it (release-2026-12-e).
+POSTMORTEM_WRITTEN = "postmortem_written"
 # incident → mitigate phase
 DECIDED = "decided"  # the decision on a waiting step, with its signed proofs
 # incident → alert group
@@ -27,8 +30,8 @@ DUPLICATES = "duplicates"
 # Not sealed: a forged one only makes the incident ask the guard again, which decides.
 GUARD_RELEASED = "guard_released"
 
-SEALED = frozenset({RECORD, APPROVAL_REQUESTED, SEVERITY_RAISED, POSTMORTEM_DRAFTED, DECIDED,
-                    INCIDENT_CLOSED})
+SEALED = frozenset({RECORD, APPROVAL_REQUESTED, SEVERITY_RAISED, POSTMORTEM_DRAFTED,
+                    POSTMORTEM_WRITTEN, DECIDED, INCIDENT_CLOSED})
 SEAL_HEADER = "remediator-seal"
 # Receivers accept sealed signals only once the workflow has taken this patch: histories
 # recorded before seals existed replay without them.

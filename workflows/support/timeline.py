@@ -74,6 +74,11 @@ class Recorder:
         self._unsent.append(entry)
         return entry
 
+    def take(self) -> list[TimelineEntry]:
+        """The entries not yet sent, for a signal of the phase's own to carry."""
+        batch, self._unsent = self._unsent, []
+        return batch
+
     async def flush(self) -> None:
         """Deliver the entries not yet sent (delivered before the phase completes)."""
         parent = workflow.info().parent

@@ -48,17 +48,21 @@ def test_aws_errors_are_classified(code: str, status: int, kind: type[Exception]
     assert isinstance(classify(_client_error(code, status)), kind)
 
 
-def test_a_worker_loads_boto3_and_psycopg_only_when_it_uses_them() -> None:
-    """Six boto3 clients and psycopg cost a worker ~45 MB (BENCHMARKS.md): the worker
-    module and its AWS clients import neither until a call needs one."""
+def test_a_worker_loads_boto3_psycopg_and_kubernetes_only_when_it_uses_them() -> None:
+    """Six boto3 clients, psycopg and the Kubernetes client cost a worker ~60 MB
+    (BENCHMARKS.md): the worker module and its clients import none of them until a call
+    needs one."""
     probe = (
         "import sys\n"
         "import workers.main\n"
         "from activities.aws.clients import AwsClients\n"
+        "from activities.kubernetes.api import KubeApi\n"
         "clients = AwsClients.from_environment('us-east-1')\n"
-        "print(sorted(m for m in ('boto3', 'botocore', 'psycopg') if m in sys.modules))\n"
+        "KubeApi.from_config(None, None)\n"
+        "libs = ('boto3', 'botocore', 'psycopg', 'kubernetes')\n"
+        "print(sorted(m for m in libs if m in sys.modules))\n"
         "print(clients.ssm.meta.service_model.service_name)\n"
-        "print(sorted(m for m in ('boto3', 'botocore', 'psycopg') if m in sys.modules))\n")
+        "print(sorted(m for m in libs if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, env={**os.environ, "AWS_ACCESS_KEY_ID": "test",
                                           "AWS_SECRET_ACCESS_KEY": "test"}).stdout.split("\n")
