@@ -12,7 +12,7 @@ from remediator.models.policy import IncidentPolicy
 from remediator.models.runbook import Runbook
 from remediator.runbooks.errors import InvalidRunbook
 from remediator.runbooks.labels import MissingLabel, match_runbook, render_runbook
-from remediator.runbooks.loading import load_runbooks
+from remediator.runbooks.loading import RunbookDirectory
 from remediator.runbooks.validation import ActionLookup
 
 
@@ -25,18 +25,18 @@ class RunbookQuery(Contract):
 class RunbookActivities:
     def __init__(self, directory: Path, policy: IncidentPolicy, actions: ActionLookup) -> None:
         """``actions``: the mitigation catalogue's lookup (runbooks are checked against it)."""
-        self._directory = directory
+        self._runbooks = RunbookDirectory(directory, actions)
         self._policy = policy
-        self._actions = actions
 
     @activity.defn
     async def find_runbook(self, query: RunbookQuery) -> Runbook | None:
         """The most specific runbook matching the labels, with ``${labels.X}`` filled in.
 
-        Files are re-read on every call, so an edited runbook applies to the next incident.
+        Files are checked on every call, so an edited runbook applies to the next incident
+        (a file is parsed again only once it changed).
         """
         try:
-            runbooks = load_runbooks(self._directory, self._actions)
+            runbooks = self._runbooks.load()
             runbook = (match_runbook(runbooks, query.labels) if query.name is None
                        else next((r for r in runbooks if r.name == query.name), None))
         except InvalidRunbook as exc:

@@ -33,8 +33,37 @@ def load_runbook_file(path: Path, actions: ActionLookup) -> Runbook:
     return parse_runbook(path.read_text(encoding="utf-8"), str(path), actions=actions)
 
 
-def load_runbooks(directory: Path, actions: ActionLookup) -> list[Runbook]:
-    """All runbooks in a directory (``*.yaml``/``*.yml``), each fully validated."""
+def runbook_files(directory: Path) -> list[Path]:
     files = sorted([*directory.glob("*.yaml"), *directory.glob("*.yml")])
     # correlation.yaml (remediator.runbooks.correlation) lives beside the runbooks; it is not one.
-    return [load_runbook_file(f, actions) for f in files if f.name != "correlation.yaml"]
+    return [f for f in files if f.name != "correlation.yaml"]
+
+
+def load_runbooks(directory: Path, actions: ActionLookup) -> list[Runbook]:
+    """All runbooks in a directory (``*.yaml``/``*.yml``), each fully validated."""
+    return [load_runbook_file(f, actions) for f in runbook_files(directory)]
+
+
+class RunbookDirectory:
+    """The runbooks of a directory as they are on disk now, each file parsed again only
+    when it changed (its size or modification time): an edited, added or removed runbook
+    applies to the next lookup, and an unchanged one costs a ``stat``. Parsing every file
+    on every incident cost ~2 ms per runbook on the worker's event loop (BENCHMARKS.md)."""
+
+    def __init__(self, directory: Path, actions: ActionLookup) -> None:
+        self.directory = directory
+        self._actions = actions
+        self._parsed: dict[Path, tuple[tuple[int, int], Runbook]] = {}
+
+    def load(self) -> list[Runbook]:
+        """Every runbook, fully validated; InvalidRunbook for a file that is not (it is
+        parsed again next time, so the fix applies as soon as it is saved)."""
+        parsed: dict[Path, tuple[tuple[int, int], Runbook]] = {}
+        for file in runbook_files(self.directory):
+            stat = file.stat()
+            version = (stat.st_mtime_ns, stat.st_size)
+            known = self._parsed.get(file)
+            parsed[file] = (known if known is not None and known[0] == version
+                            else (version, load_runbook_file(file, self._actions)))
+        self._parsed = parsed
+        return [runbook for _, runbook in parsed.values()]
