@@ -8,6 +8,7 @@ action the guard saw.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Any
 
@@ -45,10 +46,22 @@ class OwnActionsEvidence:
     def __init__(self, client: Client, guard_workflow_id: str) -> None:
         self._client = client
         self._guard = guard_workflow_id
+        self._asking: asyncio.Task[Any] | None = None
+
+    async def _state(self) -> Any:
+        """The guard's state: one query at a time per worker, its answer shared by every
+        triage that asked while it was in flight (shielded: a cancelled caller does not
+        cancel it). In a burst, one query per incident (200 at once) overflowed the
+        guard's query buffer ("consistent query buffer is full") and left the source
+        unavailable."""
+        if self._asking is None or self._asking.done():
+            self._asking = asyncio.create_task(
+                self._client.get_workflow_handle(self._guard).query(STATUS))
+        return await asyncio.shield(self._asking)
 
     async def collect(self, req: EvidenceRequest, scope: Scope) -> Found:
         try:
-            state = await self._client.get_workflow_handle(self._guard).query(STATUS)
+            state = await self._state()
         except RPCError as exc:
             if exc.status == RPCStatusCode.NOT_FOUND:
                 return Found("the guard has no records (never started)")
