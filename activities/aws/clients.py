@@ -14,6 +14,7 @@ them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,16 +79,30 @@ async def call(method: Callable[..., T], **kwargs: Any) -> T:
 
 
 class LazyClient:
-    """A boto3 client built on first use (any attribute: a method, ``meta``, ...)."""
+    """A boto3 client built on first use. Its attributes are the client's methods, each
+    looked up when called: the first call (made in a thread by ``call``) builds the
+    client there — importing boto3 and loading the service model took ~240 ms, which
+    the worker's event loop must not wait on."""
 
     def __init__(self, boto: Boto, service: str) -> None:
         self._boto, self._service = boto, service
         self._made: Any = None
+        self._lock = threading.Lock()
+
+    def made(self) -> Any:
+        """The boto3 client itself (built now if it was not yet)."""
+        with self._lock:
+            if self._made is None:
+                self._made = self._boto.client(self._service)
+            return self._made
 
     def __getattr__(self, name: str) -> Any:  # only names the proxy itself lacks
-        if self._made is None:
-            self._made = self._boto.client(self._service)
-        return getattr(self._made, name)
+        if self._made is not None:
+            return getattr(self._made, name)
+        return functools.partial(self._method, name)
+
+    def _method(self, name: str, *args: Any, **kwargs: Any) -> Any:
+        return getattr(self.made(), name)(*args, **kwargs)
 
 
 class Boto:
@@ -97,10 +112,10 @@ class Boto:
         self._region = region
         self._session: Any = None
         self._config: Any = None
-        self._lock = threading.Lock()  # clients may first be needed from two threads
+        self._lock = threading.Lock()
 
     def client(self, service: str) -> Any:
-        with self._lock:
+        with self._lock:  # clients may first be needed from two threads
             if self._session is None:
                 import boto3
                 from botocore.config import Config
