@@ -16,7 +16,7 @@ alerts still fire, and a slot taken for a step that will not run frees at once.
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from temporalio import workflow
@@ -78,7 +78,7 @@ class StepRails:
     async def _firing_with_slot(self, step: MitigationStep) -> str | None:
         """Still firing? and a slot, asked together; after a wait for the slot, the
         alerts are asked about again, since they may have resolved meanwhile."""
-        seen = self._waiter.count
+        deadline, seen = self._slot_deadline(), self._waiter.count
         not_firing, slot = await asyncio.gather(self._not_firing(step),
                                                 guard.step_started(self._request(step)))
         if not_firing is not None:
@@ -87,7 +87,7 @@ class StepRails:
             return not_firing
         if slot.granted:
             return None
-        no_slot = await self._no_slot(step, first=slot, seen=seen)
+        no_slot = await self._slot_after(step, slot, seen, deadline)
         if no_slot is not None:
             return no_slot
         not_firing = await self._not_firing(step)  # it waited: have they resolved since?
@@ -114,20 +114,23 @@ class StepRails:
         what = "silenced" if answer.silenced else "resolved"
         return f"alert {what} before step {step.id} ({answer.detail})"
 
-    async def _no_slot(self, step: MitigationStep, first: StepSlot | None = None,
-                       seen: int | None = None) -> str | None:
-        """None once the step holds a slot; else why not (none freed in time). ``first``:
-        the guard's answer already given (asked when the waiter had seen ``seen``)."""
-        request = self._request(step)
-        deadline = workflow.now() + timedelta(seconds=self._inp.timings.slot_wait_seconds)
-        while True:
-            if first is None or seen is None:
-                seen = self._waiter.count
-                slot = await guard.step_started(request)
-            else:
-                slot, first = first, None
-            if slot.granted:
-                return None
+    async def _no_slot(self, step: MitigationStep) -> str | None:
+        """None once the step holds a slot; else why not (none freed in time)."""
+        deadline, seen = self._slot_deadline(), self._waiter.count
+        return await self._slot_after(step, await guard.step_started(self._request(step)),
+                                      seen, deadline)
+
+    def _slot_deadline(self) -> datetime:
+        return workflow.now() + timedelta(seconds=self._inp.timings.slot_wait_seconds)
+
+    async def _slot_after(self, step: MitigationStep, slot: StepSlot, seen: int,
+                          deadline: datetime) -> str | None:
+        """From the guard's answer ``slot`` (asked when the waiter had seen ``seen``
+        releases): asked again at each release until granted (None) or ``deadline``."""
+        while not slot.granted:
             left = (deadline - workflow.now()).total_seconds()
             if left <= 0 or not await self._waiter.next_release(seen, left):
                 return f"{slot.detail} (waited {self._inp.timings.slot_wait_seconds:g}s)"
+            seen = self._waiter.count
+            slot = await guard.step_started(self._request(step))
+        return None
