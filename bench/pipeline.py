@@ -3,14 +3,19 @@
 Starts its own Temporal dev server and redis-server, then measures
   (a) bare: N concurrent workflows of ``bare.ACTIVITIES`` no-op activities each, and
       idle, one at a time: start → its one activity scheduled / started;
-  (b) idle pipeline, one alert at a time: alert POST → first mitigation scheduled /
+  (b) floor: bare Temporal in the design card's shape (``floor.py``: five child phases,
+      no-op activities), idle (start → mitigation scheduled / started, history events
+      per execution) and in a burst of N (throughput, start → mitigation started
+      p50/p99, worker peak RSS): what the shape alone costs;
+  (c) idle pipeline, one alert at a time: alert POST → first mitigation scheduled /
       started, and history events per incident by execution (one-step runbook, a
       verify window of 5 polls);
-  (c) burst: N concurrent alerts (zero-length verify windows): throughput, alert →
+  (d) burst: N concurrent alerts (zero-length verify windows): throughput, alert →
       first mitigation started p50/p99, worker peak RSS;
-  (d) recovery: a worker SIGKILLed mid-mitigation, then a new one: its start → the
+  (e) recovery: a worker SIGKILLed mid-mitigation, then a new one: its start → the
       interrupted step completed.
-Usage: python bench/pipeline.py [--n 200] [--idle 8] [--cache 80] [--parts bare,idle,burst]
+Usage: python bench/pipeline.py [--n 200] [--idle 8] [--cache 80] [--floor-poll 1.0]
+                                [--parts bare,floor,idle,burst]
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ from temporalio.client import Client
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.floor import floor  # noqa: E402
 from bench.history import first_mitigation  # noqa: E402
 from bench.idle import bare_idle, mean_cost, pipeline_idle  # noqa: E402
 from bench.measure import RssSampler, pct  # noqa: E402
@@ -119,7 +125,7 @@ async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float
 
 
 async def main(n: int, idle: int, cache: int | None, show_kinds: bool,
-               parts: set[str]) -> None:
+               parts: set[str], floor_poll: float) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         temporal = TemporalDevServer(workdir / "temporal", port=free_port(), ui_port=None)
@@ -142,6 +148,8 @@ async def main(n: int, idle: int, cache: int | None, show_kinds: bool,
                 r.set(f"health:bench{i}", "ok")
             base = await bare(temporal.address, n, idle) if "bare" in parts else {}
             print(json.dumps({"base": base}), file=sys.stderr, flush=True)
+            shape = await floor(temporal.address, n, idle, floor_poll) if "floor" in parts else {}
+            print(json.dumps({"floor": shape}), file=sys.stderr, flush=True)
             # Five verify polls per incident, in a window long enough (30 s) that its
             # progress is sent live, as in production (seed 04: 15-30 min windows).
             polled = settings.model_copy(update={
@@ -157,8 +165,11 @@ async def main(n: int, idle: int, cache: int | None, show_kinds: bool,
     report: dict[str, object] = {
         "n": n, "machine": f"{platform.machine()}, {psutil.cpu_count()} cores, "
         f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}",
-        "bare": base, "idle": quiet, "pipeline": pipe,
+        "bare": base, "floor": shape, "idle": quiet, "pipeline": pipe,
     }
+    if base and shape:
+        report["ratio_floor_idle_over_bare"] = (
+            shape["start_to_mitigation_started_ms"] / base["start_to_activity_started_ms"])
     if base and quiet:
         report["ratio_idle_pipeline_over_bare"] = (
             quiet["alert_to_mitigation_started_ms"]  # type: ignore[operator]
@@ -178,10 +189,13 @@ if __name__ == "__main__":
     parser.add_argument("--event-kinds", action="store_true",
                         help="print the first idle incident's history events by type, "
                         "and the last one's events up to its first mitigation, timed")
-    parser.add_argument("--parts", default="bare,idle,burst",
-                        help="which parts to run (comma-separated: bare, idle, burst); "
-                        "the ratios need bare")
+    parser.add_argument("--floor-poll", type=float, default=1.0,
+                        help="seconds between the floor's verify polls when idle "
+                        "(its burst polls every 0.01 s)")
+    parser.add_argument("--parts", default="bare,floor,idle,burst",
+                        help="which parts to run (comma-separated: bare, floor, idle, "
+                        "burst); the ratios need bare")
     configure_logging("WARNING")  # the report alone on stdout, not one line per alert
     args = parser.parse_args()
     asyncio.run(main(args.n, args.idle, args.cache, args.event_kinds,
-                     set(args.parts.split(","))))
+                     set(args.parts.split(",")), args.floor_poll))

@@ -40,7 +40,9 @@ from workflows.verify import VerifyWorkflow, WindowChange
 HISTORIES = Path(__file__).parent / "histories"
 # Recordings of each code generation are kept: "approved-*" are incidents of the first
 # (ids derived from the alert group), "numbered-*" of numbered occurrences, "sealed-*"
-# of sealed internal signals with one marker per patch (before one marker per release).
+# of sealed internal signals with one marker per patch (before one marker per release),
+# "rails-*" of release-2026-12-d (the rails as activities, one after another) and
+# "early-*" of release-2026-12-e (admission beside triage, one marker per execution).
 RECORDING = "sealed"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
