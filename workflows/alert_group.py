@@ -18,6 +18,8 @@ from temporalio.common import RawValue, WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
 
+from workflows.support.versions import RELEASES, named
+
 with workflow.unsafe.imports_passed_through():
     from activities.incident_numbers import NumberActivities
     from remediator.models.alert import AlertBatch, AlertStatus
@@ -153,11 +155,11 @@ class AlertGroupWorkflow:
                     IncidentWorkflow.run, IncidentInput(
                         incident_id=incident_id, dry_run=dry_run, alerts=batch.alerts,
                         group_key=batch.group_key, group=workflow.info().workflow_id,
-                        recurrence=self._recurrence()),
+                        recurrence=self._recurrence(), release=RELEASES[0]),
                     id=incident_id, parent_close_policy=ParentClosePolicy.ABANDON,
                     # A number is never used twice, even if its counter were reset.
                     id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-                    search_attributes=search.at_open(), priority=CRITICAL_PATH,
+                    search_attributes=search.at_open(), memo=named(), priority=CRITICAL_PATH,
                     static_summary=summary, static_details=details)
                 break
             except WorkflowAlreadyStartedError:

@@ -30,6 +30,10 @@ class DetectInput(Contract):
     # Declared incidents: the runbook is named by the human (None: no runbook at all).
     declared: bool = False
     runbook_name: str | None = None
+    # The release that started this phase (as in its memo: ``versions.named``). Only for
+    # workers of an earlier release, which refuse an unknown field: they never run a
+    # phase on paths they do not know.
+    release: str | None = None
 
 
 class DetectResult(PhaseResult):

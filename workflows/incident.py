@@ -13,7 +13,7 @@ from temporalio.common import RawValue
 from temporalio.exceptions import ActivityError, FailureError
 from temporalio.workflow import ParentClosePolicy
 
-from workflows.support.versions import patched
+from workflows.support.versions import RELEASES, named, patched
 
 with workflow.unsafe.imports_passed_through():
     from activities.alert_shield import ForgetRequest, ShieldActivities
@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from remediator.models.approval import ApprovalRequest, ApprovalSignal
     from remediator.models.comms import Acknowledgement, CommsPolicy, Role, RoleAssignment
+    from remediator.models.contract import Contract
     from remediator.models.guard import Admission, GuardReleased
     from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
     from remediator.models.mitigation import MitigationStep
@@ -79,7 +80,7 @@ LOCAL_FORGET = "forget-open-incident-locally"
 EARLY_ADMISSION = "admitted-beside-triage"
 ONE_SIGNAL_DRAFT = "postmortem-draft-in-one-signal"
 FORGET_SUMMARY = "storm shield: stop routing the group's alerts to this incident"
-PhaseIn = TypeVar("PhaseIn")
+PhaseIn = TypeVar("PhaseIn", bound=Contract)
 PhaseOut = TypeVar("PhaseOut", bound=PhaseResult)
 
 
@@ -129,6 +130,7 @@ class IncidentWorkflow:
             await self._mitigate_and_verify(inp, opened, admission)  # or a dry run, a hand-over
         review_at = await self._close(inp.group)
         await self._postmortem(review_at)
+        self._search.flush()
         return self.status()
 
     # --- the phases ------------------------------------------------------------------
@@ -237,9 +239,9 @@ class IncidentWorkflow:
         card = phase_card(self._state, phase, arg)
         self._show(card.current)
         result = await workflow.execute_child_workflow(
-            run, arg, id=f"{self._state.id}/{phase}",
+            run, arg.model_copy(update={"release": RELEASES[0]}), id=f"{self._state.id}/{phase}",
             priority=MITIGATION if phase == Phase.MITIGATE else CRITICAL_PATH,
-            static_summary=card.summary, static_details=card.details)
+            memo=named(), static_summary=card.summary, static_details=card.details)
         self._state.timeline.extend(result.timeline)  # what the phase had not sent live
         return result
 
@@ -364,9 +366,10 @@ class IncidentWorkflow:
         await workflow.start_child_workflow(
             PostmortemWorkflow.run, PostmortemRun(
                 doc=self._postmortem_input(), comms=policy, review_at=review_at,
-                one_signal=patched(ONE_SIGNAL_DRAFT, since="release-2026-12-e")),
+                one_signal=patched(ONE_SIGNAL_DRAFT, since="release-2026-12-e"),
+                release=RELEASES[0]),
             id=f"{self._state.id}/{Phase.POSTMORTEM}",
-            parent_close_policy=ParentClosePolicy.ABANDON, priority=PAPERWORK,
+            parent_close_policy=ParentClosePolicy.ABANDON, priority=PAPERWORK, memo=named(),
             static_summary=card.summary, static_details=card.details)
         await workflow.wait_condition(lambda: self._state.postmortem is not None)
 

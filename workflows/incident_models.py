@@ -64,6 +64,10 @@ class IncidentInput(Contract):
     declared: Declaration | None = None
     # Set when an earlier run of this incident continued as new: it goes on from there.
     carried: IncidentCarry | None = None
+    # The release that started it (as in its memo: ``versions.named``; alert groups and
+    # continue-as-new name it). Only for workers of an earlier release, which refuse an
+    # unknown field: they never run an incident on paths they do not know.
+    release: str | None = None
 
 
 class IncidentView(Contract):

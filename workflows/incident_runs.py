@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 from temporalio import workflow
 
-from workflows.support.versions import patched
+from workflows.support.versions import RELEASES, named, patched
 
 with workflow.unsafe.imports_passed_through():
     from remediator.models.alert import AlertStatus
@@ -62,7 +62,7 @@ class IncidentRuns:
             "incident_id": self._incident.id, "run": self._incident.runs,
             "events": workflow.info().get_current_history_length()})
         workflow.continue_as_new(self._input.model_copy(update={
-            "alerts": [], "carried": self._carry()}))
+            "alerts": [], "carried": self._carry(), "release": RELEASES[0]}), memo=named())
 
     def _history_full(self) -> bool:
         """Time to hand on: past the threshold (or the server suggests it, at some 4,000

@@ -55,6 +55,10 @@ class MitigateInput(Contract):
     # guard and first checks the incident's alerts still fire.
     guarded: bool = False
     alerts: list[Alert] = Field(default_factory=list)
+    # The release that started this phase (as in its memo: ``versions.named``). Only for
+    # workers of an earlier release, which refuse an unknown field: they never run a
+    # phase on paths they do not know.
+    release: str | None = None
 
 
 class MitigateResult(PhaseResult):

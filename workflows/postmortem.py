@@ -39,6 +39,10 @@ class PostmortemRun(Contract):
     # (``postmortem_written``): ~9 history events fewer than ``record`` then
     # ``postmortem_drafted``. Set by incidents of release-2026-12-e, which handle it.
     one_signal: bool = False
+    # The release that started this phase (as in its memo: ``versions.named``). Only for
+    # workers of an earlier release, which refuse an unknown field: they never run a
+    # phase on paths they do not know.
+    release: str | None = None
 
 
 class FirstDraft(Contract):

@@ -31,6 +31,10 @@ class TriageInput(Contract):
     title: str
     alerts: list[Alert]
     runbook: Runbook | None
+    # The release that started this phase (as in its memo: ``versions.named``). Only for
+    # workers of an earlier release, which refuse an unknown field: they never run a
+    # phase on paths they do not know.
+    release: str | None = None
 
 
 class TriageResult(PhaseResult):

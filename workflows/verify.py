@@ -52,6 +52,10 @@ class VerifyInput(Contract):
     applied: list[StepOutcome]
     timings: Timings
     baselines: list[Baseline] = Field(default_factory=list)
+    # The release that started this phase (as in its memo: ``versions.named``). Only for
+    # workers of an earlier release, which refuse an unknown field: they never run a
+    # phase on paths they do not know.
+    release: str | None = None
 
 
 class VerifyResult(PhaseResult):

@@ -11,6 +11,7 @@ nothing can be running any more, new recordings:
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import uuid
@@ -20,6 +21,7 @@ from pathlib import Path
 import pytest
 import redis.asyncio as aioredis
 from pydantic import SecretStr
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory, WorkflowUpdateFailedError
 from temporalio.worker import Replayer
 
@@ -35,6 +37,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workers.main import replayer, running_worker
+from workflows.support.versions import MEMO_KEY
 from workflows.verify import VerifyWorkflow, WindowChange
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -42,8 +45,10 @@ HISTORIES = Path(__file__).parent / "histories"
 # (ids derived from the alert group), "numbered-*" of numbered occurrences, "sealed-*"
 # of sealed internal signals with one marker per patch (before one marker per release),
 # "rails-*" of release-2026-12-d (the rails as activities, one after another) and
-# "early-*" of release-2026-12-e (admission beside triage, one marker per execution).
-RECORDING = "sealed"
+# "early-*" of release-2026-12-e (admission beside triage, one marker per execution),
+# "named-*" of release-2026-12-f (the incident and its phases named their release in
+# their memo: no marker; search attributes one upsert per workflow task).
+RECORDING = "named"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
 # key: it guards nothing real).
@@ -114,6 +119,11 @@ async def test_a_fresh_incident_replays_on_the_current_code(
     assert all(h.events for h in histories)
     kinds = {e.WhichOneof("attributes") for h in histories for e in h.events}
     assert "workflow_execution_update_accepted_event_attributes" in kinds
+    # The incident and its phases were named their release at start: no patch marker;
+    # the alert group (started by a client) and the counter record theirs.
+    assert [sum(1 for e in h.events if _patch_marker(e)) for h in histories[:-2]] == [0] * 6
+    assert sum(1 for e in histories[-2].events if _patch_marker(e)) == 1
+    _one_upsert_per_task_and_none_of_the_start(histories[0])
     for history in histories:
         await _replayer(internal_keys(approving)).replay_workflow(history)
     if os.environ.get("REMEDIATOR_RECORD_HISTORIES"):
@@ -123,6 +133,27 @@ async def test_a_fresh_incident_replays_on_the_current_code(
             (HISTORIES / f"{RECORDING}-{name}.json").write_text(history.to_json())
             ids[f"{RECORDING}-{name}"] = history.workflow_id
         (HISTORIES / f"{RECORDING}.ids").write_text(json.dumps(ids, indent=1) + "\n")
+
+
+def _patch_marker(event: HistoryEvent) -> bool:
+    return (event.HasField("marker_recorded_event_attributes")
+            and event.marker_recorded_event_attributes.marker_name == "core_patch")
+
+
+def _one_upsert_per_task_and_none_of_the_start(history: WorkflowHistory) -> None:
+    """The incident's search attributes: what it was started with is not upserted
+    again, and the changes of one workflow task go out in one upsert."""
+    started = history.events[0].workflow_execution_started_event_attributes
+    at_start = {k: v.data for k, v in started.search_attributes.indexed_fields.items()}
+    per_task = [0]
+    for event in history.events:
+        if event.HasField("workflow_task_completed_event_attributes"):
+            per_task.append(0)
+        elif event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+            assert not {k: v.data for k, v in fields.indexed_fields.items()}.items() & at_start.items()
+            per_task[-1] += 1
+    assert at_start and max(per_task) == 1, per_task
 
 
 def _recorded() -> list[Path]:
@@ -140,3 +171,16 @@ def _workflow_id(path: Path) -> str:
 async def test_recorded_history_replays_on_the_current_code(path: Path) -> None:
     history = WorkflowHistory.from_json(_workflow_id(path), path.read_text())
     await _replayer().replay_workflow(history)
+
+
+async def test_a_phase_named_a_release_this_worker_does_not_know_is_refused() -> None:
+    """A newer worker's phase (named in its memo) fails its workflow task here, to be
+    retried by a worker that knows the release, instead of running other paths."""
+    path = HISTORIES / "named-incident-triage.json"
+    recorded = json.loads(path.read_text())
+    memo = recorded["events"][0]["workflowExecutionStartedEventAttributes"]["memo"]["fields"]
+    memo[MEMO_KEY]["data"] = base64.b64encode(b'"release-2099-01"').decode()
+    history = WorkflowHistory.from_json(_workflow_id(path), recorded)
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert "started by 'release-2099-01', which this worker does not know" in str(
+        result.replay_failure)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import ClassVar
 
 from temporalio import workflow
@@ -49,25 +50,67 @@ def bounded(value: str, max_chars: int = MAX_CHARS, max_bytes: int = MAX_BYTES) 
     return cut.decode("utf-8", "ignore")
 
 
+# Since this release the changes made in one workflow task go out as one upsert, and
+# what the incident was started with is not upserted again.
+BATCHED_PATCH = "search-attributes-batched"
+BATCHED_RELEASE = "release-2026-12-f"
+
+
 class SearchAttributes:
     """The incident's keyword attributes, upserted only when one changes (each upsert is
-    a history event and a visibility write on the server)."""
+    a history event and a visibility write on the server): every change made while the
+    workflow's code runs for one task goes out in a single upsert, once that code yields."""
 
     _KEYS: ClassVar[dict[str, SearchAttributeKey[str]]] = {
         "phase": PHASE, "severity": SEVERITY, "status": STATUS, "service": SERVICE,
         "title": TITLE, "runbook": RUNBOOK}
 
     def __init__(self, **known: str | None) -> None:
-        """``known``: values already indexed (set at start, or carried by continue-as-new)."""
+        """``known``: values already indexed (carried by continue-as-new); with none, what
+        the execution was started with."""
         self._current: dict[str, str] = {k: str(v) for k, v in known.items() if v is not None}
+        self._from_start = not self._current
+        self._batched: bool | None = None  # decided at the first change (a patch)
+        self._pending: dict[str, str] = {}
+        self._flush: asyncio.Handle | None = None
 
     def update(self, **values: str | None) -> None:
+        self._decide()
         changed = {name: self._fit(str(value)) for name, value in values.items()
                    if value is not None and self._current.get(name) != str(value)}
-        if changed:
-            self._current.update({name: str(values[name]) for name in changed})
-            workflow.upsert_search_attributes(
-                [self._KEYS[name].value_set(value) for name, value in changed.items()])
+        if not changed:
+            return
+        self._current.update({name: str(values[name]) for name in changed})
+        if not self._batched:
+            self._upsert(changed)
+            return
+        self._pending.update(changed)
+        if self._flush is None:  # after the code now running yields, in this same task
+            self._flush = asyncio.get_running_loop().call_soon(self.flush)
+
+    def flush(self) -> None:
+        """Upsert what changed now (before the workflow completes: nothing may follow)."""
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        pending, self._pending = self._pending, {}
+        if pending:
+            self._upsert(pending)
+
+    def _upsert(self, changed: dict[str, str]) -> None:
+        workflow.upsert_search_attributes(
+            [self._KEYS[name].value_set(value) for name, value in changed.items()])
+
+    def _decide(self) -> None:
+        if self._batched is not None:
+            return
+        self._batched = patched(BATCHED_PATCH, since=BATCHED_RELEASE)
+        if self._batched and self._from_start:  # indexed at start: no upsert needed
+            started = workflow.info().typed_search_attributes
+            for name, key in self._KEYS.items():
+                value = started.get(key)
+                if value is not None:
+                    self._current.setdefault(name, value)
 
     @staticmethod
     def _fit(value: str) -> str:
