@@ -184,3 +184,17 @@ async def test_a_phase_named_a_release_this_worker_does_not_know_is_refused() ->
     result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert "started by 'release-2099-01', which this worker does not know" in str(
         result.replay_failure)
+
+
+async def test_a_phase_input_with_a_field_this_worker_does_not_know_is_refused() -> None:
+    """What a worker of an earlier release does with a phase named ``release``: its
+    contract forbids the field, so the task fails (and is retried), the phase does not."""
+    path = HISTORIES / "named-incident-triage.json"
+    recorded = json.loads(path.read_text())
+    payload = recorded["events"][0]["workflowExecutionStartedEventAttributes"]["input"][
+        "payloads"][0]
+    arg = json.loads(base64.b64decode(payload["data"]))
+    payload["data"] = base64.b64encode(json.dumps({**arg, "from_the_future": 1}).encode()).decode()
+    history = WorkflowHistory.from_json(_workflow_id(path), recorded)
+    result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
+    assert "Failed decoding arguments" in str(result.replay_failure)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis.asyncio as aioredis
 from temporalio.api.enums.v1 import EventType
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
 
 from activities.notify import sent_marker
@@ -110,6 +111,12 @@ def _paged(slack: WebhookReceiver, incident_id: str, who: str) -> list[Received]
             if p.body["text"].startswith(f"Paging {who}:")]
 
 
+def _escalated(event: HistoryEvent) -> bool:
+    fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+    status = fields.indexed_fields.get("RemediatorStatus")
+    return status is not None and status.data == b'"escalated"'
+
+
 def _assert_bounded(histories: list[WorkflowHistory]) -> None:
     """Every run but the last continued as new; none grew much past the threshold (the
     first run also holds detect → verify, so it may hand on as soon as it hands over)."""
@@ -118,9 +125,8 @@ def _assert_bounded(histories: list[WorkflowHistory]) -> None:
         assert history.events[-1].event_type == \
             EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW
     assert last.events[-1].event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED
-    # The last marker is the hand-over's patch marker: where the waiting began.
-    handed_over = max(i for i, e in enumerate(histories[0].events)
-                      if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED)
+    # Where the waiting began: the hand-over's status, escalated, indexed.
+    handed_over = max(i for i, e in enumerate(histories[0].events) if _escalated(e))
     first_limit = max(THRESHOLD, handed_over) + OVERSHOOT
     assert len(histories[0].events) <= first_limit, (len(histories[0].events), first_limit)
     for history in histories[1:-1]:
