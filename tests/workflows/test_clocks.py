@@ -47,3 +47,41 @@ async def test_updates_follow_the_cadence_and_paging_stops_at_the_acknowledgemen
 
 async def _async(value: bool) -> bool:
     return value
+
+
+async def test_the_clocks_share_one_timer_and_a_closing_incident_cancels_it(
+    start_incident: Start,
+) -> None:
+    """Five clocks (ladder, paging, matrix, two cadences) wait on one durable timer, set
+    for the nearest deadline: an incident that closes before any is due started one
+    timer and cancelled it, instead of a timer per clock."""
+    handle = await start_incident(Fakes(runbook(), policy()))
+    await handle.result()
+    events = [e async for e in handle.fetch_history_events()]
+    started = [e for e in events if e.HasField("timer_started_event_attributes")]
+    cancelled = [e for e in events if e.HasField("timer_canceled_event_attributes")]
+    assert len(started) == 1 and len(cancelled) == 1, [e.event_type for e in started]
+    # The UI's timer reads as the nearest clock, and how many more wait behind it.
+    summary = started[0].user_metadata.summary.data.decode()
+    assert "later)" in summary, summary
+
+
+async def test_a_clock_past_its_deadline_acts_while_the_others_keep_waiting(
+    start_incident: Start,
+) -> None:
+    """Deadlines of different lengths on the one timer: the short ones act on time, again
+    and again, while the long ones (the ladder's hours) still wait."""
+    comms = _fast_clocks()
+    fakes = Fakes(runbook(RiskLevel.RISKY), policy(approvers=["bob"], comms=comms))
+    handle = await start_incident(fakes)
+    await eventually(lambda: _async(len(fakes.messages("status_update")) >= 3), timeout=30,
+                     what="three status updates at a 1 s cadence")
+    status = await handle.query(IncidentWorkflow.status)
+    assert status.severity == "P2", "the ladder's 4 h have not passed"
+    events = [e async for e in handle.fetch_history_events()]
+    running = {e.event_id for e in events if e.HasField("timer_started_event_attributes")}
+    ended = {a.started_event_id for e in events for a in (
+        e.timer_fired_event_attributes if e.HasField("timer_fired_event_attributes") else None,
+        e.timer_canceled_event_attributes if e.HasField("timer_canceled_event_attributes")
+        else None) if a is not None}
+    assert len(running - ended) <= 2, "one clock timer (and the approval's) at a time"

@@ -4,7 +4,8 @@
 - page again: the on-call engineer is paged until someone acknowledges;
 - escalation matrix: 15 min engineering lead; SEV-1 also 30 min VP Eng, 1 h CTO, 2 h CEO;
 - update cadence: a status update every 15 min (P0) … daily (P3); customers hourly (P0/P1).
-All waits are Temporal timers, so a crashed worker neither skips nor repeats a step.
+All waits are on Temporal timers (one for all the clocks since release-2026-12-g, see
+``alarm``), so a crashed worker neither skips nor repeats a step.
 Each clock keeps its next deadline in a ``ClockProgress``, so an incident that continues
 as new resumes its clocks where they stood (a clock stops, without acting, when the
 incident is ``closed`` — which includes the moment a run hands on to the next).
@@ -24,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.comms import CommsPolicy
     from remediator.models.contract import Contract
     from remediator.severity import Severity, raise_one
-    from workflows.support import ui, waits
+    from workflows.support import ui
 
 
 class Deadline(Contract):
@@ -72,12 +73,15 @@ class Watched(Protocol):
     def escalate(self, to: Severity, why: str) -> None: ...
     def page(self, who: str, why: str) -> None: ...
     def post_update(self, customers: bool) -> None: ...
+    async def wait(self, condition: Callable[[], bool], seconds: float, summary: str
+                   ) -> bool: ...
 
 
-async def _wait(condition: Callable[[], bool], seconds: float, summary: str) -> bool:
+async def _wait(inc: Watched, condition: Callable[[], bool], seconds: float,
+                summary: str) -> bool:
     """True if ``condition`` became true, False once ``seconds`` have passed (the timer
     shows ``summary`` in the UI)."""
-    return await waits.until(condition, seconds, ui.line(summary))
+    return await inc.wait(condition, seconds, ui.line(summary))
 
 
 def _closed_or_changed(inc: Watched, level: Severity) -> Callable[[], bool]:
@@ -93,7 +97,7 @@ async def severity_ladder(inc: Watched, policy: CommsPolicy, progress: ClockProg
             await workflow.wait_condition(changed)
             continue
         left = progress.remaining("ladder", workflow.now(), after, level)
-        if not await _wait(changed, left, f"severity {level} → {raise_one(level)} in "
+        if not await _wait(inc, changed, left, f"severity {level} → {raise_one(level)} in "
                            f"{ui.span(left)} unless resolved"):
             progress.passed("ladder")
             inc.escalate(raise_one(level), f"unresolved for {after:g}s at {level}")
@@ -105,7 +109,7 @@ async def page_again(inc: Watched, policy: CommsPolicy, progress: ClockProgress)
         inc.page(policy.oncall, "incident declared")
     while True:
         left = progress.remaining("page", workflow.now(), every)
-        if await _wait(lambda: inc.closed or inc.acknowledged, left,
+        if await _wait(inc, lambda: inc.closed or inc.acknowledged, left,
                        f"page {policy.oncall} again in {ui.span(left)} unless acknowledged"):
             return
         progress.passed("page")
@@ -118,7 +122,7 @@ async def escalation_matrix(inc: Watched, policy: CommsPolicy, progress: ClockPr
         due = inc.opened_at + timedelta(seconds=offset)
         remaining = (due - workflow.now()).total_seconds()
         only = " (SEV-1 only)" if sev1_only else ""
-        if remaining > 0 and await _wait(lambda: inc.closed, remaining,
+        if remaining > 0 and await _wait(inc, lambda: inc.closed, remaining,
                                          f"page {who} at +{ui.span(offset)}{only}"):
             return
         if inc.closed:
@@ -139,7 +143,7 @@ async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool,
         every = policy.customer_cadence_seconds if customers else policy.cadence_seconds[level]
         left = progress.remaining(clock, workflow.now(), every, level)
         what = "customer update" if customers else "status update"
-        if not await _wait(_closed_or_changed(inc, level), left,
+        if not await _wait(inc, _closed_or_changed(inc, level), left,
                            f"{what} in {ui.span(left)} ({level})"):
             progress.passed(clock)
             inc.post_update(customers)

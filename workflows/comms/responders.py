@@ -17,11 +17,18 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.comms import Acknowledgement, Audience, CommsPolicy, Role, RoleAssignment
     from remediator.severity import TABLE, Severity
     from workflows.comms import clocks, templates
+    from workflows.comms.alarm import Alarm
     from workflows.comms.announcer import Announcer
     from workflows.comms.clocks import ClockProgress
     from workflows.detect import runbook_link
     from workflows.incident_state import IncidentState
+    from workflows.support import waits
+    from workflows.support.versions import patched
     from workflows.triage_rules import SECURITY_CIRCLE
+
+# Since this release the clocks share one timer (``Alarm``) instead of one each.
+ONE_ALARM = "clocks-share-one-timer"
+ONE_ALARM_RELEASE = "release-2026-12-g"
 
 
 class Responders:
@@ -41,6 +48,8 @@ class Responders:
         # True while this run stops its clocks to continue as new (they resume there).
         self._handing_on = False
         self._clocks: list[asyncio.Task[None]] = []
+        self._alarm = Alarm()
+        self._one_alarm: bool | None = None  # decided at the first wait (a patch)
         self.progress = progress or ClockProgress()
         self._announcer = Announcer(incident.id, incident.record, sent=sent)
 
@@ -105,6 +114,14 @@ class Responders:
     @policy.setter
     def policy(self, policy: CommsPolicy) -> None:
         self._announcer.policy = policy
+
+    async def wait(self, condition: Callable[[], bool], seconds: float, summary: str) -> bool:
+        """A clock's wait: on the clocks' one timer, or (recorded before) a timer each."""
+        if self._one_alarm is None:
+            self._one_alarm = patched(ONE_ALARM, since=ONE_ALARM_RELEASE)
+        if self._one_alarm:
+            return await self._alarm.until(condition, seconds, summary)
+        return await waits.until(condition, seconds, summary)
 
     @property
     def sent(self) -> int:
