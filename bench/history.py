@@ -20,10 +20,11 @@ def at(event: HistoryEvent) -> float:
 
 
 # Activities of the mitigate phase that are its rails, not a mitigation: the check that
-# the alerts still fire and the guard's fleet slot (activities since release-2026-12-d).
-RAILS = frozenset({"alerts_still_firing", "guard_admit", "guard_step_started",
-                   "guard_step_finished", "guard_verification_recorded", "guard_recurred",
-                   "guard_release"})
+# the alerts still fire and the guard's fleet slot (activities since release-2026-12-d,
+# one since release-2026-12-h).
+RAILS = frozenset({"alerts_still_firing", "guard_step_started_if_firing", "guard_admit",
+                   "guard_step_started", "guard_step_finished", "guard_verification_recorded",
+                   "guard_recurred", "guard_release"})
 
 
 def _first_step(history: list[HistoryEvent]) -> tuple[HistoryEvent, int] | None:

@@ -36,6 +36,7 @@ from activities.feature_flags.activities import FlagActivities
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
 from activities.feature_flags.store import FlagStore
+from activities.go_ahead import GoAheadActivities
 from activities.guard import GuardActivities, GuardLink
 from activities.haproxy.runtime import HaproxyRuntime
 from activities.haproxy.servers import HaproxyActivities
@@ -191,6 +192,7 @@ def activities_for(
     alertmanager = AlertmanagerApi(http, settings.alertmanager_url)
     incident_alerts = IncidentAlerts(client)
     alert_state = AlertStateActivities(incident_alerts, alertmanager)
+    go_ahead = GoAheadActivities(alert_state.alerts_still_firing, guard)
     silences = SilenceActivities(alertmanager, incident_alerts, policy_from(settings).timings,
                                  settings.silence_allowlist, crash)
     chat = SlackApprovalActivities(api, CardStore(redis_client),
@@ -206,6 +208,7 @@ def activities_for(
         proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
         guard.guard_release, guard.guard_stale_holders, alert_state.alerts_still_firing,
+        go_ahead.guard_step_started_if_firing,
         chat.post_approval_request, chat.update_approval_message,
         evidence.collect_evidence,
     ]

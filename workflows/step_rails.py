@@ -9,8 +9,10 @@ bound; while it runs the slot is held, and when it ends the slot frees and, if i
 applied, the action's cooldown on its target starts.
 
 Both questions are asked at once (since release-2026-12-e: one round trip on the way
-to the step, not two); a step that had to wait for its slot asks again whether its
-alerts still fire, and a slot taken for a step that will not run frees at once.
+to the step, not two; since release-2026-12-h in one activity, ``guard_step_started_if_firing``,
+which takes no slot for a step that will not run); a step that had to wait for its slot
+asks again whether its alerts still fire, and a slot taken for a step that will not run
+frees at once.
 """
 
 from __future__ import annotations
@@ -22,18 +24,26 @@ from typing import TYPE_CHECKING
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.alertmanager.firing import AlertStateActivities, StillFiringRequest
+    from activities.alertmanager.firing import (
+        AlertStateActivities,
+        StillFiring,
+        StillFiringRequest,
+    )
+    from activities.go_ahead import GoAheadActivities, GoAheadRequest
     from remediator.models.guard import StepFinished, StepRequest, StepSlot
     from remediator.models.mitigation import MitigationStep, StepOutcome
     from workflows.catalogue import lookup
     from workflows.guard import client as guard
-    from workflows.guard.client import GuardWait
+    from workflows.guard.client import GUARD_TASK, GuardWait
     from workflows.rails import intent
+    from workflows.support import ui
     from workflows.support.options import LOOKUP, local
     from workflows.support.versions import patched
 
 STILL_FIRING_TASK = "still-firing-by-activity"
 RAILS_AT_ONCE = "still-firing-beside-the-slot"
+# Since release-2026-12-h: both in one activity, the slot asked only if still firing.
+GO_AHEAD = "go-ahead-in-one-activity"
 
 if TYPE_CHECKING:  # the input model lives with the phase that owns it
     from workflows.mitigate import MitigateInput
@@ -79,12 +89,24 @@ class StepRails:
         """Still firing? and a slot, asked together; after a wait for the slot, the
         alerts are asked about again, since they may have resolved meanwhile."""
         deadline, seen = self._slot_deadline(), self._waiter.count
-        not_firing, slot = await asyncio.gather(self._not_firing(step),
-                                                guard.step_started(self._request(step)))
-        if not_firing is not None:
-            if slot.granted:  # taken for a step that will not run: it frees at once
-                await self._free(step, applied=False)
-            return not_firing
+        if patched(GO_AHEAD, since="release-2026-12-h"):
+            answer = await workflow.execute_activity_method(
+                GoAheadActivities.guard_step_started_if_firing,
+                GoAheadRequest(firing=self._firing_request(), step=self._request(step)),
+                **GUARD_TASK, summary=ui.line(f"alerts still firing? then a fleet slot for "
+                                              f"{step.action} before step {step.id}"))
+            not_firing = self._why_not(answer.firing, step)
+            if not_firing is not None:
+                return not_firing
+            assert answer.slot is not None
+            slot = answer.slot
+        else:
+            not_firing, slot = await asyncio.gather(self._not_firing(step),
+                                                    guard.step_started(self._request(step)))
+            if not_firing is not None:
+                if slot.granted:  # taken for a step that will not run: it frees at once
+                    await self._free(step, applied=False)
+                return not_firing
         if slot.granted:
             return None
         no_slot = await self._slot_after(step, slot, seen, deadline)
@@ -95,8 +117,11 @@ class StepRails:
             await self._free(step, applied=False)
         return not_firing
 
+    def _firing_request(self) -> StillFiringRequest:
+        return StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts)
+
     async def _not_firing(self, step: MitigationStep) -> str | None:
-        request = StillFiringRequest(incident_id=self._inp.incident_id, alerts=self._inp.alerts)
+        request = self._firing_request()
         summary = f"alerts still firing before step {step.id}?"
         if patched(STILL_FIRING_TASK, since="release-2026-12-d"):
             # An activity, not a local one: the check queries the incident, whose answer
@@ -109,6 +134,11 @@ class StepRails:
             answer = await workflow.execute_local_activity_method(
                 AlertStateActivities.alerts_still_firing, request, **local(LOOKUP),
                 summary=summary)
+        return self._why_not(answer, step)
+
+    @staticmethod
+    def _why_not(answer: StillFiring, step: MitigationStep) -> str | None:
+        """None when the alerts still call for the step; else why it does not run."""
         if answer.act:
             return None
         what = "silenced" if answer.silenced else "resolved"

@@ -7,6 +7,7 @@ of its own (the ``settings`` fixture), so no test's lock or pause reaches anothe
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Callable
@@ -369,8 +370,8 @@ async def test_the_first_step_is_not_queued_behind_triage_or_a_second_round_trip
     settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
 ) -> None:
     # Issue 13's critical path: the targets lock while triage runs, and the mitigate
-    # phase asks "still firing?" and "a fleet slot?" in one workflow task; the verdict
-    # frees the locks in the same call that counts it.
+    # phase asks "still firing?" then "a fleet slot?" in one activity, the step right
+    # after it; the verdict frees the locks in the same call that counts it.
     async with httpx.AsyncClient(base_url=http_base, timeout=30) as http, \
             running_worker(client, settings):
         rig = Rig(http, client, settings, redis_client)
@@ -390,12 +391,9 @@ async def test_the_first_step_is_not_queued_behind_triage_or_a_second_round_trip
         and e.child_workflow_execution_completed_event_attributes.workflow_execution.workflow_id
         == f"{incident_id}/triage")
     assert admit is not None and admit < triage_done
-    firing = _scheduled(mitigate, "alerts_still_firing")
-    slot = _scheduled(mitigate, "guard_step_started")
-    assert firing is not None and slot is not None
-    first_completed = next(e.event_id for e in mitigate if e.HasField(
-        "activity_task_completed_event_attributes"))
-    assert max(firing, slot) < first_completed
+    scheduled = [e.activity_task_scheduled_event_attributes.activity_type.name
+                 for e in mitigate if e.HasField("activity_task_scheduled_event_attributes")]
+    assert scheduled[:2] == ["guard_step_started_if_firing", "set_flag"], scheduled
 
 
 def _scheduled(history: list[HistoryEvent], activity: str) -> int | None:
@@ -476,3 +474,24 @@ async def _status(client: Client, settings: Settings) -> GuardStatus | None:
         return await Guard(client, settings).status()
     except RPCError:
         return None
+
+
+async def test_a_worker_killed_right_after_the_guard_granted_the_slot(
+    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    """SIGKILL inside the step's go-ahead, the slot just granted: the retried activity
+    gets the same slot (its update id), the step runs once and the slot frees."""
+    quick = _rails(settings, lock_wait_seconds=0.0, cooldown_seconds=0.0)
+    async with httpx.AsyncClient(base_url=http_base, timeout=30) as http:
+        rig = Rig(http, client, quick, redis_client)
+        await rig.healthy(True)
+        crashing = WorkerProcess(quick, tmp_path, crash_at="guard.step_started.answered")
+        with crashing:
+            incident_id, _ = await rig.fire()
+            assert await asyncio.to_thread(crashing.wait_exit, 60) == -9
+        with WorkerProcess(quick, tmp_path):
+            done = await rig.done(incident_id)
+            after = await Guard(client, quick).status()
+    assert [s.state for s in done.steps] == ["applied"] and await rig.writes() == 1
+    assert after.in_flight == 0 and after.slots == []

@@ -48,8 +48,9 @@ HISTORIES = Path(__file__).parent / "histories"
 # "early-*" of release-2026-12-e (admission beside triage, one marker per execution),
 # "named-*" of release-2026-12-f (the incident and its phases named their release in
 # their memo: no marker; search attributes one upsert per workflow task) and "alarm-*"
-# of release-2026-12-g (the incident's clocks on one timer).
-RECORDING = "alarm"
+# of release-2026-12-g (the incident's clocks on one timer), "ahead-*" of
+# release-2026-12-h (a step's go-ahead in one activity).
+RECORDING = "ahead"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
 # key: it guards nothing real).

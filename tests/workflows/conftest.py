@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
+from activities.go_ahead import GoAheadActivities
 from activities.guard import GuardActivities, GuardLink
 from remediator.models.alert import Alert
 from remediator.models.approval import ApprovalPolicy
@@ -72,7 +73,9 @@ async def start_incident(fast_client: Client) -> AsyncIterator[Start]:
         # The guard is Temporal alone: the real one, of this test only.
         guard = GuardActivities(GuardLink(fast_client, f"guard-{queue}", queue, GuardPolicy()))
         worker = Worker(fast_client, task_queue=queue, workflows=WORKFLOWS,
-                        activities=[*fakes.activities(), *guard_activities(guard)],
+                        activities=[*fakes.activities(), *guard_activities(guard),
+                                    GoAheadActivities(fakes.still_firing, guard)
+                                    .guard_step_started_if_firing],
                         workflow_runner=workflow_runner(),
                         interceptors=[HeartbeatInterceptor(), SealInterceptor([b"fast tier"])])
         await worker.__aenter__()

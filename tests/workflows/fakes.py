@@ -50,13 +50,17 @@ class Fakes:
     def messages(self, kind: str) -> list[Message]:
         return [m for m in self.calls["send_message"] if m.kind == kind]
 
+    async def still_firing(self, req: StillFiringRequest) -> StillFiring:
+        """The still-firing check (an activity of its own, and inside the go-ahead)."""
+        self.calls["alerts_still_firing"].append(req)
+        return StillFiring(firing=self.firing, detail="fake", checked=["incident"])
+
     def activities(self) -> list[Callable[..., Any]]:
         calls = self.calls
 
         @activity.defn(name="alerts_still_firing")
         async def alerts_still_firing(req: StillFiringRequest) -> StillFiring:
-            calls["alerts_still_firing"].append(req)
-            return StillFiring(firing=self.firing, detail="fake", checked=["incident"])
+            return await self.still_firing(req)
 
         @activity.defn(name="find_runbook")
         async def find_runbook(query: RunbookQuery) -> Runbook | None:
