@@ -61,9 +61,9 @@ async def test_the_clocks_share_one_timer_and_a_closing_incident_cancels_it(
     started = [e for e in events if e.HasField("timer_started_event_attributes")]
     cancelled = [e for e in events if e.HasField("timer_canceled_event_attributes")]
     assert len(started) == 1 and len(cancelled) == 1, [e.event_type for e in started]
-    # The UI's timer reads as the nearest clock, and how many more wait behind it.
+    # The UI's timer reads as every clock it stands for, the nearest first.
     summary = started[0].user_metadata.summary.data.decode()
-    assert "later)" in summary, summary
+    assert "; then " in summary and "severity P2 → P1 in 4 h" in summary, summary
 
 
 async def test_a_clock_past_its_deadline_acts_while_the_others_keep_waiting(

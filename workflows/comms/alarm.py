@@ -22,11 +22,14 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+with workflow.unsafe.imports_passed_through():
+    from workflows.support import ui
+
 
 @dataclass(eq=False)
 class _Deadline:
     at: datetime
-    summary: str
+    summary: Callable[[float], str]  # what it waits for, given the seconds left
 
 
 class Alarm:
@@ -37,8 +40,10 @@ class Alarm:
         self._ringing: asyncio.Task[None] | None = None
         self._set_for: datetime | None = None  # the running timer's deadline
 
-    async def until(self, condition: Callable[[], bool], seconds: float, summary: str) -> bool:
-        """True once ``condition`` holds; False once ``seconds`` have passed."""
+    async def until(self, condition: Callable[[], bool], seconds: float,
+                    summary: Callable[[float], str]) -> bool:
+        """True once ``condition`` holds; False once ``seconds`` have passed. ``summary``
+        describes the wait from the seconds left, when the timer's text is written."""
         if condition():
             return True
         deadline = _Deadline(workflow.now() + timedelta(seconds=seconds), summary)
@@ -76,5 +81,8 @@ class Alarm:
         return (nearest.at if nearest else None) != self._set_for
 
     def _summary(self, nearest: _Deadline) -> str:
-        others = len(self._deadlines) - 1
-        return nearest.summary + (f" (+{others} later)" if others else "")
+        """Every wait, nearest first, as of now: the UI shows all the timer stands for."""
+        now = workflow.now()
+        later = sorted((d for d in self._deadlines if d is not nearest), key=lambda d: d.at)
+        return ui.line("; then ".join(d.summary((d.at - now).total_seconds())
+                                      for d in [nearest, *later]))

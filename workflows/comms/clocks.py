@@ -73,15 +73,23 @@ class Watched(Protocol):
     def escalate(self, to: Severity, why: str) -> None: ...
     def page(self, who: str, why: str) -> None: ...
     def post_update(self, customers: bool) -> None: ...
-    async def wait(self, condition: Callable[[], bool], seconds: float, summary: str
-                   ) -> bool: ...
+    async def wait(self, condition: Callable[[], bool], seconds: float,
+                   summary: Callable[[float], str]) -> bool: ...
 
 
 async def _wait(inc: Watched, condition: Callable[[], bool], seconds: float,
-                summary: str) -> bool:
+                summary: Callable[[float], str]) -> bool:
     """True if ``condition`` became true, False once ``seconds`` have passed (the timer
-    shows ``summary`` in the UI)."""
-    return await inc.wait(condition, seconds, ui.line(summary))
+    shows ``summary`` of the seconds left when it starts, in the UI)."""
+    return await inc.wait(condition, seconds, lambda left: ui.line(summary(left)))
+
+
+def _counting(before: str, after: str | None = None) -> Callable[[float], str]:
+    """A wait's text from the seconds left: ``before`` + the time left + ``after`` (with
+    no ``after``, ``before`` alone: a wait whose text names a fixed time)."""
+    if after is None:
+        return lambda _: before
+    return lambda left: before + ui.span(left) + after
 
 
 def _closed_or_changed(inc: Watched, level: Severity) -> Callable[[], bool]:
@@ -97,8 +105,8 @@ async def severity_ladder(inc: Watched, policy: CommsPolicy, progress: ClockProg
             await workflow.wait_condition(changed)
             continue
         left = progress.remaining("ladder", workflow.now(), after, level)
-        if not await _wait(inc, changed, left, f"severity {level} → {raise_one(level)} in "
-                           f"{ui.span(left)} unless resolved"):
+        if not await _wait(inc, changed, left, _counting(
+                f"severity {level} → {raise_one(level)} in ", " unless resolved")):
             progress.passed("ladder")
             inc.escalate(raise_one(level), f"unresolved for {after:g}s at {level}")
 
@@ -110,7 +118,7 @@ async def page_again(inc: Watched, policy: CommsPolicy, progress: ClockProgress)
     while True:
         left = progress.remaining("page", workflow.now(), every)
         if await _wait(inc, lambda: inc.closed or inc.acknowledged, left,
-                       f"page {policy.oncall} again in {ui.span(left)} unless acknowledged"):
+                       _counting(f"page {policy.oncall} again in ", " unless acknowledged")):
             return
         progress.passed("page")
         inc.page(policy.oncall, f"not acknowledged after {every:g}s")
@@ -122,8 +130,8 @@ async def escalation_matrix(inc: Watched, policy: CommsPolicy, progress: ClockPr
         due = inc.opened_at + timedelta(seconds=offset)
         remaining = (due - workflow.now()).total_seconds()
         only = " (SEV-1 only)" if sev1_only else ""
-        if remaining > 0 and await _wait(inc, lambda: inc.closed, remaining,
-                                         f"page {who} at +{ui.span(offset)}{only}"):
+        if remaining > 0 and await _wait(inc, lambda: inc.closed, remaining, _counting(
+                f"page {who} at +{ui.span(offset)}{only}")):
             return
         if inc.closed:
             return
@@ -144,6 +152,6 @@ async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool,
         left = progress.remaining(clock, workflow.now(), every, level)
         what = "customer update" if customers else "status update"
         if not await _wait(inc, _closed_or_changed(inc, level), left,
-                           f"{what} in {ui.span(left)} ({level})"):
+                           _counting(f"{what} in ", f" ({level})")):
             progress.passed(clock)
             inc.post_update(customers)

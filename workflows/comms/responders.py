@@ -115,13 +115,15 @@ class Responders:
     def policy(self, policy: CommsPolicy) -> None:
         self._announcer.policy = policy
 
-    async def wait(self, condition: Callable[[], bool], seconds: float, summary: str) -> bool:
-        """A clock's wait: on the clocks' one timer, or (recorded before) a timer each."""
+    async def wait(self, condition: Callable[[], bool], seconds: float,
+                   summary: Callable[[float], str]) -> bool:
+        """A clock's wait: on the clocks' one timer, or (recorded before) a timer each;
+        ``summary`` says what it waits for, given the seconds left."""
         if self._one_alarm is None:
             self._one_alarm = patched(ONE_ALARM, since=ONE_ALARM_RELEASE)
         if self._one_alarm:
             return await self._alarm.until(condition, seconds, summary)
-        return await waits.until(condition, seconds, summary)
+        return await waits.until(condition, seconds, summary(seconds))
 
     @property
     def sent(self) -> int:
