@@ -48,6 +48,17 @@ class RunbookActivities:
         except MissingLabel as exc:
             raise ApplicationError(f"runbook {runbook.name}: {exc}", non_retryable=True) from None
 
+    def keep_flags_in_ssm(self) -> bool:
+        """Whether a runbook sets a flag in SSM Parameter Store (so its history is
+        evidence); True while a runbook file is invalid, as it may."""
+        try:
+            runbooks = self._runbooks.load()
+        except InvalidRunbook:
+            return True
+        return any(step.action == "feature_flag.set" and step.params.get("store") == "ssm"
+                   for runbook in runbooks
+                   for step in [*runbook.steps, *runbook.fallback_steps])
+
     @activity.defn
     async def incident_policy(self) -> IncidentPolicy:
         """Timings and switches this worker was configured with."""

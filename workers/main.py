@@ -199,7 +199,8 @@ def activities_for(
                                    settings.slack_channel, from_incident(client))
     mitigations = mitigation_activities([flags, cache, asg, lambdas, rollouts, scaling, restarts,
                                          postgres, haproxy, silences])
-    evidence = evidence_activities(settings, redis_client, http, client, kube_api, aws, crash)
+    evidence = evidence_activities(settings, redis_client, http, client, kube_api, aws, crash,
+                                   runbooks.keep_flags_in_ssm)
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,

@@ -4,6 +4,7 @@ and from SSM Parameter Store's version history (each version's date, user, descr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -65,13 +66,19 @@ class RedisFlagEvidence:
 
 
 class SsmFlagEvidence:
-    """The ``parameters`` source: SSM parameter versions under the flag prefix."""
+    """The ``parameters`` source: SSM parameter versions under the flag prefix.
+
+    Read only where SSM holds flags: the incident's runbook sets one there, or
+    ``in_use()`` says some runbook does. A team that keeps no flags in SSM makes no AWS
+    call on every triage, and its worker never loads boto3 for one (~22 MB of its memory,
+    BENCHMARKS.md)."""
 
     name = "parameters"
 
-    def __init__(self, ssm: Any, store: SsmFlagStore) -> None:
+    def __init__(self, ssm: Any, store: SsmFlagStore, in_use: Callable[[], bool]) -> None:
         self._ssm = ssm
         self._store = store
+        self._in_use = in_use
 
     async def _names(self, env: str) -> list[str]:
         path = self._store.name(env, "x").rsplit("/", 1)[0]
@@ -87,6 +94,8 @@ class SsmFlagEvidence:
         return names[:MAX_PARAMETERS]
 
     async def collect(self, req: EvidenceRequest, scope: Scope) -> Found:
+        if not any(store == "ssm" for store, _, _ in scope.flags) and not self._in_use():
+            return Found("no runbook keeps flags in SSM")
         found, since = Found(""), req.onset - LOOKBACK
         for env in _environments(req, scope):
             for name in await self._names(env):

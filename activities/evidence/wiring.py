@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import redis.asyncio as aioredis
 from temporalio.client import Client
@@ -30,13 +32,14 @@ def artefact_store(settings: Settings, aws: AwsClients, crash: CrashPoints | Non
 
 
 def evidence_activities(settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient,
-                        client: Client, kube_api: KubeApi, aws: AwsClients, crash: CrashPoints
-                        ) -> EvidenceActivities:
+                        client: Client, kube_api: KubeApi, aws: AwsClients, crash: CrashPoints,
+                        flags_in_ssm: Callable[[], bool]) -> EvidenceActivities:
+    """``flags_in_ssm``: whether any runbook keeps a flag in SSM (its history is read)."""
     sources: list[Source] = [
         KubeEvidence(kube_api, settings.kube_allowlist),
         SeriesEvidence(http, settings.prometheus_url),
         RedisFlagEvidence(RedisFlagStore(redis_client)),
-        SsmFlagEvidence(aws.ssm, SsmFlagStore(aws.ssm, settings.ssm_flag_prefix)),
+        SsmFlagEvidence(aws.ssm, SsmFlagStore(aws.ssm, settings.ssm_flag_prefix), flags_in_ssm),
         LambdaEvidence(aws.lambda_),
         AsgEvidence(aws.autoscaling),
         PostgresEvidence(PostgresDatabases(settings.postgres_dsns)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import socket
 import time
 import uuid
@@ -30,15 +31,19 @@ from activities.evidence.store import ArtefactStore
 from activities.feature_flags.redis_store import RedisFlagStore
 from activities.feature_flags.ssm_store import SsmFlagStore
 from activities.postgres.databases import PostgresDatabases
+from activities.runbooks import RunbookActivities
 from remediator.models.mitigation import MitigationStep
+from remediator.models.policy import IncidentPolicy
 from tests.activities.aws.test_asg import make_group
 from tests.activities.aws.test_lambda_alias import make_function
 from tests.support.moto import MotoServer
 from tests.support.polling import eventually
 from tests.support.postgres import PostgresServer, sessions
 from tests.support.prometheus import MetricsExporter, PrometheusServer
+from workflows.catalogue import lookup
 
 ENV = "production"
+RUNBOOKS = Path(__file__).resolve().parents[2] / "runbooks"
 
 
 def _request(case: str, steps: list[MitigationStep], query: str | None = None) -> EvidenceRequest:
@@ -97,7 +102,7 @@ async def test_every_source_answers_from_its_own_server(
         holder, waiter = await _lock_wait(postgres, case)
         sources: list[Source] = [
             RedisFlagEvidence(flags),
-            SsmFlagEvidence(ssm, SsmFlagStore(ssm, f"/evidence-{case}")),
+            SsmFlagEvidence(ssm, SsmFlagStore(ssm, f"/evidence-{case}"), lambda: True),
             LambdaEvidence(moto.client("lambda")), AsgEvidence(autoscaling),
             PostgresEvidence(databases), SeriesEvidence(http, evidence_prometheus.url)]
         collector = EvidenceActivities(sources, state, ArtefactStore(tmp_path), 20)
@@ -185,3 +190,40 @@ async def test_refusing_and_unconfigured_sources_are_one_line_each(
     assert all("Traceback" not in n.detail and "\n" not in n.detail for n in found.sources)
     assert found.suspect is None and found.suspect_line().startswith("no change found")
     assert found.onset - timedelta(seconds=5) < found.collected_at
+
+
+async def test_ssm_is_read_only_where_a_runbook_keeps_flags_there(
+    state: aioredis.Redis, moto: MotoServer, tmp_path: Path,
+) -> None:
+    """A team without SSM flags pays no AWS call (nor boto3's memory) on each triage; the
+    incident's own SSM flag, or any runbook's, makes the history evidence again."""
+    case = uuid.uuid4().hex[:8]
+    ssm = moto.client("ssm")
+    ssm.put_parameter(Name=f"/evidence-{case}/{ENV}/beta", Value="on", Type="String")
+    runbooks = tmp_path / "runbooks"
+    runbooks.mkdir()
+    shutil.copy(RUNBOOKS / "test-flag.yaml", runbooks / "flag.yaml")
+    catalogue = RunbookActivities(runbooks, IncidentPolicy(), lookup)
+    source = SsmFlagEvidence(ssm, SsmFlagStore(ssm, f"/evidence-{case}"),
+                             catalogue.keep_flags_in_ssm)
+    redis_flag = [MitigationStep(id="flag", action="feature_flag.set",
+                                 params={"flag": "beta", "value": "off"})]
+    ssm_flag = [MitigationStep(id="flag", action="feature_flag.set",
+                               params={"flag": "beta", "value": "off", "store": "ssm"})]
+
+    async def line(steps: list[MitigationStep]) -> str:
+        collector = EvidenceActivities([source], state, ArtefactStore(tmp_path / "x"), 10)
+        found = await ActivityEnvironment().run(collector.collect_evidence, _request(case, steps))
+        [note] = found.sources
+        assert note.ok, note
+        return note.detail
+
+    assert await line(redis_flag) == "no runbook keeps flags in SSM"
+    assert await line(ssm_flag) == "1 parameter version(s) in the 24 h before onset"
+    text = (RUNBOOKS / "test-flag.yaml").read_text()
+    (runbooks / "ssm.yaml").write_text(
+        text.replace("name: ", "name: ssm-", 1).replace('value: "off"', 'value: "off"\n      store: ssm'))
+    assert catalogue.keep_flags_in_ssm()
+    assert await line(redis_flag) == "1 parameter version(s) in the 24 h before onset"
+    (runbooks / "ssm.yaml").write_text("name: [broken")
+    assert catalogue.keep_flags_in_ssm()  # it may: read rather than miss a flip
