@@ -23,13 +23,12 @@ from starters.incidents import Incidents
 from tests.conftest import ServerThread
 from tests.support.alerts import alertmanager_payload
 from tests.support.approvals import FLAGS
-from tests.support.browser import Browser, chromium_path, screenshot
+from tests.support.browser import Browser, chromium_path, screenshot, shots_dir
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workers.main import running_worker
 from workflows.incident_models import Declaration, Resolution
 
-DOCS = Path(__file__).parent.parent.parent / "docs"
 HOST = "db-host-17.internal"
 pytestmark = pytest.mark.skipif(chromium_path() is None, reason="needs Debian chromium")
 
@@ -131,7 +130,7 @@ async def board_json(site: str, world: World) -> dict[str, Any]:
 
 
 async def test_status_page_shows_customers_only_what_is_theirs(
-    site: str, world: World, browser: Browser
+    site: str, world: World, browser: Browser, tmp_path: Path
 ) -> None:
     board = await board_json(site, world)
     [open_p1] = [i for i in board["open"] if i["id"] == world.open_id]
@@ -178,7 +177,7 @@ async def test_status_page_shows_customers_only_what_is_theirs(
     assert 'http-equiv="refresh"' in page.text and 'name="viewport"' in page.text
     assert "http://" not in page.text.replace(site, "") and "https://" not in page.text
 
-    DOCS.mkdir(exist_ok=True)
+    shot = shots_dir(tmp_path) / "status-page.png"
     # In a thread: the worker answering the page's queries runs on this test's loop.
-    await asyncio.to_thread(screenshot, f"{site}/status", DOCS / "status-page.png", 760, 1000)
-    assert (DOCS / "status-page.png").stat().st_size > 10_000
+    await asyncio.to_thread(screenshot, f"{site}/status", shot, 760, 1000)
+    assert shot.stat().st_size > 10_000

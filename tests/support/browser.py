@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import shutil
 import subprocess
 import tempfile
@@ -21,6 +22,17 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
 
 def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    """Where a test's screenshots go: ``REMEDIATOR_SCREENSHOTS`` (e.g. ``docs``, relative
+    to the repository) refreshes the README's, else the test's own temporary directory,
+    so that a test run never rewrites a tracked file."""
+    where = os.environ.get("REMEDIATOR_SCREENSHOTS")
+    return REPO / where if where else tmp_path
 
 
 def screenshot(url: str, path: Path, width: int = 900, height: int = 1100) -> None:

@@ -8,7 +8,6 @@ README shows them); otherwise they land in the test's temporary directory.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -16,15 +15,9 @@ from temporalio.client import Client
 
 from remediator.models.incident import Phase
 from tests.support.approvals import Case
+from tests.support.browser import shots_dir
 from tests.support.spa_browser import Browser
 from workflows.support import search
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _shots(tmp_path: Path) -> Path:
-    where = os.environ.get("REMEDIATOR_SCREENSHOTS")
-    return REPO / where if where else tmp_path
 
 
 async def _page(client: Client, ui_base: str, workflow_id: str, tab: str) -> str:
@@ -36,7 +29,7 @@ async def test_incident_page_says_what_it_is_and_what_it_waits_for(
         case: Case, approval_worker: None, client: Client, ui_base: str, tmp_path: Path) -> None:
     pending = await case.open()
     title = "TestApprovalAlert on checkout"  # the alert's summary annotation
-    shots = _shots(tmp_path)
+    shots = shots_dir(tmp_path)
     async with Browser() as browser:
         # The incident: summary (title, service, severity), details, current details.
         shown = await browser.read(
