@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.approval import ApprovalRequest, ApprovalSignal
     from remediator.models.comms import Acknowledgement, CommsPolicy, Role, RoleAssignment
     from remediator.models.contract import Contract
+    from remediator.models.evidence import EvidenceSummary
     from remediator.models.guard import Admission, GuardReleased
     from remediator.models.incident import IncidentStatus, Phase, TimelineEntry
     from remediator.models.mitigation import MitigationStep
@@ -47,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         restored_search,
     )
     from workflows.incident_state import IncidentState
+    from workflows.investigation import Investigation, needs_evidence
     from workflows.mitigate import MitigateInput, MitigateWorkflow
     from workflows.occurrence import declared_alert, recurrence_note
     from workflows.postmortem import FirstDraft, PostmortemRun, PostmortemWorkflow
@@ -114,6 +116,7 @@ class IncidentWorkflow:
         self._rails = Rails(self._state, inp.group)
         self._declared = inp.declared
         self._showing = ""
+        self._investigation: Investigation | None = None
         if inp.carried is None:
             self._take_first_alerts(inp)
 
@@ -126,6 +129,8 @@ class IncidentWorkflow:
         else:
             opened = await self._detect(inp)
             admission = self._admission_beside_triage(inp, opened)
+            if Investigation.beside_the_first_step():  # else triage reads it, before any step
+                self._investigation = Investigation(self._state, opened, self._found)
             await self._triage(opened)
             await self._mitigate_and_verify(inp, opened, admission)  # or a dry run, a hand-over
         review_at = await self._close(inp.group)
@@ -158,11 +163,10 @@ class IncidentWorkflow:
         """Severity, the response team, and the incident declared to its responders."""
         triaged = await self._phase_run(Phase.TRIAGE, TriageWorkflow.run, TriageInput(
             incident_id=self._state.id, title=opened.title, alerts=opened.alerts,
-            runbook=opened.runbook))
+            runbook=opened.runbook, investigated=self._investigation is not None))
         self._set(severity=triaged.severity, status=IncidentStatus.MITIGATING)
-        if triaged.evidence is not None:  # README "Evidence": on approvals, in the postmortem
-            self._state.evidence = triaged.evidence
-            self._desk.evidence = triaged.evidence.text()
+        if triaged.evidence is not None:  # recorded before the incident read it itself
+            self._found(triaged.evidence)
         self._responders.start(opened.policy.comms)
         if patched("page-security-circle"):  # added after incidents were recorded
             self._responders.page_security_circle(triaged.notify)
@@ -224,6 +228,7 @@ class IncidentWorkflow:
     async def _postmortem(self, review_at: datetime) -> None:
         """The review starts (edits, reminders); the incident ends once its draft exists."""
         assert self._state.opened is not None
+        await self._investigated()  # the draft's "Evidence" section
         await self._write_postmortem(review_at, self._state.opened.policy.comms)
         self._set(phase=Phase.DONE)
         self._show(f"### Done ({self._state.status})\n\nThe postmortem is in "
@@ -252,6 +257,7 @@ class IncidentWorkflow:
         assert opened.runbook is not None
         self._state.dry_run = True
         self._state.record("mitigation.dry_run", f"{why}: every step is planned, nothing is changed")
+        await self._evidence_for(opened, opened.runbook.steps, dry_run=True)
         planned = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run, self._mitigate_input(
             opened, opened.runbook.steps, dry_run=True))
         self._state.steps = planned.outcomes
@@ -292,6 +298,7 @@ class IncidentWorkflow:
         assert opened.runbook is not None and state.severity is not None
         timings = opened.policy.timings
         self._set(status=IncidentStatus.MITIGATING)
+        await self._evidence_for(opened, steps, dry_run=False)
         applied = await self._phase_run(Phase.MITIGATE, MitigateWorkflow.run,
                                         self._mitigate_input(opened, steps, dry_run=False))
         state.steps = state.steps + applied.outcomes
@@ -323,6 +330,7 @@ class IncidentWorkflow:
         await self._await_resolution()
 
     async def _await_resolution(self) -> None:
+        await self._investigated()  # before a wait that may continue as new without it
         await self._runs.until_resolved()  # may continue as new: the next run comes back here
         self._set(status=IncidentStatus.RESOLVED)
         by_human = self._state.resolution
@@ -399,6 +407,25 @@ class IncidentWorkflow:
         """What the incident does or waits for now (the UI's "Current Details")."""
         self._showing = markdown
         workflow.set_current_details(markdown)
+
+    async def _investigated(self) -> None:
+        """Wait for the investigation, when this incident reads it (release-2026-12-i)."""
+        if self._investigation is not None:
+            await self._investigation.done()
+
+    async def _evidence_for(self, opened: DetectResult, steps: list[MitigationStep],
+                            dry_run: bool) -> None:
+        """Wait for the investigation only where ``steps`` use what it finds (README
+        "Evidence"); the other steps go first."""
+        assert self._state.severity is not None
+        if needs_evidence(steps, opened.policy.approvals, self._state.severity,
+                          environment_of(opened), dry_run):
+            await self._investigated()
+
+    def _found(self, evidence: EvidenceSummary) -> None:
+        """What the investigation found: on approval requests, in the postmortem."""
+        self._state.evidence = evidence
+        self._desk.evidence = evidence.text()
 
     def _raise_to(self, severity: Severity) -> None:
         """How the responders' clocks change the severity: as the incident itself does."""

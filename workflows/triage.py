@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from activities.evidence.collect import EvidenceActivities
-    from activities.kubernetes.status import KubeStatusActivities, RecentRollouts, RecentRolloutsRequest
     from remediator.models.alert import Alert, AlertStatus
     from remediator.models.contract import Contract
     from remediator.models.evidence import EvidenceSummary
     from remediator.models.incident import Phase
     from remediator.models.runbook import Runbook
     from remediator.severity import TABLE, Severity, more_severe
-    from workflows.evidence import evidence_options, evidence_request, record_evidence
-    from workflows.saga import failure_message
-    from workflows.support.options import side_effect
+    from workflows.evidence import (
+        check_recent_deploys,
+        evidence_options,
+        evidence_request,
+        record_evidence,
+    )
     from workflows.support.timeline import PhaseResult, Recorder
     from workflows.support.versions import patched
     from workflows.triage_rules import classify, response_team
@@ -31,6 +32,9 @@ class TriageInput(Contract):
     title: str
     alerts: list[Alert]
     runbook: Runbook | None
+    # The incident reads the evidence and the recent deployments itself, beside its first
+    # step (since release-2026-12-i); False: this phase reads them, as before.
+    investigated: bool = False
     # The release that started this phase (as in its memo: ``versions.named``). Only for
     # workers of an earlier release, which refuse an unknown field: they never run a
     # phase on paths they do not know.
@@ -57,16 +61,6 @@ def assess(inp: TriageInput) -> tuple[Severity, str]:
     return severity, reason
 
 
-def _summarise(found: RecentRollouts) -> str:
-    parts = []
-    for d in found.deployments:
-        recent = [r for r in d.rollouts if r.created_at >= found.since]
-        images = ", ".join(sorted({i for r in recent for i in r.images})) or "no new images"
-        parts.append(f"{d.namespace}/{d.deployment}: {d.state}, revision {d.revision}, "
-                     f"{len(recent)} rollout(s) since {found.since:%H:%M} UTC ({images})")
-    return "; ".join(parts) or "no deployments found"
-
-
 @workflow.defn
 class TriageWorkflow:
     """Severity assigned and documented, response team named, initial alert sent."""
@@ -81,7 +75,7 @@ class TriageWorkflow:
     async def _phase(self, inp: TriageInput) -> TriageResult:
         rec = self._rec
         evidence = None
-        if patched(EVIDENCE, since=EVIDENCE_RELEASE):  # collected meanwhile, within its budget
+        if not inp.investigated and patched(EVIDENCE, since=EVIDENCE_RELEASE):  # meanwhile
             evidence = workflow.start_activity_method(
                 EvidenceActivities.collect_evidence, evidence_request(inp.incident_id, inp.alerts,
                                                                       inp.runbook),
@@ -95,23 +89,7 @@ class TriageWorkflow:
         if severity in (Severity.P0, Severity.P1):
             await rec.add("roles.required", "Incident Commander, Technical Lead, "
                           "Communications Lead, Scribe (seed 04, step 4)")
-        await self._check_recent_deploys(rec, inp)
-        found = await record_evidence(rec, evidence) if evidence is not None else None
+        if not inp.investigated:  # else the incident reads them, beside its first step
+            await check_recent_deploys(rec.note, inp.alerts)
+        found = await record_evidence(rec.note, evidence) if evidence is not None else None
         return TriageResult(severity=severity, reason=reason, notify=notify, evidence=found)
-
-    async def _check_recent_deploys(self, rec: Recorder, inp: TriageInput) -> None:
-        """Seed 02/04: "check recent deployments (last 24 hours)", when the alert names a
-        namespace; best effort, an unreachable cluster only leaves a note."""
-        labels = inp.alerts[0].labels
-        if "namespace" not in labels:
-            return
-        request = RecentRolloutsRequest(namespace=labels["namespace"],
-                                        deployment=labels.get("deployment"))
-        try:
-            found = await workflow.execute_activity_method(
-                KubeStatusActivities.recent_rollouts, request, **side_effect(30, attempts=2),
-                summary=f"recent deployments in {request.namespace} (last 24 h)")
-        except ActivityError as err:
-            await rec.add("investigation.recent_deploys", f"unavailable: {failure_message(err)}")
-            return
-        await rec.add("investigation.recent_deploys", _summarise(found))

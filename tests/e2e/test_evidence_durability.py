@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from activities.evidence.collect import bundle_name
 from activities.evidence.store import PREFIX
+from remediator.models.evidence import EvidenceSummary
 from remediator.settings import Settings
 from starters.alerts.alertmanager import parse_alertmanager
 from starters.incidents import Incidents
@@ -23,7 +24,6 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.moto import MotoServer
 from tests.support.worker_proc import WorkerProcess
-from workflows.triage import TriageWorkflow
 
 # Where the dead attempt stopped, and what it left in the postmortem directory.
 POINTS = [
@@ -54,15 +54,22 @@ def _left(directory: Path, incident_id: str) -> list[str]:
                   if p.name.startswith(f"{incident_id}-evidence"))
 
 
-async def _collect_attempts(client: Client, incident_id: str) -> list[int]:
-    """The attempt each ``collect_evidence`` activity of the triage phase completed on."""
-    history = await client.get_workflow_handle(f"{incident_id}/triage").fetch_history()
+async def _collected(client: Client, incident_id: str) -> tuple[list[int], list[EvidenceSummary]]:
+    """The attempt each ``collect_evidence`` activity of the incident (which reads the
+    evidence beside its first step, since release-2026-12-i) started on, and what each
+    answered."""
+    history = await client.get_workflow_handle(incident_id).fetch_history()
     scheduled = {e.event_id for e in history.events
                  if e.activity_task_scheduled_event_attributes.activity_type.name
                  == "collect_evidence"}
-    return [e.activity_task_started_event_attributes.attempt for e in history.events
-            if e.HasField("activity_task_started_event_attributes")
-            and e.activity_task_started_event_attributes.scheduled_event_id in scheduled]
+    attempts = [e.activity_task_started_event_attributes.attempt for e in history.events
+                if e.HasField("activity_task_started_event_attributes")
+                and e.activity_task_started_event_attributes.scheduled_event_id in scheduled]
+    answers = [EvidenceSummary.model_validate_json(
+        e.activity_task_completed_event_attributes.result.payloads[0].data)
+        for e in history.events if e.HasField("activity_task_completed_event_attributes")
+        and e.activity_task_completed_event_attributes.scheduled_event_id in scheduled]
+    return attempts, answers
 
 
 @pytest.mark.parametrize(("point", "dead_left"), POINTS, ids=[p for p, _ in POINTS])
@@ -88,12 +95,11 @@ async def test_worker_killed_while_collecting_leaves_one_complete_bundle(
 
     with WorkerProcess(settings, tmp_path):  # the retry runs here once the heartbeat lapses
         view = await wait_done(incidents, incident_id)
-        triaged = await client.get_workflow_handle_for(
-            TriageWorkflow.run, f"{incident_id}/triage").result()
 
     assert view.status == "resolved"
     assert [s.state for s in view.steps] == ["applied"]
-    assert await _collect_attempts(client, incident_id) == [2]
+    attempts, [recorded] = await _collected(client, incident_id)
+    assert attempts == [2]
     # One bundle: no second copy, no temporary file left by the dead attempt.
     assert _left(directory, incident_id) == [bundle]
     assert not list(directory.glob("*.tmp"))
@@ -101,9 +107,8 @@ async def test_worker_killed_while_collecting_leaves_one_complete_bundle(
     assert set(stored) == {"request", "summary", "changes", "suspect_rollouts", "sources"}
     assert stored["request"]["incident_id"] == incident_id
     # The bundle is the retry's, the one the incident recorded, not the dead attempt's.
-    assert triaged.evidence is not None
-    assert stored["summary"] == triaged.evidence.model_dump(mode="json") | {"artefact": None}
-    assert triaged.evidence.artefact == f"s3://{bucket}/{PREFIX}/{bundle}"
+    assert stored["summary"] == recorded.model_dump(mode="json") | {"artefact": None}
+    assert recorded.artefact == f"s3://{bucket}/{PREFIX}/{bundle}"
     keys = [o["Key"] for o in s3.list_objects_v2(
         Bucket=bucket, Prefix=f"{PREFIX}/{incident_id}-evidence").get("Contents", [])]
     assert keys == [f"{PREFIX}/{bundle}"]

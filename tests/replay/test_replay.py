@@ -37,7 +37,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workers.main import replayer, running_worker
-from workflows.support.versions import MEMO_KEY
+from workflows.support.versions import MEMO_KEY, RELEASES
 from workflows.verify import VerifyWorkflow, WindowChange
 
 HISTORIES = Path(__file__).parent / "histories"
@@ -49,8 +49,9 @@ HISTORIES = Path(__file__).parent / "histories"
 # "named-*" of release-2026-12-f (the incident and its phases named their release in
 # their memo: no marker; search attributes one upsert per workflow task) and "alarm-*"
 # of release-2026-12-g (the incident's clocks on one timer), "ahead-*" of
-# release-2026-12-h (a step's go-ahead in one activity).
-RECORDING = "ahead"
+# release-2026-12-h (a step's go-ahead in one activity), "beside-*" of release-2026-12-i
+# (the investigation read by the incident, beside its first step).
+RECORDING = "beside"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
 # key: it guards nothing real).
@@ -200,3 +201,18 @@ async def test_a_phase_input_with_a_field_this_worker_does_not_know_is_refused()
     history = WorkflowHistory.from_json(_workflow_id(path), recorded)
     result = await _replayer().replay_workflow(history, raise_on_replay_failure=False)
     assert "Failed decoding arguments" in str(result.replay_failure)
+
+
+async def test_a_phase_named_this_release_by_an_earlier_incident_takes_its_parents_path() -> None:
+    """An incident of release-2026-12-h that starts its triage on this code names the
+    phase this release, but reads no evidence itself: the phase's input (no
+    ``investigated``) keeps the phase reading it, as the recorded one did."""
+    path = HISTORIES / "ahead-incident-triage.json"
+    recorded = json.loads(path.read_text())
+    memo = recorded["events"][0]["workflowExecutionStartedEventAttributes"]["memo"]["fields"]
+    memo[MEMO_KEY]["data"] = base64.b64encode(json.dumps(RELEASES[0]).encode()).decode()
+    history = WorkflowHistory.from_json(_workflow_id(path), recorded)
+    kinds = [e.activity_task_scheduled_event_attributes.activity_type.name
+             for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
+    assert kinds == ["collect_evidence"]
+    await _replayer().replay_workflow(history)

@@ -16,10 +16,12 @@ from typing import Any
 from temporalio import activity
 
 from activities.alertmanager.firing import StillFiring, StillFiringRequest
+from activities.evidence.request import EvidenceRequest
 from activities.runbooks import RunbookQuery
 from activities.watch import WatchRequest, WatchResult
 from remediator.models.approval import ProofCheck
 from remediator.models.comms import Message
+from remediator.models.evidence import EvidenceSummary, SourceNote
 from remediator.models.mitigation import (
     MitigationRequest,
     MitigationResult,
@@ -41,6 +43,8 @@ class Fakes:
         self.healthy = True
         self.proofs_valid = True
         self.firing = True
+        # While set and not yet released, the evidence is still being read.
+        self.evidence_held: asyncio.Event | None = None
         self.calls: dict[str, list[Any]] = defaultdict(list)
 
     def applied(self) -> list[MitigationRequest]:
@@ -99,6 +103,14 @@ class Fakes:
             await asyncio.sleep(max(0.0, (req.ends_at - datetime.now(UTC)).total_seconds()))
             return WatchResult(rounds=[[await check_health(c) for c in req.checks]])
 
+        @activity.defn(name="collect_evidence")
+        async def collect_evidence(req: EvidenceRequest) -> EvidenceSummary:
+            calls["collect_evidence"].append(req)
+            if self.evidence_held is not None:
+                await self.evidence_held.wait()
+            return EvidenceSummary(onset=req.onset, collected_at=datetime.now(UTC), sources=[
+                SourceNote(source="flags", ok=True, detail="1 flag change(s)")])
+
         @activity.defn(name="send_message")
         async def send_message(msg: Message) -> bool:
             calls["send_message"].append(msg)
@@ -117,4 +129,5 @@ class Fakes:
                     for _ in check.decisions]
 
         return [find_runbook, incident_policy, set_flag, restore_flag, check_health,
-                watch_window, send_message, store_postmortem, check_decisions, alerts_still_firing]
+                watch_window, send_message, store_postmortem, check_decisions, alerts_still_firing,
+                collect_evidence]
