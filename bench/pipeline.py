@@ -113,19 +113,23 @@ async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float
     started = await started_rss(worker.pid, log)
     client = await connect(settings)
     async with ServerThread(settings) as server, httpx.AsyncClient(timeout=120) as http:
-        refused = 0
+        refused = dropped = 0
 
         async def post(i: int) -> tuple[str, float]:
-            """Sent as Alertmanager would: a 503 (not routed in time) is retried after a
-            pause; latencies count from the first attempt."""
-            nonlocal refused
+            """Sent as Alertmanager would: a 503 (not routed in time) or a dropped
+            connection is retried after a pause; latencies count from the first attempt."""
+            nonlocal refused, dropped
             sent = time.time()
             body = alertmanager_payload("TestFlagAlert", case=f"bench{i}")
             while True:
-                resp = await http.post(f"{server.base}/v1/alerts/alertmanager", json=body)
-                if resp.status_code != 503:
-                    return resp.json()["incidents"][0]["id"], sent
-                refused += 1
+                try:
+                    resp = await http.post(f"{server.base}/v1/alerts/alertmanager", json=body)
+                except httpx.TransportError:
+                    dropped += 1
+                else:
+                    if resp.status_code != 503:
+                        return resp.json()["incidents"][0]["id"], sent
+                    refused += 1
                 await asyncio.sleep(1.0)
 
         start = time.monotonic()
@@ -136,7 +140,8 @@ async def pipeline(settings: Settings, n: int, workdir: Path) -> dict[str, float
     latencies = [(await first_mitigation(client, i))[1] - sent for i, sent in posted]
     return {"seconds": elapsed, "per_second": n / elapsed, "rss_mb": sampler.stop(),
             "rss_started_mb": started, "p50_alert_to_mitigation_s": pct(latencies, 0.5),
-            "p99_alert_to_mitigation_s": pct(latencies, 0.99), "answered_503": refused}
+            "p99_alert_to_mitigation_s": pct(latencies, 0.99), "answered_503": refused,
+            "connections_dropped": dropped}
 
 
 async def main(n: int, idle: int, cache: int | None, show_kinds: bool,
