@@ -85,6 +85,15 @@ class NotRouted(RuntimeError):
     and a retry of an alert that did get through meanwhile is a duplicate)."""
 
 
+async def _read_start_outcome(start: WithStartWorkflowOperation[Any, Any]) -> None:
+    """A failed update-with-start also fails its start operation's handle, which nobody
+    awaits: read it here, or asyncio logs the failure a second time, as a "Future
+    exception was never retrieved" traceback, whenever it collects the operation. The
+    SDK settles the handle before the call raises; the timeout only bounds a surprise."""
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(start.workflow_handle(), timeout=1.0)
+
+
 class DecisionRefused(ValueError):
     """The incident's validator refused an approval or rejection; nothing changed."""
 
@@ -92,8 +101,10 @@ class DecisionRefused(ValueError):
 class Incidents:
     def __init__(self, client: Client, task_queue: str, rules: CorrelationRules | None = None,
                  group_options: dict[str, float] | None = None,
-                 shield: StormShield | None = None) -> None:
+                 shield: StormShield | None = None,
+                 route_timeout: timedelta = ROUTE_TIMEOUT) -> None:
         self._client = client
+        self._route_timeout = route_timeout
         self._task_queue = task_queue
         self._rules = rules
         self._group_options = group_options or {}
@@ -166,10 +177,14 @@ class Incidents:
         try:
             answer = await self._client.execute_update_with_start_workflow(
                 AlertGroupWorkflow.ingest, IngestRequest(batch=batch, dry_run=dry_run),
-                start_workflow_operation=start, rpc_timeout=ROUTE_TIMEOUT)
-        except WorkflowUpdateRPCTimeoutOrCancelledError:
-            raise NotRouted(f"no worker routed the alert within {ROUTE_TIMEOUT.seconds} s "
-                            "(is a worker running?)") from None
+                start_workflow_operation=start, rpc_timeout=self._route_timeout)
+        except Exception as exc:
+            await _read_start_outcome(start)
+            if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError):
+                raise NotRouted(f"no worker routed the alert within "
+                                f"{self._route_timeout.total_seconds():g} s "
+                                "(is a worker running?)") from None
+            raise
         return Opened(answer.incident_id or "", answer.created, answer.note)
 
     async def _deliver_to_legacy(self, batch: AlertBatch) -> Opened | None:
