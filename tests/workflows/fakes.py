@@ -85,6 +85,14 @@ class Fakes:
                 dry_run=req.dry_run, detail=f"{flag}: 'on' → {req.params['value']!r}",
                 undo=None if req.dry_run else {"flag": flag, "value": "on"})
 
+        @activity.defn(name="rollback_deployment")
+        async def rollback_deployment(req: MitigationRequest) -> MitigationResult:
+            """Planned only here (dry runs): whether the evidence was in when it ran."""
+            calls["rollback_deployment"].append(
+                (req, self.evidence_held is None or self.evidence_held.is_set()))
+            return MitigationResult(step_id=req.step_id, action="kubernetes.rollout_undo",
+                                    applied=False, dry_run=True, detail="would roll back")
+
         @activity.defn(name="restore_flag")
         async def restore_flag(req: UndoRequest) -> UndoResult:
             calls["restore_flag"].append(req)
@@ -130,4 +138,4 @@ class Fakes:
 
         return [find_runbook, incident_policy, set_flag, restore_flag, check_health,
                 watch_window, send_message, store_postmortem, check_decisions, alerts_still_firing,
-                collect_evidence]
+                collect_evidence, rollback_deployment]

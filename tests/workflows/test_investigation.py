@@ -88,6 +88,32 @@ async def test_an_approval_request_waits_for_the_evidence_it_shows(start_inciden
     assert done.status == "resolved" and len(fakes.applied()) == 1
 
 
+async def test_a_dry_run_plans_a_rollback_to_before_the_suspect_only_once_it_is_known(
+    start_incident: Start,
+) -> None:
+    """The plan names the revision before the suspect, so it waits for the evidence
+    (a step that needs nothing of it is planned at once: the first test)."""
+    book = runbook().model_copy(update={"dry_run": True, "steps": [MitigationStep(
+        id="back", action="kubernetes.rollout_undo", params={
+            "namespace": "shop", "deployment": "checkout", "to_revision": "before_suspect"})]})
+    fakes = Fakes(book, policy())
+    fakes.evidence_held = asyncio.Event()
+    handle = await start_incident(fakes)
+    kinds = await _triage_handled(handle)
+    assert kinds.count("start_child_workflow_execution_initiated") == 2  # detect, triage
+    assert fakes.calls["rollback_deployment"] == []
+    fakes.evidence_held.set()
+
+    async def planned() -> IncidentView | None:
+        view = await handle.query(IncidentWorkflow.status)
+        return view if view.status == "escalated" else None
+
+    view = await eventually(planned, timeout=30, what="the plan, then the hand-over")
+    [(request, evidence_in)] = fakes.calls["rollback_deployment"]
+    assert request.dry_run and evidence_in
+    assert [s.state for s in view.steps] == ["dry_run"]
+
+
 def test_what_a_step_needs_of_the_investigation() -> None:
     """The rule the incident waits by: a rollback to before the suspect (even as a
     plan), or an approval at this severity in this environment."""
