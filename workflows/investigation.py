@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.incident import Phase
     from remediator.models.mitigation import MitigationStep
     from remediator.severity import Severity
-    from workflows.catalogue import lookup
+    from workflows.approvals.gate import approvals_needed
     from workflows.detect import DetectResult
     from workflows.evidence import (
         check_recent_deploys,
@@ -53,10 +53,10 @@ def needs_evidence(steps: list[MitigationStep], approvals: ApprovalPolicy, sever
         if dry_run:
             continue
         try:
-            risk = lookup(step.action).risk_of(step)
+            _, required = approvals_needed(step, approvals, severity, environment)
         except ValueError:  # validated with the runbook; whatever the phase makes of it, later
             return True
-        if approvals.required(risk, severity, environment) > 0:
+        if required > 0:
             return True
     return False
 

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.verification import Baseline
     from remediator.severity import Severity
     from workflows.approvals.audit import REFUSED, Refusals, proof_refusals
-    from workflows.approvals.gate import ApprovalGate, decision_refusal
+    from workflows.approvals.gate import ApprovalGate, approvals_needed, decision_refusal
     from workflows.approvals.models import StepDecision
     from workflows.baseline import capture_baselines
     from workflows.catalogue import lookup
@@ -118,8 +118,7 @@ class MitigateWorkflow:
     async def _approved(self, inp: MitigateInput, step: MitigationStep) -> StepOutcome | None:
         """None when the step may run; otherwise the outcome that replaces running it."""
         assert self._gate is not None
-        risk = lookup(step.action).risk_of(step)
-        required = inp.approvals.required(risk, self._severity, inp.environment)
+        risk, required = approvals_needed(step, inp.approvals, self._severity, inp.environment)
         if required == 0 or inp.dry_run:
             return None
         plan = await apply_step(inp.incident_id, step, True, inp.timings.mitigation_timeout_seconds)

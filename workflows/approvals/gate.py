@@ -18,9 +18,18 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.mitigation import MitigationStep, RiskLevel
     from remediator.severity import Severity, raise_one
     from workflows.approvals.models import PendingApproval, StepDecision, clipped
+    from workflows.catalogue import lookup
     from workflows.support import ui, waits
     from workflows.support.signals import APPROVAL_REQUESTED, SEVERITY_RAISED
     from workflows.support.timeline import Recorder
+
+
+def approvals_needed(step: MitigationStep, policy: ApprovalPolicy, severity: Severity,
+                     environment: str) -> tuple[RiskLevel, int]:
+    """The step's risk (the catalogue's floor applied) and how many approvals it needs
+    at this severity in this environment (0: it runs without asking)."""
+    risk = lookup(step.action).risk_of(step)
+    return risk, policy.required(risk, severity, environment)
 
 
 def plan_hash(step: MitigationStep, plan: str) -> str:
