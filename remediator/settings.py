@@ -231,6 +231,11 @@ class Settings(BaseSettings):
     # two for sticky queues). The guard and the incident counters have workers of their
     # own, so incidents holding every slot while they wait on them never starve them.
     worker_max_concurrent_workflow_tasks: int = Field(100, ge=2)
+    # Memory: a full garbage collection this often while the worker is busy
+    # (REMEDIATOR_WORKER_GC_SECONDS; 0 leaves it to CPython), so the runs the cache
+    # evicts are freed within a second rather than held until the old generation grows
+    # by a quarter (remediator/heap.py).
+    worker_gc_seconds: float = Field(1.0, ge=0)
     # Metrics (README "Metrics"): the worker's own on REMEDIATOR_WORKER_METRICS_ADDR
     # (host:port, /metrics), the Temporal SDK's (task latencies, slots, polls …) on
     # REMEDIATOR_TEMPORAL_METRICS_ADDR; each off while unset.

@@ -320,9 +320,10 @@ async def run_worker(settings: Settings) -> None:
     async with running_worker(client, settings, metrics), serving_metrics(
             settings, metrics, client):
         heap.settle()  # full collections skip the ~110,000 objects of start-up
-        log.info("worker.started", task_queue=settings.task_queue,
-                 temporal=settings.temporal_address)
-        await asyncio.Event().wait()
+        async with heap.tidied(settings.worker_gc_seconds):
+            log.info("worker.started", task_queue=settings.task_queue,
+                     temporal=settings.temporal_address)
+            await asyncio.Event().wait()
 
 
 if __name__ == "__main__":

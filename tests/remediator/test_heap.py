@@ -1,0 +1,38 @@
+"""The worker's heap keeper frees garbage that CPython's own schedule leaves waiting."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+
+from remediator import heap
+from tests.support.polling import eventually
+
+
+class _Run:
+    """Stands in for an evicted workflow run: an object in a reference cycle."""
+
+    def __init__(self) -> None:
+        self.itself = self
+
+
+async def test_old_garbage_in_a_cycle_is_freed_within_the_interval() -> None:
+    run = _Run()
+    gc.collect()  # the run survives a full collection: it is old now
+    freed = weakref.finalize(run, lambda: None)
+    del run  # garbage, but only a full collection can see it
+    gc.collect(1)  # the young generations are busy; the old one is not collected
+    assert freed.alive and heap.busy_since_full_collection()
+    async with heap.tidied(0.05):
+        async def collected() -> bool:
+            return not freed.alive
+
+        await eventually(collected, timeout=5, what="the run's cycle freed")
+
+
+def test_an_idle_heap_is_left_alone() -> None:
+    gc.collect()
+    assert not heap.busy_since_full_collection()
+    gc.collect(1)
+    assert heap.busy_since_full_collection()
+
