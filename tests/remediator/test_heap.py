@@ -30,9 +30,9 @@ async def test_old_garbage_in_a_cycle_is_freed_within_the_interval() -> None:
         await eventually(collected, timeout=5, what="the run's cycle freed")
 
 
-def test_an_idle_heap_is_left_alone() -> None:
+def test_the_heap_is_busy_only_once_the_middle_generation_was_collected() -> None:
+    """What spares an idle worker the collections."""
     gc.collect()
     assert not heap.busy_since_full_collection()
     gc.collect(1)
     assert heap.busy_since_full_collection()
-
