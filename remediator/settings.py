@@ -65,6 +65,9 @@ class SinkConfig(BaseModel):
                        audience=self.audience)
 
 
+MIN_GC_SECONDS = 0.1
+
+
 class Settings(BaseSettings):
     """Process configuration. Env names are in ``validation_alias``/``REMEDIATOR_*``.
 
@@ -236,6 +239,16 @@ class Settings(BaseSettings):
     # evicts are freed within a second rather than held until the old generation grows
     # by a quarter (remediator/heap.py).
     worker_gc_seconds: float = Field(1.0, ge=0)
+
+    @field_validator("worker_gc_seconds")
+    @classmethod
+    def _gc_off_or_spaced(cls, seconds: float) -> float:
+        # A collection holds the event loop for tens of ms: back to back, they would
+        # leave workflow tasks no time.
+        if 0 < seconds < MIN_GC_SECONDS:
+            raise ValueError(f"0 (off) or at least {MIN_GC_SECONDS:g} s: each full "
+                             "collection holds the worker's event loop for tens of ms")
+        return seconds
     # Metrics (README "Metrics"): the worker's own on REMEDIATOR_WORKER_METRICS_ADDR
     # (host:port, /metrics), the Temporal SDK's (task latencies, slots, polls …) on
     # REMEDIATOR_TEMPORAL_METRICS_ADDR; each off while unset.

@@ -5,7 +5,11 @@ from __future__ import annotations
 import gc
 import weakref
 
+import pytest
+from pydantic import ValidationError
+
 from remediator import heap
+from remediator.settings import Settings
 from tests.support.polling import eventually
 
 
@@ -36,3 +40,10 @@ def test_the_heap_is_busy_only_once_the_middle_generation_was_collected() -> Non
     assert not heap.busy_since_full_collection()
     gc.collect(1)
     assert heap.busy_since_full_collection()
+
+
+def test_collections_are_off_or_spaced_at_least_a_tenth_of_a_second_apart() -> None:
+    with pytest.raises(ValidationError, match=r"0 \(off\) or at least 0\.1 s"):
+        Settings(worker_gc_seconds=0.01)
+    assert Settings(worker_gc_seconds=0).worker_gc_seconds == 0
+    assert Settings(worker_gc_seconds=0.1).worker_gc_seconds == 0.1
