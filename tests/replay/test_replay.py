@@ -126,6 +126,11 @@ async def test_a_fresh_incident_replays_on_the_current_code(
     # the alert group (started by a client) and the counter record theirs.
     assert [sum(1 for e in h.events if _patch_marker(e)) for h in histories[:-2]] == [0] * 6
     assert sum(1 for e in histories[-2].events if _patch_marker(e)) == 1
+    # Known race (twelfth session): on a loaded machine the triage child's result and the
+    # evidence activity's can arrive in one activation; the incident then yields between
+    # two changes and the batch flushes twice in that task (upserts 30 and 32 of a failing
+    # history, which still replays). The fix is a flush at the activation's end, behind
+    # a patch; until then this can fail under load (2 of 5 runs with both cores busy).
     _one_upsert_per_task_and_none_of_the_start(histories[0])
     for history in histories:
         await _replayer(internal_keys(approving)).replay_workflow(history)
