@@ -50,8 +50,11 @@ HISTORIES = Path(__file__).parent / "histories"
 # their memo: no marker; search attributes one upsert per workflow task) and "alarm-*"
 # of release-2026-12-g (the incident's clocks on one timer), "ahead-*" of
 # release-2026-12-h (a step's go-ahead in one activity), "beside-*" of release-2026-12-i
-# (the investigation read by the incident, beside its first step).
-RECORDING = "beside"
+# (the investigation read by the incident, beside its first step) and "settled-*" of
+# release-2026-12-j (a task's search-attribute changes upserted after its other
+# commands). "raced-incident" is a release-2026-12-i incident whose triage and evidence
+# results came in one activation: two upserts in that task, replayed as they ran.
+RECORDING = "settled"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
 # key: it guards nothing real).
@@ -126,11 +129,9 @@ async def test_a_fresh_incident_replays_on_the_current_code(
     # the alert group (started by a client) and the counter record theirs.
     assert [sum(1 for e in h.events if _patch_marker(e)) for h in histories[:-2]] == [0] * 6
     assert sum(1 for e in histories[-2].events if _patch_marker(e)) == 1
-    # Known race (twelfth session): on a loaded machine the triage child's result and the
-    # evidence activity's can arrive in one activation; the incident then yields between
-    # two changes and the batch flushes twice in that task (upserts 30 and 32 of a failing
-    # history, which still replays). The fix is a flush at the activation's end, behind
-    # a patch; until then this can fail under load (2 of 5 runs with both cores busy).
+    # On a loaded machine the triage child's result and the evidence activity's can come
+    # in one activation, and the incident yields between two changes: before release j
+    # the batch then went out twice in that task ("raced-incident").
     _one_upsert_per_task_and_none_of_the_start(histories[0])
     for history in histories:
         await _replayer(internal_keys(approving)).replay_workflow(history)

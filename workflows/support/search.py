@@ -54,6 +54,11 @@ def bounded(value: str, max_chars: int = MAX_CHARS, max_bytes: int = MAX_BYTES) 
 # what the incident was started with is not upserted again.
 BATCHED_PATCH = "search-attributes-batched"
 BATCHED_RELEASE = "release-2026-12-f"
+# Since this release the batch goes out when nothing else in the task is left to run, not
+# as soon as the code yields: two results arriving in one activation (triage's and the
+# evidence's) let the incident yield between two changes, and each half went out alone.
+AT_TASK_END_PATCH = "search-attributes-at-task-end"
+AT_TASK_END_RELEASE = "release-2026-12-j"
 
 
 class SearchAttributes:
@@ -71,8 +76,12 @@ class SearchAttributes:
         self._current: dict[str, str] = {k: str(v) for k, v in known.items() if v is not None}
         self._from_start = not self._current
         self._batched: bool | None = None  # decided at the first change (a patch)
+        self._at_task_end = False
         self._pending: dict[str, str] = {}
-        self._flush: asyncio.Handle | None = None
+        # The scheduled flush's ticket (0: none scheduled). The workflow's event loop runs
+        # a cancelled handle all the same, so a flush done meanwhile voids it this way.
+        self._ticket = 0
+        self._tickets = 0
 
     def update(self, **values: str | None) -> None:
         self._decide()
@@ -85,14 +94,25 @@ class SearchAttributes:
             self._upsert(changed)
             return
         self._pending.update(changed)
-        if self._flush is None:  # after the code now running yields, in this same task
-            self._flush = asyncio.get_running_loop().call_soon(self.flush)
+        if not self._ticket:  # after the code now running yields, in this same task
+            self._tickets += 1
+            self._ticket = self._tickets
+            asyncio.get_running_loop().call_soon(self._flush_when_idle, self._ticket)
+
+    def _flush_when_idle(self, ticket: int) -> None:
+        """The batch goes out once the task's other ready code has run (which may add to
+        it): the workflow's event loop runs its ready callbacks in order, so going to the
+        back of the queue until it is alone puts the upsert after them, deterministically."""
+        if ticket != self._ticket:  # flushed meanwhile
+            return
+        if self._at_task_end and _ready(asyncio.get_running_loop()):
+            asyncio.get_running_loop().call_soon(self._flush_when_idle, ticket)
+            return
+        self.flush()
 
     def flush(self) -> None:
         """Upsert what changed now (before the workflow completes: nothing may follow)."""
-        if self._flush is not None:
-            self._flush.cancel()
-            self._flush = None
+        self._ticket = 0
         pending, self._pending = self._pending, {}
         if pending:
             self._upsert(pending)
@@ -105,6 +125,7 @@ class SearchAttributes:
         if self._batched is not None:
             return
         self._batched = patched(BATCHED_PATCH, since=BATCHED_RELEASE)
+        self._at_task_end = self._batched and patched(AT_TASK_END_PATCH, since=AT_TASK_END_RELEASE)
         if self._batched and self._from_start:  # indexed at start: no upsert needed
             started = workflow.info().typed_search_attributes
             for name, key in self._KEYS.items():
@@ -120,6 +141,17 @@ class SearchAttributes:
         if fitted != value and patched(BOUNDED_PATCH):
             return fitted
         return value
+
+
+def _ready(loop: asyncio.AbstractEventLoop) -> int:
+    """How many callbacks the workflow's event loop has ready to run. The SDK keeps them
+    in ``_ready`` (as asyncio's own loops do) and has no public count; without it the
+    workflow task fails loudly rather than take another command order."""
+    ready = getattr(loop, "_ready", None)
+    if ready is None:
+        raise RuntimeError("the workflow event loop has no ready queue (_ready): "
+                           "search attributes cannot be batched to the task's end")
+    return len(ready)
 
 
 def at_open() -> TypedSearchAttributes:
