@@ -315,7 +315,25 @@ async def wait_for_dependencies(settings: Settings) -> Client:
 
 
 async def run_worker(settings: Settings) -> None:
-    client = await wait_for_dependencies(settings)
+    """Runs until stopped. The SDK checks a new worker against its namespace just after
+    it starts; Temporal lost in that moment (a restart, a deploy) sends the worker back
+    to waiting for it, as at start, instead of ending the process."""
+    while True:
+        client = await wait_for_dependencies(settings)
+        try:
+            await _serve(client, settings)
+        except RuntimeError as exc:
+            if not temporal_lost_at_start(exc):
+                raise
+            # The SDK cancelled this task to raise its error here; the error is handled.
+            task = asyncio.current_task()
+            if task is not None:
+                task.uncancel()
+            log.warning("worker.temporal_lost_at_start", temporal=settings.temporal_address,
+                        error=str(exc)[:300])
+
+
+async def _serve(client: Client, settings: Settings) -> None:
     metrics = Metrics.for_runbooks(settings.runbook_dir)
     async with running_worker(client, settings, metrics), serving_metrics(
             settings, metrics, client):
@@ -324,6 +342,13 @@ async def run_worker(settings: Settings) -> None:
             log.info("worker.started", task_queue=settings.task_queue,
                      temporal=settings.temporal_address)
             await asyncio.Event().wait()
+
+
+def temporal_lost_at_start(exc: BaseException) -> bool:
+    """Whether the SDK's check of a starting worker failed because Temporal stopped
+    answering (gRPC UNAVAILABLE), not because of what was asked (a wrong namespace)."""
+    text = str(exc)
+    return text.startswith("Worker validation failed") and "code: Unavailable" in text
 
 
 if __name__ == "__main__":

@@ -143,7 +143,16 @@ async def test_alert_while_temporal_is_down_is_refused_then_accepted(
 
     temporal_later.start()
     await eventually(lambda: _status(http, 200), timeout=30, what="/healthz 200 again")
-    accepted = await post_alert(http, payload)
+
+    async def sent() -> httpx.Response | None:
+        # The worker polls again only after its own reconnect backoff (seconds on a
+        # loaded machine); until then the route answers 503 to retry, as Alertmanager does.
+        answer = await post_alert(http, payload)
+        if answer.status_code == 503 and answer.headers.get("retry-after"):
+            return None
+        return answer
+
+    accepted = await eventually(sent, timeout=90, what="the alert accepted")
     assert accepted.status_code == 202, accepted.text
     incident_id = accepted.json()["incidents"][0]["id"]
     client = await connect(own_settings)
