@@ -14,8 +14,10 @@ from datetime import timedelta
 import httpx
 import redis.asyncio as aioredis
 import structlog
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.worker import Replayer, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -295,12 +297,10 @@ async def running_worker(client: Client, settings: Settings,
             await redis_client.aclose()
 
 
-async def wait_for_dependencies(settings: Settings) -> Client:
+async def wait_for_dependencies(settings: Settings, runtime: Runtime | None) -> Client:
     """A Temporal client once Temporal and Redis both answer; started before either, the
-    worker waits (with capped backoff, a log line per attempt) instead of exiting. With
-    REMEDIATOR_TEMPORAL_METRICS_ADDR, the client's runtime exports the SDK's metrics."""
-    runtime = (sdk_metrics_runtime(settings.temporal_metrics_addr)
-               if settings.temporal_metrics_addr else None)
+    worker waits (with capped backoff, a log line per attempt) instead of exiting.
+    ``runtime``: the process's, exporting the SDK's metrics (None: the SDK's default)."""
     client = await connect_when_ready(settings, runtime)
     await until_reachable(
         "temporal", settings.temporal_address,
@@ -318,19 +318,32 @@ async def run_worker(settings: Settings) -> None:
     """Runs until stopped. The SDK checks a new worker against its namespace just after
     it starts; Temporal lost in that moment (a restart, a deploy) sends the worker back
     to waiting for it, as at start, instead of ending the process."""
+    # One runtime per process (with REMEDIATOR_TEMPORAL_METRICS_ADDR it binds that port);
+    # a client per attempt, since a worker the SDK refused stays registered on its client.
+    runtime = (sdk_metrics_runtime(settings.temporal_metrics_addr)
+               if settings.temporal_metrics_addr else None)
     while True:
-        client = await wait_for_dependencies(settings)
+        client = await wait_for_dependencies(settings, runtime)
+        # In a task of its own: a worker that fails cancels the task it was started in
+        # (each of the three may), and only that task must end.
+        serving = asyncio.create_task(_serve(client, settings))
         try:
-            await _serve(client, settings)
+            await serving
         except RuntimeError as exc:
             if not temporal_lost_at_start(exc):
                 raise
-            # The SDK cancelled this task to raise its error here; the error is handled.
-            task = asyncio.current_task()
-            if task is not None:
-                task.uncancel()
-            log.warning("worker.temporal_lost_at_start", temporal=settings.temporal_address,
-                        error=str(exc)[:300])
+            error = str(exc)[:300]
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():  # this process is stopping
+                raise
+            # Two workers failed: the second cancel took the first's error with it.
+            if not await _unreachable(client):
+                raise RuntimeError("a worker stopped as it started, and Temporal answers: "
+                                   "see the SDK's log lines above") from None
+            error = "a worker stopped as it started; Temporal does not answer"
+        log.warning("worker.temporal_lost_at_start", temporal=settings.temporal_address,
+                    error=error)
 
 
 async def _serve(client: Client, settings: Settings) -> None:
@@ -342,6 +355,15 @@ async def _serve(client: Client, settings: Settings) -> None:
             log.info("worker.started", task_queue=settings.task_queue,
                      temporal=settings.temporal_address)
             await asyncio.Event().wait()
+
+
+async def _unreachable(client: Client) -> bool:
+    try:
+        await client.workflow_service.get_system_info(
+            GetSystemInfoRequest(), retry=False, timeout=timedelta(seconds=5))
+    except Exception as exc:
+        return temporal_unreachable(exc)
+    return False
 
 
 def temporal_lost_at_start(exc: BaseException) -> bool:
