@@ -81,6 +81,11 @@ PhaseWorkflow = TypeVar("PhaseWorkflow")
 LOCAL_FORGET = "forget-open-incident-locally"
 EARLY_ADMISSION = "admitted-beside-triage"
 ONE_SIGNAL_DRAFT = "postmortem-draft-in-one-signal"
+# Since release-2026-12-k the storm shield forgets the incident and its group is told it
+# closed while the postmortem starts, in one workflow task: both are awaited before the
+# incident completes, not before the review starts (a task and an upsert fewer).
+GROUP_TOLD_BESIDE_POSTMORTEM = "group-told-beside-postmortem"
+TOLD_RELEASE = "release-2026-12-k"
 FORGET_SUMMARY = "storm shield: stop routing the group's alerts to this incident"
 PhaseIn = TypeVar("PhaseIn", bound=Contract)
 PhaseOut = TypeVar("PhaseOut", bound=PhaseResult)
@@ -117,6 +122,7 @@ class IncidentWorkflow:
         self._declared = inp.declared
         self._showing = ""
         self._investigation: Investigation | None = None
+        self._group_told: asyncio.Task[None] | None = None
         if inp.carried is None:
             self._take_first_alerts(inp)
 
@@ -135,6 +141,8 @@ class IncidentWorkflow:
             await self._mitigate_and_verify(inp, opened, admission)  # or a dry run, a hand-over
         review_at = await self._close(inp.group)
         await self._postmortem(review_at)
+        if self._group_told is not None:  # delivered long before, as a rule
+            await self._group_told
         self._search.flush()
         return self.status()
 
@@ -338,8 +346,8 @@ class IncidentWorkflow:
                            if by_human else "all alerts of the group resolved")
 
     async def _close(self, group: str | None) -> datetime:
-        """The incident is over: its group is told, its responders get the all-clear. Returns
-        when the review is due."""
+        """The incident is over: its group is told (delivered while the review starts), its
+        responders get the all-clear. Returns when the review is due."""
         await self._tell_group_closed(group)
         review_at = self._responders.review_due()
         self._responders.close(review_at)
@@ -349,6 +357,12 @@ class IncidentWorkflow:
         """The alert group that opened this incident: the next alert opens a new one."""
         if group is None:  # declared, or opened before alert groups existed
             return
+        if patched(GROUP_TOLD_BESIDE_POSTMORTEM, since=TOLD_RELEASE):
+            self._group_told = asyncio.create_task(self._forget_and_tell(group))
+        else:
+            await self._forget_and_tell(group)
+
+    async def _forget_and_tell(self, group: str) -> None:
         # The storm shield must stop answering for this incident before the group may
         # open the next one; if Redis is away its entry expires by itself.
         forget = ForgetRequest(group=group, incident_id=self._state.id)

@@ -37,6 +37,7 @@ from tests.support.alerts import alertmanager_payload
 from tests.support.incidents import wait_done
 from tests.support.polling import eventually
 from workers.main import replayer, running_worker
+from workflows.support.signals import INCIDENT_CLOSED
 from workflows.support.versions import MEMO_KEY, RELEASES
 from workflows.verify import VerifyWorkflow, WindowChange
 
@@ -52,9 +53,10 @@ HISTORIES = Path(__file__).parent / "histories"
 # release-2026-12-h (a step's go-ahead in one activity), "beside-*" of release-2026-12-i
 # (the investigation read by the incident, beside its first step) and "settled-*" of
 # release-2026-12-j (a task's search-attribute changes upserted after its other
-# commands). "raced-incident" is a release-2026-12-i incident whose triage and evidence
+# commands) and "told-*" of release-2026-12-k (the alert group told of the close while
+# the postmortem starts, in one task). "raced-incident" is a release-2026-12-i incident whose triage and evidence
 # results came in one activation: two upserts in that task, replayed as they ran.
-RECORDING = "settled"
+RECORDING = "told"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
 # key: it guards nothing real).
@@ -133,6 +135,7 @@ async def test_a_fresh_incident_replays_on_the_current_code(
     # in one activation, and the incident yields between two changes: before release j
     # the batch then went out twice in that task ("raced-incident").
     _one_upsert_per_task_and_none_of_the_start(histories[0])
+    _group_told_as_the_review_starts(histories[0])
     for history in histories:
         await _replayer(internal_keys(approving)).replay_workflow(history)
     if os.environ.get("REMEDIATOR_RECORD_HISTORIES"):
@@ -163,6 +166,24 @@ def _one_upsert_per_task_and_none_of_the_start(history: WorkflowHistory) -> None
             assert not {k: v.data for k, v in fields.indexed_fields.items()}.items() & at_start.items()
             per_task[-1] += 1
     assert at_start and max(per_task) == 1, per_task
+
+
+def _group_told_as_the_review_starts(history: WorkflowHistory) -> None:
+    """Since release k the close signal to the alert group and the postmortem's start
+    are commands of one workflow task: the review does not wait for the delivery."""
+    task, told, started = 0, None, None
+    for event in history.events:
+        if event.HasField("workflow_task_completed_event_attributes"):
+            task += 1
+        elif event.HasField("signal_external_workflow_execution_initiated_event_attributes"):
+            if event.signal_external_workflow_execution_initiated_event_attributes.signal_name \
+                    == INCIDENT_CLOSED:
+                told = task
+        elif event.HasField("start_child_workflow_execution_initiated_event_attributes"):
+            child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
+            if child.endswith("/postmortem"):
+                started = task
+    assert told is not None and told == started, (told, started)
 
 
 def _recorded() -> list[Path]:
