@@ -54,8 +54,9 @@ HISTORIES = Path(__file__).parent / "histories"
 # (the investigation read by the incident, beside its first step) and "settled-*" of
 # release-2026-12-j (a task's search-attribute changes upserted after its other
 # commands) and "told-*" of release-2026-12-k (the alert group told of the close while
-# the postmortem starts, in one task). "raced-incident" is a release-2026-12-i incident whose triage and evidence
-# results came in one activation: two upserts in that task, replayed as they ran.
+# the postmortem starts, in one task). "raced-incident" is a release-2026-12-i incident
+# whose triage and evidence results came in one activation: two upserts in that task,
+# replayed as they ran.
 RECORDING = "told"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
