@@ -170,8 +170,11 @@ def _one_upsert_per_task_and_none_of_the_start(history: WorkflowHistory) -> None
 
 
 def _group_told_as_the_review_starts(history: WorkflowHistory) -> None:
-    """Since release k the close signal to the alert group and the postmortem's start
-    are commands of one workflow task: the review does not wait for the delivery."""
+    """Since release k the postmortem starts without waiting for the close signal to
+    the alert group: in the same workflow task, as a rule. A query answered while the
+    storm shield's local activity runs makes Core complete that task at once (seen on a
+    loaded machine, the test polling the incident's status), and the signal goes out in
+    the next one; before release k the postmortem started only after the delivery."""
     task, told, started = 0, None, None
     for event in history.events:
         if event.HasField("workflow_task_completed_event_attributes"):
@@ -184,7 +187,7 @@ def _group_told_as_the_review_starts(history: WorkflowHistory) -> None:
             child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
             if child.endswith("/postmortem"):
                 started = task
-    assert told is not None and told == started, (told, started)
+    assert told is not None and started is not None and started <= told, (told, started)
 
 
 def _recorded() -> list[Path]:
