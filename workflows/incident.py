@@ -82,8 +82,9 @@ LOCAL_FORGET = "forget-open-incident-locally"
 EARLY_ADMISSION = "admitted-beside-triage"
 ONE_SIGNAL_DRAFT = "postmortem-draft-in-one-signal"
 # Since release-2026-12-k the storm shield forgets the incident and its group is told it
-# closed while the postmortem starts, in one workflow task: both are awaited before the
-# incident completes, not before the review starts (a task and an upsert fewer).
+# closed while the postmortem starts: both are awaited before the incident completes,
+# not before the review starts (an upsert fewer, and a workflow task fewer unless a query
+# answered during the forget's local activity makes Core complete the task early).
 GROUP_TOLD_BESIDE_POSTMORTEM = "group-told-beside-postmortem"
 TOLD_RELEASE = "release-2026-12-k"
 FORGET_SUMMARY = "storm shield: stop routing the group's alerts to this incident"

@@ -172,9 +172,10 @@ def _one_upsert_per_task_and_none_of_the_start(history: WorkflowHistory) -> None
 def _group_told_as_the_review_starts(history: WorkflowHistory) -> None:
     """Since release k the postmortem starts without waiting for the close signal to
     the alert group: in the same workflow task, as a rule. A query answered while the
-    storm shield's local activity runs makes Core complete that task at once (seen on a
-    loaded machine, the test polling the incident's status), and the signal goes out in
-    the next one; before release k the postmortem started only after the delivery."""
+    storm shield's local activity runs makes Core complete that task at once, and the
+    signal goes out in the next one (the likely cause of the one failure of an earlier,
+    same-task check on a loaded machine: this test polls the incident's status). Before
+    release k the postmortem started only after the delivery."""
     task, told, started = 0, None, None
     for event in history.events:
         if event.HasField("workflow_task_completed_event_attributes"):
