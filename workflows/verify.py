@@ -45,6 +45,40 @@ with workflow.unsafe.imports_passed_through():
 WATCH_ACTIVITY = "verify-watch-activity"
 WATCH_HEARTBEAT_SECONDS = 3.0
 
+
+class WindowPlan(Contract):
+    """The verify window as it opens: when, how long, how often it is checked.
+
+    Since release-2026-12-l the incident opens it as it starts this phase and records
+    the opening on its own timeline: the phase used to signal that entry back (a signal
+    and a workflow task on each side, ~9 history events per incident). The window now
+    counts from the mitigation's end, not from this phase's first workflow task, which
+    a busy worker may start seconds later."""
+
+    started_at: datetime
+    window_seconds: float = Field(ge=0)
+    interval_seconds: float = Field(gt=0)
+
+    @classmethod
+    def opening(cls, spec: VerifySpec, timings: Timings, severity: Severity,
+                now: datetime) -> WindowPlan:
+        """The runbook's window and interval, else the policy's for this severity."""
+        window = spec.window_seconds
+        if window is None:
+            window = timings.verify_window(severity)
+        return cls(started_at=now, window_seconds=window,
+                   interval_seconds=spec.interval_seconds or timings.verify_interval_seconds)
+
+    @property
+    def ends_at(self) -> datetime:
+        return self.started_at + timedelta(seconds=self.window_seconds)
+
+    def detail(self) -> str:
+        """The ``verify.window_started`` entry's text."""
+        return (f"monitoring {self.window_seconds:g}s until {self.ends_at:%H:%M:%S} UTC, "
+                f"every {self.interval_seconds:g}s")
+
+
 class VerifyInput(Contract):
     incident_id: str
     severity: Severity
@@ -52,6 +86,8 @@ class VerifyInput(Contract):
     applied: list[StepOutcome]
     timings: Timings
     baselines: list[Baseline] = Field(default_factory=list)
+    # Opened by the incident, which recorded it (release-2026-12-l); None: opened here.
+    window: WindowPlan | None = None
     # The release that started this phase (as in its memo: ``versions.named``). Only for
     # workers of an earlier release, which refuse an unknown field: they never run a
     # phase on paths they do not know.
@@ -104,10 +140,13 @@ def judge(rounds: list[list[CheckResult]]) -> tuple[bool, str]:
 class VerifyWorkflow:
     """Verdict on recovery after a monitoring window; saga undo when it failed."""
 
-    def __init__(self) -> None:
+    @workflow.init
+    def __init__(self, inp: VerifyInput) -> None:
         self._rec = Recorder(Phase.VERIFY)
-        self._started: datetime | None = None
-        self._end: datetime | None = None
+        # Opened by the incident (release l): open to a human's change from the first
+        # workflow task, even one that comes before ``run`` has started.
+        self._started: datetime | None = inp.window.started_at if inp.window else None
+        self._end: datetime | None = inp.window.ends_at if inp.window else None
         self._rounds: list[list[CheckResult]] = []
         self._closed = False
         self._shown = ("", Severity.P2)
@@ -136,15 +175,14 @@ class VerifyWorkflow:
         return VerifyResult(verdict=verdict, undone=undone, severity=severity)
 
     async def _watch(self, spec: VerifySpec, inp: VerifyInput) -> Verdict:
-        window = spec.window_seconds
-        if window is None:
-            window = inp.timings.verify_window(inp.severity)
-        interval = spec.interval_seconds or inp.timings.verify_interval_seconds
-        self._started = started = workflow.now()
-        self._end = started + timedelta(seconds=window)
-        await self._rec.add("verify.window_started", live=before_wait(window),
-                            detail=f"monitoring {window:g}s until {self._end:%H:%M:%S} UTC, "
-                            f"every {interval:g}s")
+        plan = inp.window
+        if plan is None:  # an incident of an earlier release left the window to open here
+            plan = WindowPlan.opening(spec, inp.timings, inp.severity, workflow.now())
+            self._started, self._end = plan.started_at, plan.ends_at
+            await self._rec.add("verify.window_started", plan.detail(),
+                                live=before_wait(plan.window_seconds))
+        interval = plan.interval_seconds
+        started = plan.started_at
         self._shown = (", ".join(c.label for c in spec.checks) or "no checks", inp.severity)
         self._show()
         rounds = self._rounds

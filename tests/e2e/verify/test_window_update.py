@@ -87,6 +87,15 @@ async def test_end_now_judges_what_was_seen_and_bad_changes_are_refused(
     assert "verify.window_extended" not in kinds
     ended = next(e for e in view.timeline if e.kind == "verify.window_ended_early")
     assert ended.detail == "by bob: all green"
+    # The incident opened the window and recorded it (release l): the phase signalled only
+    # the first round and the human's change, not the opening (three signals before).
+    opening = next(e for e in view.timeline if e.kind == "verify.window_started")
+    assert opening.at == view.verdict.window_started_at and opening.phase == "verify"
+    assert opening.detail.startswith("monitoring 600s until ")
+    history = await window.fetch_history()
+    signals = [e for e in history.events
+               if e.HasField("signal_external_workflow_execution_initiated_event_attributes")]
+    assert len(signals) == 2, signals
 
 
 @pytest.mark.parametrize(("args", "message"), [
