@@ -31,8 +31,7 @@ class WindowOpened:
 
 async def window_opened(client: Client, incident_id: str, timeout: float = 60) -> WindowOpened:
     """When the incident's verify window opened, as soon as it has (from the verify
-    phase's ``window`` query: a short window's entries reach the timeline only with the
-    phase's result)."""
+    phase's ``window`` query: the phase's own view, whichever release opened it)."""
     handle = client.get_workflow_handle_for(VerifyWorkflow.run, f"{incident_id}/verify")
 
     async def probe() -> WindowOpened | None:
