@@ -55,9 +55,9 @@ HISTORIES = Path(__file__).parent / "histories"
 # release-2026-12-j (a task's search-attribute changes upserted after its other
 # commands) and "told-*" of release-2026-12-k (the alert group told of the close while
 # the postmortem starts, in one task) and "opened-*" of release-2026-12-l (the verify
-# window opened by the incident, which records it: no signal back). "raced-incident" is a release-2026-12-i incident
-# whose triage and evidence results came in one activation: two upserts in that task,
-# replayed as they ran.
+# window opened by the incident, which records it: no signal back). "raced-incident" is
+# a release-2026-12-i incident whose triage and evidence results came in one activation:
+# two upserts in that task, replayed as they ran.
 RECORDING = "opened"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
