@@ -4,7 +4,7 @@ phase runs (what it waits for). Texts only: see ``workflows.support.ui``."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import NamedTuple
 
 from temporalio import workflow
@@ -15,7 +15,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.incident_state import IncidentState
     from workflows.mitigate import MitigateInput
     from workflows.support import ui
-    from workflows.verify import VerifyInput
+    from workflows.verify import VerifyInput, WindowPlan
 
 
 class Card(NamedTuple):
@@ -49,15 +49,16 @@ def phase_card(state: IncidentState, phase: Phase, arg: object) -> Card:
         current = ui.running(phase, f"Running the steps in {child}:\n\n"
                              + "\n".join(ui.steps_markdown(arg.steps)))
     elif isinstance(arg, VerifyInput):
-        window = arg.timings.verify_window(arg.severity)
-        if arg.runbook is not None and arg.runbook.verify.window_seconds is not None:
-            window = arg.runbook.verify.window_seconds
-        checks = ", ".join(c.label for c in arg.runbook.verify.checks) if arg.runbook else ""
-        until = workflow.now() + timedelta(seconds=window)
-        body = (f"Health checks ({checks or 'none'}) over a {ui.span(window)} window "
-                f"({arg.severity}); on failure the applied steps are undone in reverse.\n\n"
-                + runbook(state))
-        current = ui.verifying(window, until, arg.severity, checks or "the runbook's checks")
+        assert arg.runbook is not None, "verify needs the runbook's criteria"
+        # Opened by the incident (release l), else as the phase will open it, now.
+        plan = arg.window or WindowPlan.opening(arg.runbook.verify, arg.timings, arg.severity,
+                                                workflow.now())
+        checks = ", ".join(c.label for c in arg.runbook.verify.checks)
+        body = (f"Health checks ({checks or 'none'}) over a {ui.span(plan.window_seconds)} "
+                f"window ({arg.severity}); on failure the applied steps are undone in reverse."
+                "\n\n" + runbook(state))
+        current = ui.verifying(plan.window_seconds, plan.ends_at, arg.severity,
+                               checks or "the runbook's checks")
     elif phase == Phase.DETECT:
         body = (f"{len(state.all_alerts)} alert(s) normalised and deduplicated; the runbook "
                 "matched; the incident's policy read.")
