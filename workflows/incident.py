@@ -353,9 +353,8 @@ class IncidentWorkflow:
         """On the timeline once the verify phase exists, so a human who reads it can
         move the window at once (``remediator verify``); timed when it opened."""
         if window is not None:
-            self._state.timeline.append(TimelineEntry(
-                at=window.started_at, kind="verify.window_started", detail=window.detail(),
-                phase=Phase.VERIFY))
+            self._state.record("verify.window_started", window.detail(), phase=Phase.VERIFY,
+                               at=window.started_at)
 
     async def _hand_over(self, why: str) -> None:
         """Leave the incident to humans until every alert of the group has resolved, or

@@ -48,9 +48,11 @@ class IncidentState:
     # What triage's investigation found (README "Evidence"); None before, or none.
     evidence: EvidenceSummary | None = None
 
-    def record(self, kind: str, detail: str, phase: Phase | None = None) -> None:
-        """Add a line to the timeline, in the current phase unless told otherwise."""
-        self.timeline.append(TimelineEntry(at=workflow.now(), kind=kind, detail=detail,
+    def record(self, kind: str, detail: str, phase: Phase | None = None,
+               at: datetime | None = None) -> None:
+        """Add a line to the timeline, in the current phase and at the current time unless
+        told otherwise."""
+        self.timeline.append(TimelineEntry(at=at or workflow.now(), kind=kind, detail=detail,
                                            phase=phase or self.phase))
 
     @property
