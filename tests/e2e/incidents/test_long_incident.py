@@ -79,6 +79,11 @@ class Handed:
                                         group_key=self.payload["groupKey"])
         await send(self.incidents, resolved)
 
+    async def finished(self) -> None:
+        """The last run completed: phase ``done`` is shown a little before (the incident
+        still waits for its last messages and its group's close signal)."""
+        await self.client.get_workflow_handle(self.id).result()
+
     async def runs(self) -> list[WorkflowHistory]:
         """Every run's history so far, first to current (following continue-as-new)."""
         histories, run_id = [], self.first_run
@@ -161,6 +166,7 @@ async def test_a_long_handed_over_incident_continues_as_new_and_stays_one_incide
         await incident.resolve_alert()
         view = await wait_done(incident.incidents, incident.id)
         postmortem = await incident.incidents.postmortem(incident.id)
+        await incident.finished()
     histories = await incident.runs()
     assert len(histories) >= 4
     _assert_bounded(histories)
@@ -211,6 +217,7 @@ async def test_a_worker_killed_mid_run_the_incident_goes_on_and_sends_each_messa
                          what="the matrix's last step")
         await incident.incidents.resolve(incident.id, Resolution(by="dave", reason="fixed by hand"))
         view = await wait_done(incident.incidents, incident.id)
+        await incident.finished()
     _assert_bounded(await incident.runs())
     _assert_delivered_once(slack, incident.id)
     assert [e.kind for e in view.timeline].count("incident.handed_over") == 1
