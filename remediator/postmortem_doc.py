@@ -59,6 +59,10 @@ def _bullets(items: list[str]) -> list[str]:
     return [f"- {item}" for item in items] or [TODO]
 
 
+def _numbered(items: list[str]) -> list[str]:
+    return [f"{i}. {item}" for i, item in enumerate(items, start=1)] or [TODO]
+
+
 def _resolution(doc: PostmortemInput) -> list[str]:
     lines = [f"- `{s.step_id}` ({s.action}, risk {s.risk}): {s.state} — {s.detail}"
              for s in doc.steps]
@@ -124,6 +128,6 @@ def render_postmortem(doc: PostmortemInput, chart: str | None = None) -> str:
         ["## What Went Well", "", *_bullets(doc.went_well)],
         ["## What Went Poorly", "", *_bullets(doc.went_poorly)],
         ["## Action Items", "", *_action_items(doc)],
-        ["## Lessons Learned", "", TODO],
+        ["## Lessons Learned", "", *_numbered(doc.lessons_learned)],
     ]
     return "\n\n".join("\n".join(p) for p in parts) + "\n"

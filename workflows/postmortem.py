@@ -67,6 +67,7 @@ class PostmortemEdit(Contract):
     five_whys: list[str] | None = Field(default=None, max_length=10)
     went_well: list[str] | None = None
     went_poorly: list[str] | None = None
+    lessons_learned: list[str] | None = Field(default=None, max_length=50)
     impact: str | None = Field(default=None, max_length=20_000)
     action_items: list[NewActionItem] = Field(default_factory=list)
     close_action_items: list[str] = Field(default_factory=list)
@@ -82,7 +83,8 @@ def apply_edit(doc: PostmortemInput, edit: PostmortemEdit, now: datetime) -> Pos
     """``doc`` with a human's edit applied: fields given replace, new action items are
     numbered on (due in a week unless said), listed ones are closed, the review signed."""
     changes: dict[str, object] = {}
-    for field in ("root_cause", "five_whys", "went_well", "went_poorly", "impact"):
+    for field in ("root_cause", "five_whys", "went_well", "went_poorly", "impact",
+                  "lessons_learned"):
         value = getattr(edit, field)
         if value is not None:
             changes[field] = value

@@ -68,6 +68,8 @@ class PostmortemInput(Contract):
     reviewed_by: str | None = None
     # What triage found (README "Evidence"); None: recorded before evidence bundles.
     evidence: EvidenceSummary | None = None
+    # Seed 04/05's "Lessons Learned", written by the reviewers (``PostmortemEdit``).
+    lessons_learned: list[str] = Field(default_factory=list)
 
 
 class PostmortemResult(Contract):

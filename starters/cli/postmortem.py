@@ -19,7 +19,7 @@ def postmortem(
     incident_id: str,
     edit: Annotated[Path | None, typer.Option(
         "--edit", help="YAML/JSON file with root_cause, five_whys, impact, went_well, went_poorly, "
-        "action_items, close_action_items, review_done; '-' opens $EDITOR.",
+        "lessons_learned, action_items, close_action_items, review_done; '-' opens $EDITOR.",
         allow_dash=True)] = None,
     user: Annotated[str | None, typer.Option("--as", help="Who edits (recorded).")] = None,
 ) -> None:
@@ -42,7 +42,8 @@ def postmortem(
 
 def _read_edit(path: Path) -> dict[str, Any]:
     if str(path) == "-":
-        template = "root_cause: \nfive_whys: []\naction_items: []\nreview_done: false\n"
+        template = ("root_cause: \nfive_whys: []\nlessons_learned: []\naction_items: []\n"
+                    "review_done: false\n")
         text = click.edit(template, extension=".yaml") or ""
     else:
         text = path.read_text()

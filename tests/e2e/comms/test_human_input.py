@@ -45,6 +45,7 @@ _item = st.fixed_dictionaries(
 _edit = st.fixed_dictionaries({"by": st.text(max_size=10)}, optional={
     "root_cause": st.text(max_size=30), "five_whys": st.lists(st.text(max_size=5), max_size=12),
     "action_items": st.lists(_item, max_size=3), "review_done": st.booleans(),
+    "lessons_learned": st.lists(st.text(max_size=8), max_size=60),
     "close_action_items": st.lists(st.sampled_from(["AI-1", "AI-2", "AI-9"]), max_size=3)})
 
 

@@ -61,6 +61,7 @@ async def test_postmortem_sections_follow_the_timeline_and_edits_close_the_revie
         assert "To be completed" in _section(doc, "Root Cause")
         assert len(_section(doc, "Five Whys").strip().splitlines()) == 5
         assert "Mitigation applied automatically" in _section(doc, "What Went Well")
+        assert "To be completed" in _section(doc, "Lessons Learned")
         items = _section(doc, "Action Items")
         assert "| AI-1 | Confirm the root cause and add a regression test | @alice | High |" in items
 
@@ -78,6 +79,9 @@ async def test_postmortem_sections_follow_the_timeline_and_edits_close_the_revie
                           "Why default? no review", "Why no review? no checklist"],
             "action_items": [{"action": "Cap retries in checkout", "owner": "bob",
                               "priority": "High"}],
+            "went_poorly": ["The flag shipped on for everyone at once"],
+            "lessons_learned": ["Retries need a cap and a budget",
+                                "Roll flags out by percentage"],
             "close_action_items": ["AI-1"], "review_done": True,
         }))
         result = await asyncio.to_thread(subprocess.run, [
@@ -92,6 +96,9 @@ async def test_postmortem_sections_follow_the_timeline_and_edits_close_the_revie
         doc = await eventually(edited, timeout=20, what="edited postmortem")
         assert "**Reviewed by**: bob" in doc
         assert "1. Why errors? retries" in _section(doc, "Five Whys")
+        assert "- The flag shipped on for everyone at once" in _section(doc, "What Went Poorly")
+        assert _section(doc, "Lessons Learned").strip().splitlines() == [
+            "1. Retries need a cap and a budget", "2. Roll flags out by percentage"]
         assert "| AI-1 | Confirm the root cause" in doc and "| DONE |" in doc
         assert "| AI-2 | Cap retries in checkout | @bob | High |" in doc
         body = moto.client("s3").get_object(Bucket=bucket, Key=f"postmortems/{incident.id}.md")
