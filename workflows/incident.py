@@ -39,6 +39,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.approvals.desk import ApprovalDesk
     from workflows.approvals.models import ApprovalAnswer, PendingApproval
     from workflows.baseline import incident_began
+    from workflows.comms.clocks import LATE_SEV1, LATE_SEV1_RELEASE
     from workflows.comms.responders import Responders
     from workflows.detect import DetectInput, DetectResult, DetectWorkflow, environment_of
     from workflows.incident_cards import phase_card, postmortem_card
@@ -540,7 +541,11 @@ class IncidentWorkflow:
         """From the mitigate phase (sealed): an approval deadline passed."""
         severity = self._inbox.open(sealed, SEVERITY_RAISED, Severity, self._from(Phase.MITIGATE))
         if severity is not None:
+            before = self._state.level
             self._set(severity=severity)
+            # As every other escalation does (the clocks', a failed verification's).
+            if severity != before and patched(LATE_SEV1, since=LATE_SEV1_RELEASE):
+                self._responders.page_next_circle(before, severity)
 
     @workflow.signal(name=POSTMORTEM_DRAFTED)
     def postmortem_drafted(self, sealed: RawValue) -> None:

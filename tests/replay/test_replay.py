@@ -55,10 +55,13 @@ HISTORIES = Path(__file__).parent / "histories"
 # release-2026-12-j (a task's search-attribute changes upserted after its other
 # commands) and "told-*" of release-2026-12-k (the alert group told of the close while
 # the postmortem starts, in one task) and "opened-*" of release-2026-12-l (the verify
-# window opened by the incident, which records it: no signal back). "raced-incident" is
+# window opened by the incident, which records it: no signal back) and "caught-*" of
+# release-2026-12-m (the clocks catch up on a severity raised late; an overdue approval
+# pages whom its escalation adds: paths these recordings do not take, but every later
+# change must still replay them). "raced-incident" is
 # a release-2026-12-i incident whose triage and evidence results came in one activation:
 # two upserts in that task, replayed as they ran.
-RECORDING = "opened"
+RECORDING = "caught"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
 # key: it guards nothing real).

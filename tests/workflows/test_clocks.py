@@ -3,8 +3,11 @@ durable timers, with activities faked by name: short configured timers, no sleep
 
 from __future__ import annotations
 
-from remediator.models.comms import Acknowledgement, CommsPolicy, SinkRef
+from datetime import datetime
+
+from remediator.models.comms import Acknowledgement, Audience, CommsPolicy, SinkRef
 from remediator.models.mitigation import RiskLevel
+from remediator.severity import Severity
 from tests.support.polling import eventually
 from tests.workflows.conftest import Start, policy, runbook
 from tests.workflows.fakes import Fakes
@@ -85,3 +88,71 @@ async def test_a_clock_past_its_deadline_acts_while_the_others_keep_waiting(
         e.timer_canceled_event_attributes if e.HasField("timer_canceled_event_attributes")
         else None) if a is not None}
     assert len(running - ended) <= 2, "one clock timer (and the approval's) at a time"
+
+
+def _late_sev1_clocks() -> CommsPolicy:
+    """P2 → P1 after 1 s, P1 → P0 3 s later; the matrix's rows due before either; an
+    internal sink and a customer one (the status page)."""
+    return CommsPolicy(
+        sinks=[SinkRef(name="chat", kind="slack"),
+               SinkRef(name="status", kind="statuspage", audience=Audience.CUSTOMER)],
+        oncall="alice", page_again_seconds=3600.0, customer_cadence_seconds=4.0,
+        cadence_seconds={level: 3600.0 for level in Severity},
+        escalate_after_seconds={Severity.P2: 1.0, Severity.P1: 3.0},
+        matrix=[(0.5, "Engineering lead", False), (0.8, "VP Engineering", True),
+                (1.2, "CTO", True)])
+
+
+async def test_an_incident_that_becomes_sev1_late_is_paged_the_rows_it_passed(
+    start_incident: Start,
+) -> None:
+    """Seed 02's matrix counts from the incident's start: a P2 that the ladder raises to
+    P0 after the CTO's row was due pages the CTO as it becomes SEV-1 (before release m
+    the row was skipped for good), and the VP the escalation already paged not twice.
+    Customers hear as it becomes customer-facing (P1), then on their hourly cadence,
+    which the step from P1 to P0 does not start again."""
+    fakes = Fakes(runbook(RiskLevel.RISKY), policy(approvers=["bob"], comms=_late_sev1_clocks()))
+    handle = await start_incident(fakes)
+
+    def pages(who: str) -> list[str]:
+        return [m.text for m in fakes.messages("page") if who in m.text]
+
+    await eventually(lambda: _async(bool(pages("CTO"))), timeout=30, what="the CTO paged")
+    status = await handle.query(IncidentWorkflow.status)
+    assert status.severity == "P0"
+    assert len(pages("CTO")) == 1
+    assert len(pages("VP Engineering")) == 1, pages("VP Engineering")  # the escalation's
+    assert len(pages("Engineering lead")) == 1
+
+    def timeline(kind: str) -> list[datetime]:
+        return [e.at for e in status.timeline if e.kind == kind]
+
+    async def two_customer_updates() -> bool:
+        nonlocal status
+        status = await handle.query(IncidentWorkflow.status)
+        return len(timeline("notification.customer_update")) >= 2
+
+    await eventually(two_customer_updates, timeout=30, what="the second customer update")
+    escalated = sorted(timeline("severity.escalated"))
+    first, second = sorted(timeline("notification.customer_update"))[:2]
+    assert first == escalated[0], "customers hear as the incident becomes P1"
+    # 4 s after the first: the step to P0 (3 s after it) did not start the hour again
+    # (then it would have come 3 + 4 = 7 s after the first).
+    assert (second - first).total_seconds() < 5.5, (first, second, escalated)
+
+
+async def test_an_overdue_approval_that_raises_the_severity_pages_whom_it_adds(
+    start_incident: Start,
+) -> None:
+    """Like the clocks' and a failed verification's escalations (since release m)."""
+    comms = CommsPolicy(sinks=[SinkRef(name="chat", kind="slack")], oncall="alice")
+    rules = policy(approvers=["bob"], comms=comms)
+    rules.approvals.deadline_seconds = {**rules.approvals.deadline_seconds, Severity.P2: 1.0}
+    fakes = Fakes(runbook(RiskLevel.RISKY), rules)
+    await start_incident(fakes)
+
+    def circle() -> list[str]:
+        return [m.text for m in fakes.messages("page") if "escalated to P1" in m.text]
+
+    await eventually(lambda: _async(bool(circle())), timeout=30, what="the P1 circle paged")
+    assert "engineering manager, customer support lead" in circle()[0]

@@ -4,6 +4,11 @@
 - page again: the on-call engineer is paged until someone acknowledges;
 - escalation matrix: 15 min engineering lead; SEV-1 also 30 min VP Eng, 1 h CTO, 2 h CEO;
 - update cadence: a status update every 15 min (P0) … daily (P3); customers hourly (P0/P1).
+
+Since release-2026-12-m an incident that becomes SEV-1 late is paged the SEV-1 rows of
+the matrix already past (they count from its start, and used to be skipped for good),
+and one that becomes customer-facing (P2 → P1) tells customers at once; between P1 and
+P0 the customers' hour keeps running (it used to start again).
 All waits are on Temporal timers (one for all the clocks since release-2026-12-g, see
 ``alarm``), so a crashed worker neither skips nor repeats a step.
 Each clock keeps its next deadline in a ``ClockProgress``, so an incident that continues
@@ -24,8 +29,14 @@ with workflow.unsafe.imports_passed_through():
 
     from remediator.models.comms import CommsPolicy
     from remediator.models.contract import Contract
-    from remediator.severity import Severity, raise_one
+    from remediator.severity import TABLE, Severity, raise_one
     from workflows.support import ui
+    from workflows.support.versions import patched
+
+LATE_SEV1 = "clocks-catch-up-on-severity"
+LATE_SEV1_RELEASE = "release-2026-12-m"
+# Severities customers hear about (seed 02: "External Communication (SEV-1/2)").
+PUBLIC = (Severity.P0, Severity.P1)
 
 
 class Deadline(Contract):
@@ -137,21 +148,43 @@ async def escalation_matrix(inc: Watched, policy: CommsPolicy, progress: ClockPr
             return
         if not sev1_only or inc.severity == Severity.P0:
             inc.page(who, f"escalation matrix: unresolved after {offset:g}s")
+        elif patched(LATE_SEV1, since=LATE_SEV1_RELEASE):
+            # The row counts from the incident's start: if it becomes SEV-1 later, still
+            # unresolved, the row is due at once. No timer: the severity wakes it.
+            await workflow.wait_condition(lambda: inc.closed or inc.severity == Severity.P0)
+            if inc.closed:
+                return
+            # Whom the escalation to SEV-1 paged already (seed 04's P0 circle) is not
+            # paged twice for the same moment.
+            if who not in TABLE[Severity.P0].notify:
+                inc.page(who, f"escalation matrix: unresolved after {offset:g}s, now SEV-1")
         progress.matrix_done += 1
 
 
 async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool,
                          progress: ClockProgress) -> None:
     clock = "customer_update" if customers else "status_update"
+    # Customers were told at the declaration if it was customer-facing (``start``).
+    told, one_hour = True, customers and patched(LATE_SEV1, since=LATE_SEV1_RELEASE)
     while not inc.closed:
         level = inc.severity
-        if customers and level not in (Severity.P0, Severity.P1):
+        if customers and level not in PUBLIC:
+            told = False
             await workflow.wait_condition(_closed_or_changed(inc, level))
             continue
         every = policy.customer_cadence_seconds if customers else policy.cadence_seconds[level]
-        left = progress.remaining(clock, workflow.now(), every, level)
+        counted_at: Severity | None = level
+        changed = _closed_or_changed(inc, level)
+        if one_hour:
+            if not told:  # it has just become customer-facing: customers hear now
+                told = True
+                progress.passed(clock)
+                inc.post_update(customers)
+            # One cadence for P0 and P1: a change between them keeps the deadline.
+            counted_at = None
+            changed = lambda: inc.closed or inc.severity not in PUBLIC  # noqa: E731
+        left = progress.remaining(clock, workflow.now(), every, counted_at)
         what = "customer update" if customers else "status update"
-        if not await _wait(inc, _closed_or_changed(inc, level), left,
-                           _counting(f"{what} in ", f" ({level})")):
+        if not await _wait(inc, changed, left, _counting(f"{what} in ", f" ({level})")):
             progress.passed(clock)
             inc.post_update(customers)
