@@ -43,7 +43,13 @@ from workflows.alert_group import AlertGroupWorkflow
 from workflows.alert_group_models import GroupInput, IngestRequest
 from workflows.approvals.models import ApprovalAnswer, PendingApproval
 from workflows.incident import IncidentWorkflow
-from workflows.incident_models import Declaration, IncidentInput, IncidentView, Resolution
+from workflows.incident_models import (
+    Declaration,
+    IncidentInput,
+    IncidentView,
+    Resolution,
+    SeverityChange,
+)
 from workflows.postmortem import PostmortemEdit, PostmortemWorkflow
 from workflows.support import search, ui
 from workflows.support.options import CRITICAL_PATH
@@ -312,6 +318,9 @@ class Incidents:
 
     async def resolve(self, incident_id: str, resolution: Resolution) -> None:
         await self._signal(incident_id, IncidentWorkflow.resolve, resolution)
+
+    async def set_severity(self, incident_id: str, change: SeverityChange) -> None:
+        await self._signal(incident_id, IncidentWorkflow.set_severity, change)
 
     async def _signal(self, workflow_id: str, signal: Any, arg: object) -> None:
         try:

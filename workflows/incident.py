@@ -34,7 +34,7 @@ with workflow.unsafe.imports_passed_through():
     from remediator.models.policy import Timings
     from remediator.models.postmortem import PostmortemInput
     from remediator.models.runbook import VerifySpec
-    from remediator.severity import Severity
+    from remediator.severity import Severity, more_severe
     from workflows.alert_group_models import IncidentClosed
     from workflows.approvals.desk import ApprovalDesk
     from workflows.approvals.models import ApprovalAnswer, PendingApproval
@@ -43,7 +43,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.comms.responders import Responders
     from workflows.detect import DetectInput, DetectResult, DetectWorkflow, environment_of
     from workflows.incident_cards import phase_card, postmortem_card
-    from workflows.incident_models import IncidentInput, IncidentView, Resolution
+    from workflows.incident_models import IncidentInput, IncidentView, Resolution, SeverityChange
     from workflows.incident_runs import (
         IncidentRuns,
         restored,
@@ -94,6 +94,8 @@ TOLD_RELEASE = "release-2026-12-k"
 # and records the opening itself: no signal back from the phase (~9 events fewer).
 WINDOW_OPENED_BY_INCIDENT = "verify-window-opened-by-incident"
 WINDOW_RELEASE = "release-2026-12-l"
+# Since release m a phase's severity only ever raises the incident's (``_raises``).
+ONLY_RAISED = "phase-severity-only-raises"
 FORGET_SUMMARY = "storm shield: stop routing the group's alerts to this incident"
 PhaseIn = TypeVar("PhaseIn", bound=Contract)
 PhaseOut = TypeVar("PhaseOut", bound=PhaseResult)
@@ -336,11 +338,19 @@ class IncidentWorkflow:
                 self._responders.page(opened.policy.comms.oncall, counted.detail)
         undone = {o.step_id: o for o in checked.undone}
         state.steps = [undone.get(o.step_id, o) for o in state.steps]
-        if checked.severity != state.severity:  # verify recorded why; page who it adds
+        if self._raises(checked.severity):  # verify recorded why; page who it adds
             before = state.level
             self._set(severity=checked.severity)
             self._responders.page_next_circle(before, checked.severity)
         return checked
+
+    def _raises(self, reported: Severity) -> bool:
+        """Whether a phase's severity (from the one it started with) changes the incident's.
+        Since release m only a raise does: the severity may have gone up meanwhile (the
+        ladder, a human) and a phase that passes must not bring it back down."""
+        if not patched(ONLY_RAISED, since=LATE_SEV1_RELEASE):
+            return reported != self._state.severity
+        return more_severe(reported, self._state.level) != self._state.level
 
     @staticmethod
     def _open_window(spec: VerifySpec, timings: Timings, severity: Severity) -> WindowPlan | None:
@@ -540,12 +550,36 @@ class IncidentWorkflow:
     def severity_raised(self, sealed: RawValue) -> None:
         """From the mitigate phase (sealed): an approval deadline passed."""
         severity = self._inbox.open(sealed, SEVERITY_RAISED, Severity, self._from(Phase.MITIGATE))
-        if severity is not None:
-            before = self._state.level
-            self._set(severity=severity)
-            # As every other escalation does (the clocks', a failed verification's).
-            if severity != before and patched(LATE_SEV1, since=LATE_SEV1_RELEASE):
-                self._responders.page_next_circle(before, severity)
+        if severity is None or not self._raises(severity):
+            return
+        before = self._state.level
+        self._set(severity=severity)
+        # As every other escalation does (the clocks', a failed verification's).
+        if patched(LATE_SEV1, since=LATE_SEV1_RELEASE):
+            self._responders.page_next_circle(before, severity)
+
+    @workflow.signal
+    def set_severity(self, raw: RawValue) -> None:
+        """A human re-classifies the incident (a SeverityChange): the clocks, the paging
+        and the search attributes follow at once; a raise pages whom the new level adds.
+        Refused (and recorded) before triage has assigned one, and once it has closed."""
+        change = self._inbox.read(raw, "set_severity", SeverityChange)
+        if change is None:
+            return
+        before = self._state.severity
+        why = ("triage has not assigned one yet" if before is None
+               else "the incident is resolved" if self._state.status == IncidentStatus.RESOLVED
+               or self._state.phase == Phase.DONE
+               else f"it is {before} already" if change.severity == before else None)
+        if why is not None:
+            self._inbox.refuse("set_severity", change.by, f"{change.severity}: {why}")
+            return
+        assert before is not None
+        self._set(severity=change.severity)
+        self._state.record("severity.changed",
+                           f"{before} → {change.severity} by {change.by}: {change.reason}")
+        if more_severe(change.severity, before) == change.severity:
+            self._responders.page_next_circle(before, change.severity)
 
     @workflow.signal(name=POSTMORTEM_DRAFTED)
     def postmortem_drafted(self, sealed: RawValue) -> None:

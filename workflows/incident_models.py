@@ -51,6 +51,16 @@ class Resolution(Contract):
     reason: str = Field(min_length=1, max_length=2000)
 
 
+class SeverityChange(Contract):
+    """A human re-classifies the incident (payload of the ``set_severity`` signal). Seed
+    04: "When in doubt, over-classify. It is better to downgrade than to under-respond."
+    """
+
+    by: str = Field(min_length=1, max_length=200)
+    severity: Severity
+    reason: str = Field(min_length=1, max_length=2000)
+
+
 class IncidentInput(Contract):
     incident_id: str
     dry_run: bool = False

@@ -35,7 +35,7 @@ app.add_typer(guard.guard_app, name="guard")
 for command in (
     worker.worker, serve.serve, alerts.alert, incidents.incidents, incidents.status,
     postmortem.postmortem, dev.dev, incidents.declare, incidents.ack, incidents.resolve,
-    incidents.assign, approvals.approve, approvals.reject, approvals.sign_decision,
+    incidents.assign, incidents.severity, approvals.approve, approvals.reject, approvals.sign_decision,
     approvals.pending, verify.verify, guard.pause, guard.resume, report.report,
 ):
     app.command()(command)

@@ -8,6 +8,7 @@ import json
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from remediator.models.comms import Acknowledgement, Role, RoleAssignment
 from remediator.settings import Settings
@@ -16,8 +17,9 @@ from starters.cli.common import JsonOpt, fail, run_with
 from starters.declarations import BadDeclaration, declaration_from
 from starters.guard import Guard
 from starters.incidents import IncidentNotFound, Incidents, Summary
+from starters.slack.commands import severity_of
 from workflows.guard.models import PauseState
-from workflows.incident_models import Resolution
+from workflows.incident_models import Resolution, SeverityChange
 
 
 def incidents(
@@ -129,6 +131,25 @@ def resolve(
     """Declare a handed-over incident resolved (it then writes its postmortem)."""
     run_with(lambda incidents: incidents.resolve(incident_id, Resolution(by=user, reason=reason)))
     typer.echo(f"{incident_id}: resolution by {user} sent")
+
+
+def severity(
+    incident_id: str,
+    level: Annotated[str, typer.Argument(help="P0–P3, or seed 02's sev-1–sev-4 (SEV-1 is P0).")],
+    user: Annotated[str, typer.Option("--as", help="Who re-classifies it.")],
+    reason: Annotated[str, typer.Option(help="Why; goes into the timeline.")],
+) -> None:
+    """Raise or lower an incident's severity: its clocks, paging and updates follow; a raise
+    pages whom the new level adds (seed 04: "better to downgrade than to under-respond")."""
+    try:
+        change = SeverityChange(by=user, severity=severity_of(level), reason=reason)
+    except (BadDeclaration, ValidationError) as exc:
+        fail(f"invalid severity change: {exc}", 2)
+    try:
+        run_with(lambda incidents: incidents.set_severity(incident_id, change))
+    except IncidentNotFound:
+        fail(f"no incident {incident_id}")
+    typer.echo(f"{incident_id}: severity {change.severity} by {user} sent")
 
 
 def assign(

@@ -117,7 +117,8 @@ async def test_an_incident_that_becomes_sev1_late_is_paged_the_rows_it_passed(
     def pages(who: str) -> list[str]:
         return [m.text for m in fakes.messages("page") if who in m.text]
 
-    await eventually(lambda: _async(bool(pages("CTO"))), timeout=30, what="the CTO paged")
+    await eventually(lambda: _async(bool(pages("CTO")) and bool(pages("VP Engineering"))),
+                     timeout=30, what="the CTO and the P0 circle paged")
     status = await handle.query(IncidentWorkflow.status)
     assert status.severity == "P0"
     assert len(pages("CTO")) == 1

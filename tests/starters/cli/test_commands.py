@@ -74,3 +74,39 @@ async def test_runbook_validate_reports_every_error_with_its_line(
     good = await cli(settings, "runbook", "validate",
                      str(TESTS / "runbooks" / "test-flag.yaml"))
     assert good.returncode == 0 and "ok" in good.stdout
+
+
+async def test_severity_command_reclassifies_an_open_incident(
+    settings: Settings, client: Client, worker: None, http_base: str, tmp_path: Path,
+) -> None:
+    """``remediator severity``: seed 02's sev-1 is P0; the change is on the timeline; a
+    bad level or an unknown incident is one line on stderr and changes nothing."""
+    payload = tmp_path / "alert.json"
+    payload.write_text(json.dumps(alertmanager_payload("NoRunbookAlert",
+                                                       case=uuid.uuid4().hex[:8])))
+    sent = await cli(settings, "alert", str(payload), "--url", http_base)
+    incident_id = json.loads(sent.stdout)["incidents"][0]["id"]
+    incidents = Incidents(client, settings.task_queue)
+
+    async def handed_over() -> bool:
+        return (await incidents.view(incident_id)).status == "escalated"
+
+    await eventually(handed_over, timeout=60, what="incident handed over")
+    bad = await cli(settings, "severity", incident_id, "P9", "--as", "carol", "--reason", "x")
+    assert bad.returncode == 2 and "unknown severity 'P9'" in bad.stderr, bad.stderr
+    unknown = await cli(settings, "severity", "INC-2026-99999", "P1", "--as", "carol",
+                        "--reason", "x")
+    assert unknown.returncode == 1 and "no incident INC-2026-99999" in unknown.stderr
+    done = await cli(settings, "severity", incident_id, "sev-1", "--as", "carol",
+                     "--reason", "every region")
+    assert done.returncode == 0, done.stderr
+
+    async def raised() -> list[str]:
+        view = await incidents.view(incident_id)
+        return [e.detail for e in view.timeline if e.kind == "severity.changed"]
+
+    changes = await eventually(raised, timeout=30, what="the severity change")
+    assert changes[0].endswith("→ P0 by carol: every region"), changes
+    assert (await incidents.view(incident_id)).severity == "P0"
+    resolved = await cli(settings, "resolve", incident_id, "--as", "carol", "--reason", "ok")
+    assert resolved.returncode == 0, resolved.stderr

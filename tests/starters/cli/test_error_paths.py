@@ -27,6 +27,7 @@ COMMANDS = [
     ["incidents"], ["incidents", "--all", "--json"], ["status", "INC-2026-0001"],
     ["pending"], ["postmortem", "INC-2026-0001"], ["ack", "INC-2026-0001", "--as", "bob"],
     ["guard", "status"], ["maintenance", "list"],
+    ["severity", "INC-2026-0001", "P1", "--as", "bob", "--reason", "wider than thought"],
 ]
 
 
