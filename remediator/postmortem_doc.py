@@ -51,7 +51,7 @@ def _impact(doc: PostmortemInput) -> list[str]:
         f"- Duration: {_duration(doc.closed_at - doc.opened_at)}"
         f" ({_utc(doc.opened_at)} → {_utc(doc.closed_at)})",
         f"- Alerts: {', '.join(names)}",
-        "- Users affected / revenue / SLA impact: " + (doc.impact or TODO),
+        "- Users affected / revenue / SLA / data impact: " + (doc.impact or TODO),
     ]
 
 

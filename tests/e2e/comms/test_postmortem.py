@@ -57,6 +57,8 @@ async def test_postmortem_sections_follow_the_timeline_and_edits_close_the_revie
         assert "feature_flag.set (flip)" in _section(doc, "Summary")
         assert "Verification: recovered" in _section(doc, "Summary")
         assert "- Duration:" in _section(doc, "Impact")
+        assert "- Users affected / revenue / SLA / data impact: _To be completed" in _section(
+            doc, "Impact")  # seed 04: "Users affected, duration, revenue/SLA impact, data impact"
         assert "flip` (feature_flag.set, risk low): applied" in _section(doc, "Resolution")
         assert "To be completed" in _section(doc, "Root Cause")
         assert len(_section(doc, "Five Whys").strip().splitlines()) == 5
