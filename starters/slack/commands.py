@@ -1,8 +1,10 @@
-"""``/incident declare|status|ack|pending``: the slash command, answered to its user only.
+"""``/incident declare|status|ack|severity|pending``: the slash command, answered to its
+user only.
 
 ``declare`` opens an incident exactly as ``remediator declare`` does (the same checks,
 the same start), as the remediator user the Slack user maps to; seed 02's
 ``/incident-declare sev-1`` reads ``/incident declare sev-1 SERVICE TITLE…``.
+``severity`` re-classifies an incident as ``remediator severity`` does.
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ from remediator.models.comms import Acknowledgement
 from remediator.severity import Severity
 from starters.declarations import BadDeclaration, declaration_from
 from starters.incidents import IncidentNotFound, Incidents
+from workflows.incident_models import SeverityChange
 
 USAGE = ("Usage: /incident declare <P0-P3|sev-1..sev-4> <service> <title…>"
-         " · /incident status <INC-…> · /incident ack <INC-…> · /incident pending")
+         " · /incident status <INC-…> · /incident ack <INC-…>"
+         " · /incident severity <INC-…> <P0-P3|sev-1..sev-4> <reason…> · /incident pending")
 
 
 class BadCommand(ValueError):
@@ -76,6 +80,9 @@ class SlashCommands:
                 return await self._declare(args, user)
             if verb in ("status", "ack") and len(args) == 1:
                 return await (self._status if verb == "status" else self._ack)(args[0], user)
+            if verb == "severity" and len(args) >= 3:
+                return await self._severity(args[0], severity_of(args[1]), " ".join(args[2:]),
+                                            user)
             if verb == "pending":
                 return await self._pending()
         except IncidentNotFound as exc:
@@ -105,6 +112,13 @@ class SlashCommands:
         await self._incidents.view(incident_id)  # IncidentNotFound first
         await self._incidents.acknowledge(incident_id, Acknowledgement(user=user))
         return ephemeral(f"{incident_id}: acknowledged by {user}")
+
+    async def _severity(self, incident_id: str, severity: Severity, reason: str,
+                        user: str) -> dict[str, Any]:
+        await self._incidents.view(incident_id)  # IncidentNotFound first
+        change = SeverityChange(by=user, severity=severity, reason=reason[:2000])
+        await self._incidents.set_severity(incident_id, change)
+        return ephemeral(f"{incident_id}: severity {severity} by {user} sent")
 
     async def _pending(self) -> dict[str, Any]:
         found = await self._incidents.pending_everywhere()

@@ -52,6 +52,16 @@ async def test_declare_then_status_and_ack(client: Client, chat: Settings, comma
         return (await incidents.view(incident_id)).acknowledged_by == "alice"
 
     await eventually(acknowledged, timeout=30, what="the acknowledgement")
+    raised = (await run(commands, "U1", f"severity {incident_id} sev-1 all regions down")).json()
+    assert f"{incident_id}: severity P0 by alice" in raised["text"], raised
+
+    async def reclassified() -> bool:
+        view = await incidents.view(incident_id)
+        return view.severity == "P0" and any(
+            e.kind == "severity.changed" and e.detail.endswith("by alice: all regions down")
+            for e in view.timeline)
+
+    await eventually(reclassified, timeout=30, what="the severity raised from Slack")
     pending = (await run(commands, "U1", "pending")).json()
     assert pending["response_type"] == "ephemeral"
     missing = (await run(commands, "U1", "status INC-1999-9999")).json()
