@@ -5,13 +5,21 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from remediator.models.comms import Acknowledgement, Audience, CommsPolicy, SinkRef
+from remediator.models.comms import (
+    Acknowledgement,
+    Audience,
+    CommsPolicy,
+    Role,
+    RoleAssignment,
+    SinkRef,
+)
 from remediator.models.mitigation import RiskLevel
 from remediator.severity import Severity
 from tests.support.polling import eventually
 from tests.workflows.conftest import Start, policy, runbook
 from tests.workflows.fakes import Fakes
 from workflows.incident import IncidentWorkflow
+from workflows.incident_models import SeverityChange
 
 
 def _fast_clocks() -> CommsPolicy:
@@ -157,3 +165,30 @@ async def test_an_overdue_approval_that_raises_the_severity_pages_whom_it_adds(
 
     await eventually(lambda: _async(bool(circle())), timeout=30, what="the P1 circle paged")
     assert "engineering manager, customer support lead" in circle()[0]
+
+
+async def test_a_p1_update_names_the_roles_still_unassigned_until_they_are(
+    start_incident: Start,
+) -> None:
+    """Seed 04, step 4: a P0/P1 has every role explicitly assigned; until it has, each
+    status update's next steps say which are missing (a P2's say nothing of roles)."""
+    fakes = Fakes(runbook(RiskLevel.RISKY), policy(approvers=["bob"], comms=_fast_clocks()))
+    handle = await start_incident(fakes)
+
+    def updates() -> list[str]:
+        return [m.text for m in fakes.messages("status_update")]
+
+    await eventually(lambda: _async(bool(updates())), timeout=30, what="a P2 status update")
+    assert "Next steps: continue per runbook" in updates()[0]
+    await handle.signal(IncidentWorkflow.set_severity, SeverityChange(
+        by="carol", severity=Severity.P1, reason="most users"))
+    missing = "Next steps: assign technical_lead, communications_lead, scribe"
+    await eventually(lambda: _async(any(missing in text for text in updates())), timeout=30,
+                     what="an update naming the missing roles")
+    for role, user in ((Role.TECHNICAL_LEAD, "dave"), (Role.COMMUNICATIONS_LEAD, "erin"),
+                       (Role.SCRIBE, "frank")):
+        await handle.signal(IncidentWorkflow.assign_role, RoleAssignment(role=role, user=user))
+    seen = len(updates())
+    await eventually(lambda: _async(len(updates()) >= seen + 2), timeout=30,
+                     what="two more updates")
+    assert "Next steps: continue per runbook" in updates()[-1], updates()[-1]

@@ -205,7 +205,19 @@ class Responders:
             status=inc.status, started_at=inc.opened_at, now=workflow.now(),
             commander=self.roles.get(Role.INCIDENT_COMMANDER, "unassigned"), actions=actions,
             current_state=f"phase {inc.phase}, status {inc.status}", review_at=review_at,
+            next_steps=self._roles_missing(),
             runbook_link=runbook_link(inc.opened) if inc.opened else None, incident_id=inc.id)
+
+    def _roles_missing(self) -> str:
+        """Seed 04, step 4: a P0 or P1 has every role explicitly assigned. Until it has,
+        each update's next steps say which are missing (empty: none, or P2/P3)."""
+        if self.severity not in (Severity.P0, Severity.P1):
+            return ""
+        missing = [str(role) for role in Role if role not in self.roles]
+        if not missing:
+            return ""
+        return (f"assign {', '.join(missing)} (`remediator assign {self._incident.id} "
+                "--role … --user …`), then continue per runbook")
 
     def review_due(self) -> datetime:
         seconds = self._announcer.policy.review_due_seconds[self.severity]
