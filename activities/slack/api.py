@@ -82,6 +82,14 @@ class SlackApi:
                 raise ApplicationError(f"slack: channel {name} is taken but not listed",
                                        non_retryable=True)
 
+    async def pin(self, channel: str, ts: str) -> None:
+        """Pin the message ``ts`` in ``channel``; one pinned already is no error."""
+        try:
+            await self.call("pins.add", {"channel": channel, "timestamp": ts})
+        except ApplicationError as exc:
+            if exc.type != "already_pinned":
+                raise
+
     async def invite(self, channel: str, users: list[str]) -> None:
         """Invite ``users`` (Slack ids); those already in the channel are no error."""
         if not users:

@@ -52,8 +52,20 @@ class IncidentChannels:
     async def post(self, msg: Message) -> str:
         """Post ``msg`` in the incident's channel (made and staffed first); its id."""
         channel = await self.ensure(msg.incident_id)
-        await self._api.post(channel, f"*{msg.subject}*\n{msg.text}")
+        posted, ts = await self._api.post(channel, f"*{msg.subject}*\n{msg.text}")
+        if msg.kind == "initial":
+            await self._pin(msg.incident_id, posted, ts)
         return channel
+
+    async def _pin(self, incident_id: str, channel: str, ts: str) -> None:
+        """Seed 04, step 5: "Pin the initial assessment and severity level." The message
+        is delivered either way: a pin Slack refuses (the app lacks ``pins:write``) is
+        logged, and the send does not fail (its retry would post the alert again)."""
+        try:
+            await self._api.pin(channel, ts)
+        except ApplicationError as exc:
+            log.warning("slack.pin_failed", incident_id=incident_id, channel=channel,
+                        error=str(exc))
 
     async def ensure(self, incident_id: str) -> str:
         known = await self._redis.get(channel_key(incident_id))

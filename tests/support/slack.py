@@ -35,6 +35,8 @@ class SlackServer(LocalHttpServer):
     calls: list[Call] = field(default_factory=list)
     responses: list[dict[str, Any]] = field(default_factory=list)
     channels: dict[str, str] = field(default_factory=dict)
+    # The ts each chat.postMessage was answered with, by the call's body.
+    stamps: dict[int, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         slack = self
@@ -67,7 +69,8 @@ class SlackServer(LocalHttpServer):
     def answer(self, method: str, body: dict[str, Any], n: int) -> dict[str, Any]:
         if method == "chat.postMessage":
             channel = self.channels.get(body["channel"].lstrip("#"), body["channel"])
-            return {"ok": True, "channel": channel, "ts": f"1700000000.{n:06d}"}
+            self.stamps[id(body)] = f"1700000000.{n:06d}"
+            return {"ok": True, "channel": channel, "ts": self.stamps[id(body)]}
         if method == "conversations.create":
             if body["name"] in self.channels:
                 return {"ok": False, "error": "name_taken"}
@@ -83,6 +86,10 @@ class SlackServer(LocalHttpServer):
 
     def response_url(self, name: str = "r1") -> str:
         return f"http://127.0.0.1:{self.port}/respond/{name}"
+
+    def posted_ts(self, posts: list[Call]) -> list[str]:
+        """The ts of each of these chat.postMessage calls."""
+        return [self.stamps[id(c.body)] for c in posts]
 
     def of(self, method: str) -> list[Call]:
         return [c for c in list(self.calls) if c.method == method]

@@ -51,4 +51,10 @@ async def test_p1_gets_its_channel_with_responders_and_updates(
     assert invites and all(i.body == {"channel": slack_api.channels[name], "users": "U1"}
                            for i in invites)
     assert any(f"Channel: #{name}" in t for t in texts)
+    initial = [c for c in slack_api.of("chat.postMessage")
+               if c.body["channel"] == slack_api.channels[name]
+               and "INCIDENT DECLARED" in c.body["text"]]
+    pins = slack_api.of("pins.add")
+    assert pins and all(p.body["channel"] == slack_api.channels[name] for p in pins)
+    assert {p.body["timestamp"] for p in pins} <= set(slack_api.posted_ts(initial))
     assert minor.id not in str([c.body for c in slack_api.calls])
