@@ -38,6 +38,19 @@ class BadDeclaration(ValueError):
     """The declaration cannot open an incident; the message says why."""
 
 
+def severity_of(word: str) -> Severity:
+    """``P1`` or seed 02's ``sev-2`` (SEV-1 is P0)."""
+    word = word.upper().replace("_", "-")
+    if word.startswith("SEV"):
+        digits = word.removeprefix("SEV").lstrip("-")
+        if digits in ("1", "2", "3", "4"):
+            return Severity(f"P{int(digits) - 1}")
+    try:
+        return Severity(word)
+    except ValueError:
+        raise BadDeclaration(f"unknown severity {word!r}: P0–P3 or sev-1–sev-4") from None
+
+
 def declaration_from(fields: dict[str, Any], by: str, runbook_dir: Path) -> Declaration:
     unknown = sorted(set(fields) - set(DeclareBody.model_fields))
     if unknown:

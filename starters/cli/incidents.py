@@ -14,10 +14,9 @@ from remediator.models.comms import Acknowledgement, Role, RoleAssignment
 from remediator.settings import Settings
 from remediator.severity import Severity
 from starters.cli.common import JsonOpt, fail, run_with
-from starters.declarations import BadDeclaration, declaration_from
+from starters.declarations import BadDeclaration, declaration_from, severity_of
 from starters.guard import Guard
 from starters.incidents import IncidentNotFound, Incidents, Summary
-from starters.slack.commands import severity_of
 from workflows.guard.models import PauseState
 from workflows.incident_models import Resolution, SeverityChange
 

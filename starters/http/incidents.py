@@ -1,5 +1,5 @@
-"""``/v1/incidents``: read one incident, declare one, decide a step waiting for approval.
-Each acts as the user of the request's API token."""
+"""``/v1/incidents``: read one incident, declare one, decide a step waiting for approval,
+re-classify one. Each acts as the user of the request's API token."""
 
 from __future__ import annotations
 
@@ -15,11 +15,12 @@ from remediator.approval_proof import sign
 from remediator.models.approval import ApprovalRequest, group_name_refusal
 from remediator.settings import Settings
 from starters.alerts.common import BadAlert, parse_json
-from starters.declarations import BadDeclaration, DeclareBody, declaration_from
+from starters.declarations import BadDeclaration, DeclareBody, declaration_from, severity_of
 from starters.http.auth import ApiAuth
 from starters.http.body import BodyTooLarge, read_body
 from starters.http.openapi import json_body, schema_of
 from starters.incidents import DecisionRefused, IncidentNotFound
+from workflows.incident_models import SeverityChange
 
 log = structlog.get_logger()
 
@@ -32,6 +33,14 @@ class DecisionBody(BaseModel):
     decision: Literal["approve", "reject"]
     plan_hash: str | None = Field(default=None, max_length=64)
     reason: str = Field(default="", max_length=2000)
+
+
+class SeverityBody(BaseModel):
+    """``POST /v1/incidents/{id}/severity``: who changes it is the token's user."""
+
+    model_config = ConfigDict(extra="forbid")
+    severity: str = Field(min_length=2, max_length=8, description="P0–P3, or sev-1–sev-4")
+    reason: str = Field(min_length=1, max_length=2000)
 
 
 def incidents_router(settings: Settings) -> APIRouter:
@@ -93,5 +102,30 @@ def incidents_router(settings: Settings) -> APIRouter:
         except DecisionRefused as exc:
             return JSONResponse({"error": str(exc)}, 403 if named_a_group else 409)
         return JSONResponse(answer.model_dump(mode="json"))
+
+    @router.post("/v1/incidents/{incident_id}/severity", status_code=202,
+                 openapi_extra=json_body(schema_of(SeverityBody)))
+    async def severity(incident_id: str, request: Request) -> JSONResponse:
+        """Raise or lower the incident's severity (as ``remediator severity``); the
+        incident records the change, or refuses it on its timeline (``signal.refused``)."""
+        user = api.user(request)
+        if user is None:
+            return JSONResponse({"error": "changing severity needs a valid API bearer token"},
+                                401)
+        try:
+            body = SeverityBody.model_validate_json(await read_body(request, 16_384))
+            change = SeverityChange(by=user, severity=severity_of(body.severity),
+                                    reason=body.reason)
+        except (BodyTooLarge, ValidationError, BadDeclaration) as exc:
+            return JSONResponse({"error": f"bad severity change: {exc}"}, 400)
+        incidents = request.app.state.incidents
+        try:
+            await incidents.view(incident_id)  # an unknown incident is a 404, not a signal
+            await incidents.set_severity(incident_id, change)
+        except IncidentNotFound:
+            return JSONResponse({"error": f"no incident {incident_id}"}, 404)
+        log.info("incident.severity_sent", incident_id=incident_id, by=user,
+                 severity=str(change.severity))
+        return JSONResponse({"id": incident_id, "severity": change.severity, "by": user}, 202)
 
     return router

@@ -15,7 +15,7 @@ from urllib.parse import parse_qs
 
 from remediator.models.comms import Acknowledgement
 from remediator.severity import Severity
-from starters.declarations import BadDeclaration, declaration_from
+from starters.declarations import BadDeclaration, declaration_from, severity_of
 from starters.incidents import IncidentNotFound, Incidents
 from workflows.incident_models import SeverityChange
 
@@ -52,19 +52,6 @@ def parse_command(body: bytes) -> Command:
 
 def ephemeral(text: str) -> dict[str, Any]:
     return {"response_type": "ephemeral", "text": text}
-
-
-def severity_of(word: str) -> Severity:
-    """``P1`` or seed 02's ``sev-2`` (SEV-1 is P0)."""
-    word = word.upper().replace("_", "-")
-    if word.startswith("SEV"):
-        digits = word.removeprefix("SEV").lstrip("-")
-        if digits in ("1", "2", "3", "4"):
-            return Severity(f"P{int(digits) - 1}")
-    try:
-        return Severity(word)
-    except ValueError:
-        raise BadDeclaration(f"unknown severity {word!r}: P0–P3 or sev-1–sev-4") from None
 
 
 class SlashCommands:

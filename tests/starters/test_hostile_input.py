@@ -289,4 +289,8 @@ async def test_incident_ids_of_any_length_or_character_are_404(settings: Setting
             got = await http.get(f"{server.base}/v1/incidents/{incident_id}", headers=headers)
             decided = await http.post(f"{server.base}/v1/incidents/{incident_id}/approvals",
                                       content=decision, headers=headers)
-            assert (got.status_code, decided.status_code) == (404, 404), incident_id
+            severity = await http.post(f"{server.base}/v1/incidents/{incident_id}/severity",
+                                       content=json.dumps({"severity": "P1", "reason": "r"}),
+                                       headers=headers)
+            assert (got.status_code, decided.status_code, severity.status_code) == (
+                404, 404, 404), incident_id

@@ -124,3 +124,48 @@ async def test_cli_refuses_bad_declarations_with_the_reason(
                          "--severity", "P7", "--as", "alice")
     assert severity.returncode == 2
     assert await _count_incidents(client, settings) == 0
+
+
+async def test_severity_is_changed_over_http_as_the_tokens_user(
+    settings: Settings, client: Client, worker: None, http_base: str,
+) -> None:
+    """``POST /v1/incidents/{id}/severity``: the token's user changes it; no token, a bad
+    level or an unknown incident is a 4xx with the reason and changes nothing."""
+    incidents = Incidents(client, settings.task_queue)
+    async with httpx.AsyncClient(base_url=http_base) as http:
+        declared = await http.post("/v1/incidents", headers={"Authorization": "Bearer tok-bob"},
+                                   json={"title": "Search slow", "service": "search",
+                                         "severity": "P2"})
+        incident_id = declared.json()["id"]
+
+        async def handed_over() -> bool:
+            return (await incidents.view(incident_id)).status == "escalated"
+
+        await eventually(handed_over, timeout=60, what="declared incident handed to humans")
+        url = f"/v1/incidents/{incident_id}/severity"
+        alice = {"Authorization": "Bearer tok-alice"}
+        refused = [
+            (await http.post(url, json={"severity": "P1", "reason": "x"}), 401, "token"),
+            (await http.post(url, json={"severity": "P9", "reason": "x"}, headers=alice), 400,
+             "unknown severity"),
+            (await http.post(url, json={"severity": "P1"}, headers=alice), 400, "reason"),
+            (await http.post(url, json={"severity": "P1", "reason": "x", "by": "mallory"},
+                             headers=alice), 400, "extra"),
+            (await http.post("/v1/incidents/INC-2026-99999/severity", headers=alice,
+                             json={"severity": "P1", "reason": "x"}), 404, "no incident"),
+        ]
+        for resp, status, says in refused:
+            assert resp.status_code == status and says in resp.json()["error"], resp.text
+        raised = await http.post(url, json={"severity": "sev-2", "reason": "EU checkout too"},
+                                 headers=alice)
+    assert raised.status_code == 202, raised.text
+    assert raised.json() == {"id": incident_id, "severity": "P1", "by": "alice"}
+
+    async def changes() -> list[str]:
+        view = await incidents.view(incident_id)
+        return [e.detail for e in view.timeline if e.kind == "severity.changed"]
+
+    assert await eventually(changes, timeout=30, what="the change") == [
+        "P2 → P1 by alice: EU checkout too"]
+    await incidents.resolve(incident_id, Resolution(by="bob", reason="index rebuilt"))
+    await wait_done(incidents, incident_id)
