@@ -338,11 +338,17 @@ class IncidentWorkflow:
                 self._responders.page(opened.policy.comms.oncall, counted.detail)
         undone = {o.step_id: o for o in checked.undone}
         state.steps = [undone.get(o.step_id, o) for o in state.steps]
-        if self._raises(checked.severity):  # verify recorded why; page who it adds
-            before = state.level
-            self._set(severity=checked.severity)
-            self._responders.page_next_circle(before, checked.severity)
+        if self._raises(checked.severity):  # verify recorded why
+            self._severity_to(checked.severity)
         return checked
+
+    def _severity_to(self, severity: Severity, page: bool = True) -> None:
+        """The incident takes ``severity`` (search attributes, clocks); ``page``: whom the
+        new level adds is paged (seed 04's "who to notify")."""
+        before = self._state.level
+        self._set(severity=severity)
+        if page:
+            self._responders.page_next_circle(before, severity)
 
     def _raises(self, reported: Severity) -> bool:
         """Whether a phase's severity (from the one it started with) changes the incident's.
@@ -550,13 +556,9 @@ class IncidentWorkflow:
     def severity_raised(self, sealed: RawValue) -> None:
         """From the mitigate phase (sealed): an approval deadline passed."""
         severity = self._inbox.open(sealed, SEVERITY_RAISED, Severity, self._from(Phase.MITIGATE))
-        if severity is None or not self._raises(severity):
-            return
-        before = self._state.level
-        self._set(severity=severity)
-        # As every other escalation does (the clocks', a failed verification's).
-        if patched(LATE_SEV1, since=LATE_SEV1_RELEASE):
-            self._responders.page_next_circle(before, severity)
+        if severity is not None and self._raises(severity):
+            # Paging as every other escalation does (the clocks', a failed verification's).
+            self._severity_to(severity, page=patched(LATE_SEV1, since=LATE_SEV1_RELEASE))
 
     @workflow.signal
     def set_severity(self, raw: RawValue) -> None:
@@ -575,11 +577,10 @@ class IncidentWorkflow:
             self._inbox.refuse("set_severity", change.by, f"{change.severity}: {why}")
             return
         assert before is not None
-        self._set(severity=change.severity)
         self._state.record("severity.changed",
                            f"{before} → {change.severity} by {change.by}: {change.reason}")
-        if more_severe(change.severity, before) == change.severity:
-            self._responders.page_next_circle(before, change.severity)
+        self._severity_to(change.severity,
+                          page=more_severe(change.severity, before) == change.severity)
 
     @workflow.signal(name=POSTMORTEM_DRAFTED)
     def postmortem_drafted(self, sealed: RawValue) -> None:
