@@ -107,6 +107,10 @@ def _closed_or_changed(inc: Watched, level: Severity) -> Callable[[], bool]:
     return lambda: inc.closed or inc.severity != level
 
 
+def _closed_or_private(inc: Watched) -> Callable[[], bool]:
+    return lambda: inc.closed or inc.severity not in PUBLIC
+
+
 async def severity_ladder(inc: Watched, policy: CommsPolicy, progress: ClockProgress) -> None:
     while not inc.closed:
         level = inc.severity
@@ -181,8 +185,7 @@ async def update_cadence(inc: Watched, policy: CommsPolicy, customers: bool,
                 progress.passed(clock)
                 inc.post_update(customers)
             # One cadence for P0 and P1: a change between them keeps the deadline.
-            counted_at = None
-            changed = lambda: inc.closed or inc.severity not in PUBLIC  # noqa: E731
+            counted_at, changed = None, _closed_or_private(inc)
         left = progress.remaining(clock, workflow.now(), every, counted_at)
         what = "customer update" if customers else "status update"
         if not await _wait(inc, changed, left, _counting(f"{what} in ", f" ({level})")):
