@@ -569,14 +569,15 @@ class IncidentWorkflow:
         if change is None:
             return
         before = self._state.severity
-        why = ("triage has not assigned one yet" if before is None
-               else "the incident is resolved" if self._state.status == IncidentStatus.RESOLVED
-               or self._state.phase == Phase.DONE
-               else f"it is {before} already" if change.severity == before else None)
-        if why is not None:
+        if before is None:
+            why: str | None = "triage has not assigned one yet"
+        elif self._state.status == IncidentStatus.RESOLVED or self._state.phase == Phase.DONE:
+            why = "the incident is resolved"
+        else:
+            why = f"it is {before} already" if change.severity == before else None
+        if before is None or why is not None:
             self._inbox.refuse("set_severity", change.by, f"{change.severity}: {why}")
             return
-        assert before is not None
         self._state.record("severity.changed",
                            f"{before} → {change.severity} by {change.by}: {change.reason}")
         self._severity_to(change.severity,
