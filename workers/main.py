@@ -81,6 +81,7 @@ from workers.mitigation_metrics import MitigationMetricsInterceptor
 from workers.registrations import mitigation_activities
 from workers.seals import SealInterceptor
 from workers.search_attributes import ensure_search_attributes
+from workers.slot_return import SlotReturnInterceptor
 from workflows.alert_group import AlertGroupWorkflow
 from workflows.catalogue import lookup
 from workflows.detect import DetectWorkflow
@@ -206,7 +207,8 @@ def activities_for(
     return [
         *mitigations, health.check_health, watch.watch_window, notify.send_message,
         metrics.read_metric, metrics.read_baseline,
-        runbooks.find_runbook, runbooks.incident_policy, store.store_postmortem,
+        runbooks.find_runbook, runbooks.find_runbook_with_policy, runbooks.incident_policy,
+        store.store_postmortem,
         status.recent_rollouts, numbers.allocate_incident_number, shield.forget_open_incident,
         proofs.check_decisions, guard.guard_admit, guard.guard_step_started,
         guard.guard_step_finished, guard.guard_verification_recorded, guard.guard_recurred,
@@ -270,6 +272,9 @@ async def running_worker(client: Client, settings: Settings,
                                       metrics),
             interceptors=[LogContextInterceptor(), HeartbeatInterceptor(),
                           MitigationMetricsInterceptor(metrics),
+                          SlotReturnInterceptor(GuardActivities(
+                              guard_link(client, settings), CrashPoints(settings.crash_at)
+                          ).guard_step_finished),
                           seals],
             sticky_queue_schedule_to_start_timeout=sticky,
             max_cached_workflows=settings.worker_max_cached_workflows,

@@ -22,6 +22,8 @@ with workflow.unsafe.imports_passed_through():
 # The runbook and the policy are read from the worker's own files and settings: local
 # activities (a marker each, no task round trip) since this patch; before, activities.
 LOCAL_LOOKUPS = "detect-local-lookups"
+# Since release-2026-12-n both in one local activity (one marker instead of two).
+ONE_LOOKUP = "runbook-and-policy-in-one-lookup"
 POLICY_SUMMARY = "incident policy: approvals, comms, timings"
 
 class DetectInput(Contract):
@@ -103,15 +105,22 @@ class DetectWorkflow:
         primary = primary_alert(alerts)
         title, service = describe(primary)
         await rec.add("incident.opened", f"{title} ({len(alerts)} distinct alert(s))")
-        runbook = None if inp.declared and inp.runbook_name is None else (
-            await self._find_runbook(primary, inp.runbook_name))
+        runbook, policy = None, None
+        if inp.declared and inp.runbook_name is None:
+            pass  # declared without a runbook: humans mitigate
+        elif patched(ONE_LOOKUP, since="release-2026-12-n"):
+            runbook, policy = await self._find_runbook_with_policy(primary, inp.runbook_name)
+        else:
+            runbook = await self._find_runbook(primary, inp.runbook_name)
         await rec.add(
             "runbook.matched" if runbook else "runbook.none",
             runbook.provenance() if runbook else "no runbook matches: handing to humans",
         )
         if runbook is not None:
             await self._note_staleness(runbook)
-        if patched(LOCAL_LOOKUPS):
+        if policy is not None:
+            pass  # read with the runbook
+        elif patched(LOCAL_LOOKUPS):
             policy = await workflow.execute_local_activity_method(
                 RunbookActivities.incident_policy, **local(LOOKUP), summary=POLICY_SUMMARY)
         else:
@@ -131,10 +140,24 @@ class DetectWorkflow:
             await self._rec.add("runbook.stale", f"{runbook.name} last verified {age} days ago "
                                 f"(over {STALE_AFTER_DAYS}): re-test it")
 
-    async def _find_runbook(self, alert: Alert, name: str | None) -> Runbook | None:
-        labels = runbook_labels(alert)
-        query = RunbookQuery(labels=labels, name=name)
+    async def _find_runbook_with_policy(
+        self, alert: Alert, name: str | None,
+    ) -> tuple[Runbook | None, IncidentPolicy]:
+        query, summary = self._query(alert, name)
+        found = await workflow.execute_local_activity_method(
+            RunbookActivities.find_runbook_with_policy, query, **local(LOOKUP),
+            summary=f"{summary}, and the {POLICY_SUMMARY}")
+        if found.error is not None:
+            await self._rec.add("runbook.error", found.error)
+        return found.runbook, found.policy
+
+    @staticmethod
+    def _query(alert: Alert, name: str | None) -> tuple[RunbookQuery, str]:
         summary = f"runbook named {name}" if name else f"runbook matching {alert.name}"
+        return RunbookQuery(labels=runbook_labels(alert), name=name), summary
+
+    async def _find_runbook(self, alert: Alert, name: str | None) -> Runbook | None:
+        query, summary = self._query(alert, name)
         try:
             if patched(LOCAL_LOOKUPS):
                 return await workflow.execute_local_activity_method(

@@ -32,7 +32,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.baseline import capture_baselines
     from workflows.catalogue import lookup
     from workflows.guard.client import GuardWait
-    from workflows.saga import apply_step
+    from workflows.saga import apply_step, apply_step_in_slot
     from workflows.step_rails import StepRails
     from workflows.support.seals import Inbox
     from workflows.support.signals import DECIDED, GUARD_RELEASED
@@ -107,9 +107,10 @@ class MitigateWorkflow:
             if outcome is None and rails is not None:
                 outcome = await rails.before(step)  # still firing? a fleet slot?
             if outcome is None:
-                outcome = await apply_step(inp.incident_id, step, inp.dry_run,
-                                           inp.timings.mitigation_timeout_seconds)
-                if rails is not None:
+                outcome, freed = await apply_step_in_slot(
+                    inp.incident_id, step, inp.dry_run, inp.timings.mitigation_timeout_seconds,
+                    rails.slot(step) if rails is not None else None)
+                if rails is not None and not freed:
                     await rails.after(step, outcome)
             outcomes.append(outcome)
             await self._rec.add(f"mitigation.{outcome.state}", f"{step.id}: {outcome.detail}")

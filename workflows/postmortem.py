@@ -39,6 +39,9 @@ class PostmortemRun(Contract):
     # (``postmortem_written``): ~9 history events fewer than ``record`` then
     # ``postmortem_drafted``. Set by incidents of release-2026-12-e, which handle it.
     one_signal: bool = False
+    # Stored by the incident (since release-2026-12-n): ``doc`` is that first draft, and
+    # the phase follows the review up from it (nothing to send back).
+    first_draft: PostmortemResult | None = None
     # The release that started this phase (as in its memo: ``versions.named``). Only for
     # workers of an earlier release, which refuse an unknown field: they never run a
     # phase on paths they do not know.
@@ -124,10 +127,14 @@ class PostmortemWorkflow:
         self._rec = Recorder(Phase.POSTMORTEM)
         self._announcer = Announcer(inp.doc.incident_id, lambda kind, detail: None)
         self._announcer.policy = inp.comms
-        self._doc = draft_findings(inp.doc, inp.review_at, workflow.now(),
-                                   inp.comms.action_item_due_seconds)
-        result = await self._publish("postmortem.written", live=not inp.one_signal)
-        await self._tell_parent(result.markdown, with_entries=inp.one_signal)
+        if inp.first_draft is not None:  # the incident stored it and has it on record
+            self._doc, result = inp.doc, inp.first_draft
+            self._markdown = result.markdown
+        else:
+            self._doc = draft_findings(inp.doc, inp.review_at, workflow.now(),
+                                       inp.comms.action_item_due_seconds)
+            result = await self._publish("postmortem.written", live=not inp.one_signal)
+            await self._tell_parent(result.markdown, with_entries=inp.one_signal)
         self._rec.detach()  # the incident completes now; later entries stay here
         while not self._finished():
             due = self._next_due()

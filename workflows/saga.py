@@ -6,6 +6,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
+    from remediator.models.guard import StepFinished
     from remediator.models.mitigation import (
         MitigationRequest,
         MitigationStep,
@@ -39,11 +40,21 @@ async def apply_step(
     incident_id: str, step: MitigationStep, dry_run: bool, timeout: float
 ) -> StepOutcome:
     """Run a step's apply activity; a refusal or exhausted retry becomes a failed outcome."""
+    outcome, _ = await apply_step_in_slot(incident_id, step, dry_run, timeout, None)
+    return outcome
+
+
+async def apply_step_in_slot(
+    incident_id: str, step: MitigationStep, dry_run: bool, timeout: float,
+    slot: StepFinished | None,
+) -> tuple[StepOutcome, bool]:
+    """``apply_step`` for a step holding the fleet slot ``slot``; and whether the worker
+    freed that slot as the step succeeded (``workers.slot_return``)."""
     action = lookup(step.action)
     risk = action.risk_of(step)
     request = MitigationRequest(
         incident_id=incident_id, step_id=step.id, params=step.params, dry_run=dry_run,
-        occurrence=occurrence(incident_id))
+        occurrence=occurrence(incident_id), slot=slot)
     try:
         result = await workflow.execute_activity_method(
             action.apply, request, activity_id=f"apply/{step.id}", **_options(action, timeout),
@@ -51,12 +62,12 @@ async def apply_step(
         )
     except ActivityError as err:
         return StepOutcome(step_id=step.id, action=step.action, risk=risk, state="failed",
-                           detail=failure_message(err))
+                           detail=failure_message(err)), False
     return StepOutcome(
         step_id=step.id, action=step.action, risk=risk,
         state="dry_run" if result.dry_run else "applied", detail=result.detail,
         undo=result.undo, undo_action=action.undo_activity,
-    )
+    ), result.slot_freed
 
 
 async def undo_step(incident_id: str, outcome: StepOutcome, timeout: float) -> StepOutcome:

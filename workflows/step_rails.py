@@ -44,6 +44,8 @@ STILL_FIRING_TASK = "still-firing-by-activity"
 RAILS_AT_ONCE = "still-firing-beside-the-slot"
 # Since release-2026-12-h: both in one activity, the slot asked only if still firing.
 GO_AHEAD = "go-ahead-in-one-activity"
+# Since release-2026-12-n: the worker frees the slot as the step's apply succeeds.
+SLOT_FREED_BY_WORKER = "slot-freed-by-the-worker"
 
 if TYPE_CHECKING:  # the input model lives with the phase that owns it
     from workflows.mitigate import MitigateInput
@@ -77,13 +79,24 @@ class StepRails:
             self.stopped = await self._not_firing(step) or await self._no_slot(step)
         return None if self.stopped is None else self.skip(step)
 
+    def slot(self, step: MitigationStep) -> StepFinished | None:
+        """The slot the step holds, for the worker to free as the step's apply succeeds
+        (since release-2026-12-n: the phase's own call to free it, six history events,
+        is then left out); None for an execution recorded before."""
+        if not patched(SLOT_FREED_BY_WORKER, since="release-2026-12-n"):
+            return None
+        return self._finished(step, applied=False)
+
     async def after(self, step: MitigationStep, outcome: StepOutcome) -> None:
+        """The step is over and the worker did not free its slot: freed here."""
         await self._free(step, applied=outcome.state == "applied")
 
     async def _free(self, step: MitigationStep, applied: bool) -> None:
-        await guard.step_finished(StepFinished(
-            **self._request(step).model_dump(), applied=applied,
-            cooldown_seconds=step.cooldown_seconds))
+        await guard.step_finished(self._finished(step, applied))
+
+    def _finished(self, step: MitigationStep, applied: bool) -> StepFinished:
+        return StepFinished(**self._request(step).model_dump(), applied=applied,
+                            cooldown_seconds=step.cooldown_seconds)
 
     async def _firing_with_slot(self, step: MitigationStep) -> str | None:
         """Still firing? and a slot, asked together; after a wait for the slot, the

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from remediator.models.contract import Contract, Identifier
+from remediator.models.guard import StepFinished
 
 
 class RiskLevel(StrEnum):
@@ -42,6 +43,9 @@ class MitigationRequest(Contract):
     # The occurrence, unique beyond one Temporal namespace (the incident's run): two
     # deployments sharing one Redis, or a dev stack started afresh, never share a key.
     occurrence: str = ""
+    # The fleet slot the step holds (since release-2026-12-n): the worker frees it as the
+    # apply succeeds (``workers.slot_return``) and says so in ``slot_freed``.
+    slot: StepFinished | None = None
 
     @property
     def key(self) -> str:
@@ -57,6 +61,8 @@ class MitigationResult(Contract):
     dry_run: bool = False
     detail: str
     undo: dict[str, Any] | None = None
+    # Set by the worker, not the activity: the request's fleet slot is free already.
+    slot_freed: bool = False
 
 
 class UndoRequest(Contract):

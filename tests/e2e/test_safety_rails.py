@@ -495,3 +495,30 @@ async def test_a_worker_killed_right_after_the_guard_granted_the_slot(
             after = await Guard(client, quick).status()
     assert [s.state for s in done.steps] == ["applied"] and await rig.writes() == 1
     assert after.in_flight == 0 and after.slots == []
+
+
+async def test_a_worker_killed_right_after_it_freed_the_steps_slot(
+    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    """SIGKILL inside the step's apply activity, after the step and after the worker freed
+    its slot (``workers.slot_return``), before the result reached Temporal: the retry
+    changes nothing again, the phase frees the slot itself (the guard counts the step
+    as over once), and nothing stays in flight."""
+    quick = _rails(settings, lock_wait_seconds=0.0, cooldown_seconds=0.0)
+    async with httpx.AsyncClient(base_url=http_base, timeout=30) as http:
+        rig = Rig(http, client, quick, redis_client)
+        await rig.healthy(True)
+        crashing = WorkerProcess(quick, tmp_path, crash_at="guard.step_finished.answered")
+        with crashing:
+            incident_id, _ = await rig.fire()
+            assert await asyncio.to_thread(crashing.wait_exit, 60) == -9
+        with WorkerProcess(quick, tmp_path):
+            done = await rig.done(incident_id)
+            after = await Guard(client, quick).status()
+    assert [s.state for s in done.steps] == ["applied"] and await rig.writes() == 1
+    assert after.in_flight == 0 and after.slots == []
+    mitigate = [e.activity_task_scheduled_event_attributes.activity_type.name
+                async for e in client.get_workflow_handle(f"{incident_id}/mitigate")
+                .fetch_history_events() if e.HasField("activity_task_scheduled_event_attributes")]
+    assert mitigate == ["guard_step_started_if_firing", "set_flag", "guard_step_finished"]

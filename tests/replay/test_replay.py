@@ -58,10 +58,13 @@ HISTORIES = Path(__file__).parent / "histories"
 # window opened by the incident, which records it: no signal back) and "caught-*" of
 # release-2026-12-m (the clocks catch up on a severity raised late; an overdue approval
 # pages whom its escalation adds: paths these recordings do not take, but every later
-# change must still replay them). "raced-incident" is
+# change must still replay them) and "drafted-*" of release-2026-12-n (the first draft
+# stored by the incident, a step's slot freed by its worker, one runbook-and-policy
+# lookup, the index written after triage and once at the close, the clock timer left to
+# run as the incident completes). "raced-incident" is
 # a release-2026-12-i incident whose triage and evidence results came in one activation:
 # two upserts in that task, replayed as they ran.
-RECORDING = "caught"
+RECORDING = "drafted"
 PHASES = ("", "/detect", "/triage", "/mitigate", "/verify", "/postmortem")
 # Recordings seal their internal signals with this key, so they replay with it (a test
 # key: it guards nothing real).
@@ -179,18 +182,23 @@ def _group_told_as_the_review_starts(history: WorkflowHistory) -> None:
     storm shield's local activity runs makes Core complete that task at once, and the
     signal goes out in the next one (the likely cause of the one failure of an earlier,
     same-task check on a loaded machine: this test polls the incident's status). Before
-    release k the postmortem started only after the delivery."""
+    release k the postmortem started only after the delivery. Since release n the review
+    starts with the incident storing its first draft (the phase is started after it)."""
     task, told, started = 0, None, None
     for event in history.events:
         if event.HasField("workflow_task_completed_event_attributes"):
             task += 1
+        elif event.HasField("activity_task_scheduled_event_attributes"):
+            if event.activity_task_scheduled_event_attributes.activity_type.name \
+                    == "store_postmortem":
+                started = task
         elif event.HasField("signal_external_workflow_execution_initiated_event_attributes"):
             if event.signal_external_workflow_execution_initiated_event_attributes.signal_name \
                     == INCIDENT_CLOSED:
                 told = task
         elif event.HasField("start_child_workflow_execution_initiated_event_attributes"):
             child = event.start_child_workflow_execution_initiated_event_attributes.workflow_id
-            if child.endswith("/postmortem"):
+            if child.endswith("/postmortem") and started is None:
                 started = task
     assert told is not None and started is not None and started <= told, (told, started)
 

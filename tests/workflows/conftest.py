@@ -27,6 +27,7 @@ from tests.workflows.fakes import Fakes
 from workers.heartbeats import HeartbeatInterceptor
 from workers.main import WORKFLOWS, workflow_runner
 from workers.seals import SealInterceptor
+from workers.slot_return import SlotReturnInterceptor
 from workflows.incident import IncidentWorkflow
 from workflows.incident_models import IncidentInput
 from workflows.support import search
@@ -77,7 +78,9 @@ async def start_incident(fast_client: Client) -> AsyncIterator[Start]:
                                     GoAheadActivities(fakes.still_firing, guard)
                                     .guard_step_started_if_firing],
                         workflow_runner=workflow_runner(),
-                        interceptors=[HeartbeatInterceptor(), SealInterceptor([b"fast tier"])])
+                        interceptors=[HeartbeatInterceptor(),
+                                      SlotReturnInterceptor(guard.guard_step_finished),
+                                      SealInterceptor([b"fast tier"])])
         await worker.__aenter__()
         workers.append(worker)
         incident_id = f"INC-2099-{uuid.uuid4().int % 10**8:08d}"

@@ -14,10 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities.alertmanager.firing import StillFiring, StillFiringRequest
 from activities.evidence.request import EvidenceRequest
-from activities.runbooks import RunbookQuery
+from activities.runbooks import RunbookLookup, RunbookQuery
 from activities.watch import WatchRequest, WatchResult
 from remediator.models.approval import ProofCheck
 from remediator.models.comms import Message
@@ -43,6 +44,7 @@ class Fakes:
         self.healthy = True
         self.proofs_valid = True
         self.firing = True
+        self.apply_fails = False  # set_flag refuses (non-retryable), as an allow-list would
         # While set and not yet released, the evidence is still being read.
         self.evidence_held: asyncio.Event | None = None
         self.calls: dict[str, list[Any]] = defaultdict(list)
@@ -76,9 +78,18 @@ class Fakes:
             calls["incident_policy"].append(None)
             return self.policy
 
+        @activity.defn(name="find_runbook_with_policy")
+        async def find_runbook_with_policy(query: RunbookQuery) -> RunbookLookup:
+            calls["find_runbook"].append(query)
+            calls["incident_policy"].append(None)
+            return RunbookLookup(runbook=self.runbook, policy=self.policy)
+
         @activity.defn(name="set_flag")
         async def set_flag(req: MitigationRequest) -> MitigationResult:
             calls["set_flag"].append(req)
+            if self.apply_fails and not req.dry_run:
+                raise ApplicationError("flag not on the allow-list", type="NotAllowed",
+                                       non_retryable=True)
             flag = req.params["flag"]
             return MitigationResult(
                 step_id=req.step_id, action="feature_flag.set", applied=not req.dry_run,
@@ -136,6 +147,6 @@ class Fakes:
             return [None if self.proofs_valid else "signature does not prove it"
                     for _ in check.decisions]
 
-        return [find_runbook, incident_policy, set_flag, restore_flag, check_health,
-                watch_window, send_message, store_postmortem, check_decisions, alerts_still_firing,
-                collect_evidence, rollback_deployment]
+        return [find_runbook, find_runbook_with_policy, incident_policy, set_flag, restore_flag,
+                check_health, watch_window, send_message, store_postmortem, check_decisions,
+                alerts_still_firing, collect_evidence, rollback_deployment]

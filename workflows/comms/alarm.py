@@ -5,7 +5,9 @@ for a condition or its own deadline. With a timer each, every incident started f
 cancelled four when it closed: eight history events and eight timer writes on the
 server for deadlines that mostly never come. Here the clocks register their deadlines
 and one timer runs for the nearest; it restarts only when the nearest changes (a new
-nearer deadline, or the nearest one gone), so a closing incident cancels one timer.
+nearer deadline, or the nearest one gone), so a closing incident cancels one timer
+(since release-2026-12-n not even that: it completes moments after its clocks stop,
+which drops the timer).
 
 A clock's wait ends when its condition holds or the workflow's own clock reaches its
 deadline — never on the timer's word alone, so a timer that fires early (see
@@ -22,8 +24,12 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 
+from workflows.support.versions import patched
+
 with workflow.unsafe.imports_passed_through():
     from workflows.support import ui
+
+LEFT_TO_RUN = "clock-timer-left-to-run"
 
 
 @dataclass(eq=False)
@@ -39,6 +45,10 @@ class Alarm:
         self._deadlines: list[_Deadline] = []
         self._ringing: asyncio.Task[None] | None = None
         self._set_for: datetime | None = None  # the running timer's deadline
+        # Since release-2026-12-n a timer whose waits have all ended is left to run, not
+        # cancelled: they end as the incident closes, and it completes moments later,
+        # which drops the timer without the cancel's history event.
+        self._left_to_run = False  # decided when the timer first runs
 
     async def until(self, condition: Callable[[], bool], seconds: float,
                     summary: Callable[[float], str]) -> bool:
@@ -61,6 +71,7 @@ class Alarm:
 
     async def _ring(self) -> None:
         """The one timer: set for the nearest deadline, reset when that changes."""
+        self._left_to_run = patched(LEFT_TO_RUN, since="release-2026-12-n")
         while True:
             await workflow.wait_condition(lambda: bool(self._deadlines))
             nearest = self._nearest()
@@ -78,6 +89,8 @@ class Alarm:
 
     def _moved(self) -> bool:
         nearest = self._nearest()
+        if nearest is None and self._left_to_run:
+            return False
         return (nearest.at if nearest else None) != self._set_for
 
     def _summary(self, nearest: _Deadline) -> str:

@@ -82,6 +82,7 @@ class SearchAttributes:
         # a cancelled handle all the same, so a flush done meanwhile voids it this way.
         self._ticket = 0
         self._tickets = 0
+        self._held = False
 
     def update(self, **values: str | None) -> None:
         self._decide()
@@ -94,10 +95,25 @@ class SearchAttributes:
             self._upsert(changed)
             return
         self._pending.update(changed)
-        if not self._ticket:  # after the code now running yields, in this same task
-            self._tickets += 1
-            self._ticket = self._tickets
-            asyncio.get_running_loop().call_soon(self._flush_when_idle, self._ticket)
+        if not self._ticket and not self._held:
+            self._schedule()
+
+    def hold(self) -> None:
+        """Changes wait for ``release`` (or a ``flush``), even past the end of this task."""
+        self._held = True
+        self._ticket = 0  # a flush already scheduled in this task is void
+
+    def release(self) -> None:
+        """Changes held go out at the end of this task, with the task's own."""
+        self._held = False
+        if self._pending and not self._ticket:
+            self._schedule()
+
+    def _schedule(self) -> None:
+        """After the code now running yields, in this same task."""
+        self._tickets += 1
+        self._ticket = self._tickets
+        asyncio.get_running_loop().call_soon(self._flush_when_idle, self._ticket)
 
     def _flush_when_idle(self, ticket: int) -> None:
         """The batch goes out once the task's other ready code has run (which may add to

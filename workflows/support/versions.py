@@ -30,10 +30,10 @@ from collections.abc import Mapping
 from temporalio import workflow
 
 # Newest first. A new execution records RELEASES[0] only.
-RELEASES = ("release-2026-12-m", "release-2026-12-l", "release-2026-12-k", "release-2026-12-j",
-            "release-2026-12-i", "release-2026-12-h", "release-2026-12-g", "release-2026-12-f",
-            "release-2026-12-e", "release-2026-12-d", "release-2026-12-c", "release-2026-12-b",
-            "release-2026-12", "release-2026-11-b", "release-2026-11")
+RELEASES = ("release-2026-12-n", "release-2026-12-m", "release-2026-12-l", "release-2026-12-k",
+            "release-2026-12-j", "release-2026-12-i", "release-2026-12-h", "release-2026-12-g",
+            "release-2026-12-f", "release-2026-12-e", "release-2026-12-d", "release-2026-12-c",
+            "release-2026-12-b", "release-2026-12", "release-2026-11-b", "release-2026-11")
 
 
 # Since release-2026-12-f a workflow names its release in the memo of every child it
