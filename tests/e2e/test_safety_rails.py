@@ -476,17 +476,17 @@ async def _status(client: Client, settings: Settings) -> GuardStatus | None:
         return None
 
 
-async def test_a_worker_killed_right_after_the_guard_granted_the_slot(
-    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
-    tmp_path: Path,
-) -> None:
-    """SIGKILL inside the step's go-ahead, the slot just granted: the retried activity
-    gets the same slot (its update id), the step runs once and the slot frees."""
+async def _step_after_a_kill(settings: Settings, client: Client, http_base: str,
+                             redis_client: aioredis.Redis, tmp_path: Path,
+                             crash_at: str) -> tuple[str, list[str]]:
+    """One incident whose worker is SIGKILLed at ``crash_at``, finished by a new worker:
+    its id and its mitigate phase's activities, once the step ran exactly once and no
+    slot is left in flight."""
     quick = _rails(settings, lock_wait_seconds=0.0, cooldown_seconds=0.0)
     async with httpx.AsyncClient(base_url=http_base, timeout=30) as http:
         rig = Rig(http, client, quick, redis_client)
         await rig.healthy(True)
-        crashing = WorkerProcess(quick, tmp_path, crash_at="guard.step_started.answered")
+        crashing = WorkerProcess(quick, tmp_path, crash_at=crash_at)
         with crashing:
             incident_id, _ = await rig.fire()
             assert await asyncio.to_thread(crashing.wait_exit, 60) == -9
@@ -495,6 +495,20 @@ async def test_a_worker_killed_right_after_the_guard_granted_the_slot(
             after = await Guard(client, quick).status()
     assert [s.state for s in done.steps] == ["applied"] and await rig.writes() == 1
     assert after.in_flight == 0 and after.slots == []
+    return incident_id, [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        async for e in client.get_workflow_handle(f"{incident_id}/mitigate")
+        .fetch_history_events() if e.HasField("activity_task_scheduled_event_attributes")]
+
+
+async def test_a_worker_killed_right_after_the_guard_granted_the_slot(
+    settings: Settings, client: Client, http_base: str, redis_client: aioredis.Redis,
+    tmp_path: Path,
+) -> None:
+    """SIGKILL inside the step's go-ahead, the slot just granted: the retried activity
+    gets the same slot (its update id), the step runs once and the slot frees."""
+    await _step_after_a_kill(settings, client, http_base, redis_client, tmp_path,
+                             "guard.step_started.answered")
 
 
 async def test_a_worker_killed_right_after_it_freed_the_steps_slot(
@@ -505,20 +519,6 @@ async def test_a_worker_killed_right_after_it_freed_the_steps_slot(
     its slot (``workers.slot_return``), before the result reached Temporal: the retry
     changes nothing again, the phase frees the slot itself (the guard counts the step
     as over once), and nothing stays in flight."""
-    quick = _rails(settings, lock_wait_seconds=0.0, cooldown_seconds=0.0)
-    async with httpx.AsyncClient(base_url=http_base, timeout=30) as http:
-        rig = Rig(http, client, quick, redis_client)
-        await rig.healthy(True)
-        crashing = WorkerProcess(quick, tmp_path, crash_at="guard.step_finished.answered")
-        with crashing:
-            incident_id, _ = await rig.fire()
-            assert await asyncio.to_thread(crashing.wait_exit, 60) == -9
-        with WorkerProcess(quick, tmp_path):
-            done = await rig.done(incident_id)
-            after = await Guard(client, quick).status()
-    assert [s.state for s in done.steps] == ["applied"] and await rig.writes() == 1
-    assert after.in_flight == 0 and after.slots == []
-    mitigate = [e.activity_task_scheduled_event_attributes.activity_type.name
-                async for e in client.get_workflow_handle(f"{incident_id}/mitigate")
-                .fetch_history_events() if e.HasField("activity_task_scheduled_event_attributes")]
+    _, mitigate = await _step_after_a_kill(settings, client, http_base, redis_client, tmp_path,
+                                           "guard.step_finished.answered")
     assert mitigate == ["guard_step_started_if_firing", "set_flag", "guard_step_finished"]
