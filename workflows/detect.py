@@ -106,11 +106,10 @@ class DetectWorkflow:
         title, service = describe(primary)
         await rec.add("incident.opened", f"{title} ({len(alerts)} distinct alert(s))")
         runbook, policy = None, None
-        if inp.declared and inp.runbook_name is None:
-            pass  # declared without a runbook: humans mitigate
-        elif patched(ONE_LOOKUP, since="release-2026-12-n"):
+        looks_up = not (inp.declared and inp.runbook_name is None)  # else humans mitigate
+        if looks_up and patched(ONE_LOOKUP, since="release-2026-12-n"):
             runbook, policy = await self._find_runbook_with_policy(primary, inp.runbook_name)
-        else:
+        elif looks_up:
             runbook = await self._find_runbook(primary, inp.runbook_name)
         await rec.add(
             "runbook.matched" if runbook else "runbook.none",
@@ -118,18 +117,20 @@ class DetectWorkflow:
         )
         if runbook is not None:
             await self._note_staleness(runbook)
-        if policy is not None:
-            pass  # read with the runbook
-        elif patched(LOCAL_LOOKUPS):
-            policy = await workflow.execute_local_activity_method(
-                RunbookActivities.incident_policy, **local(LOOKUP), summary=POLICY_SUMMARY)
-        else:
-            policy = await workflow.execute_activity_method(
-                RunbookActivities.incident_policy, **LOOKUP, summary=POLICY_SUMMARY)
+        if policy is None:  # not read with the runbook
+            policy = await self._read_policy()
         return DetectResult(
             title=title, service=service, primary=primary, alerts=alerts,
             runbook=runbook, policy=policy,
         )
+
+    @staticmethod
+    async def _read_policy() -> IncidentPolicy:
+        if patched(LOCAL_LOOKUPS):
+            return await workflow.execute_local_activity_method(
+                RunbookActivities.incident_policy, **local(LOOKUP), summary=POLICY_SUMMARY)
+        return await workflow.execute_activity_method(
+            RunbookActivities.incident_policy, **LOOKUP, summary=POLICY_SUMMARY)
 
     async def _note_staleness(self, runbook: Runbook) -> None:
         """Seed 04: "test runbooks regularly; outdated runbooks cause confusion"."""
