@@ -153,8 +153,10 @@ def guard_link(client: Client, settings: Settings) -> GuardLink:
 
 def activities_for(
     settings: Settings, redis_client: aioredis.Redis, http: httpx.AsyncClient, client: Client,
-    exported: Metrics | None = None,
+    exported: Metrics | None = None, guard: GuardActivities | None = None,
 ) -> list[object]:
+    """Every activity of the worker; ``guard``: the incidents' way to the guard, when the
+    caller shares it (the slot-return interceptor does), else one of their own."""
     crash = CrashPoints(settings.crash_at)
     numbers = NumberActivities(client, crash)
     shield = ShieldActivities(redis_client)
@@ -186,7 +188,7 @@ def activities_for(
                                  ChartMaker(http, settings.prometheus_url,
                                             artefact_store(settings, aws)), closing)
     proofs = ProofActivities(settings, crash)
-    guard = GuardActivities(guard_link(client, settings), crash)
+    guard = guard or GuardActivities(guard_link(client, settings), crash)
     rollouts, scaling, restarts, status = kube_activities(settings, kube_api, redis_client, crash)
     postgres = PostgresActivities(PostgresDatabases(settings.postgres_dsns), redis_client,
                                   settings.postgres_allowlist, crash)
@@ -262,6 +264,9 @@ async def running_worker(client: Client, settings: Settings,
     redis_client = aioredis.Redis.from_url(settings.redis_url)
     sticky = timedelta(seconds=settings.sticky_timeout_seconds)
     seals = SealInterceptor(internal_keys(settings))
+    # One link to the guard for the incidents' guard activities and the interceptor that
+    # frees a step's slot from inside its apply activity (one configure call per process).
+    guard_calls = GuardActivities(guard_link(client, settings), CrashPoints(settings.crash_at))
     async with httpx.AsyncClient() as http:
         worker = Worker(
             client,
@@ -269,12 +274,10 @@ async def running_worker(client: Client, settings: Settings,
             workflows=WORKFLOWS,
             workflow_runner=workflow_runner(),
             activities=activities_for(settings, redis_client, http, client,  # type: ignore[arg-type]
-                                      metrics),
+                                      metrics, guard_calls),
             interceptors=[LogContextInterceptor(), HeartbeatInterceptor(),
                           MitigationMetricsInterceptor(metrics),
-                          SlotReturnInterceptor(GuardActivities(
-                              guard_link(client, settings), CrashPoints(settings.crash_at)
-                          ).guard_step_finished),
+                          SlotReturnInterceptor(guard_calls.guard_step_finished),
                           seals],
             sticky_queue_schedule_to_start_timeout=sticky,
             max_cached_workflows=settings.worker_max_cached_workflows,
